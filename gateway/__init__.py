@@ -1,0 +1,1 @@
+"""IMR – Al Omrane exchange gateway."""

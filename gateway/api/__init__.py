@@ -1,0 +1,1 @@
+"""HTTP layer: thin routers, dependencies and the error contract."""

@@ -1,0 +1,150 @@
+"""Request dependencies: settings, sessions, the calling institution, and the write unit of work.
+
+`WriteExchange` is the one place where a write is accepted: it claims the idempotency key,
+opens the request's transaction, and commits the answer together with the work. Signature
+checks and ledger appends slot in here, inside the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from gateway.config import Settings
+from gateway.domain.party import Party
+from gateway.domain.vocabulary import Role
+from gateway.problems import ProblemError
+from gateway.security import identity
+from gateway.services import idempotency
+from gateway.services.registry import institution_for_certificate
+from gateway.storage.engine import Database
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_database(request: Request) -> Database:
+    return request.app.state.database
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+DatabaseDep = Annotated[Database, Depends(get_database)]
+
+
+def get_session(database: DatabaseDep) -> Iterator[Session]:
+    with database.session(write=False) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def client_certificate(request: Request, settings: Settings) -> identity.ClientCertificate:
+    """The verified client certificate: from a trusted proxy's header when enabled, else from TLS."""
+    forwarded = request.headers.get(settings.proxy_cert_header)
+    peer = request.client.host if request.client else None
+    if forwarded and settings.trust_proxy_client_cert and identity.peer_is_trusted_proxy(peer, settings.proxy_networks):
+        try:
+            der = identity.decode_forwarded_certificate(forwarded)
+            return identity.check_forwarded_certificate(der, request.app.state.client_ca)
+        except identity.CertificateRejected as rejected:
+            raise ProblemError("client-certificate-invalid", str(rejected)) from None
+    certificate = identity.certificate_from_scope(request.scope)
+    if certificate is None:
+        raise ProblemError("client-certificate-required", "connect with your institution's client certificate")
+    return certificate
+
+
+def current_institution(request: Request, settings: SettingsDep, database: DatabaseDep) -> Party:
+    certificate = client_certificate(request, settings)
+    with database.session(write=False) as session:
+        institution = institution_for_certificate(session, certificate)
+        if institution is None:
+            raise ProblemError(
+                "unregistered-certificate",
+                f"no institution is registered for the certificate with SHA-256 {certificate.fingerprint}",
+            )
+        return Party(institution.id, Role(institution.role), institution.name_fr, institution.name_ar)
+
+
+CurrentInstitution = Annotated[Party, Depends(current_institution)]
+
+
+def require_roles(*roles: Role) -> Callable[[Party], Party]:
+    def check(caller: CurrentInstitution) -> Party:
+        if caller.role not in roles:
+            raise ProblemError("role-forbidden", f"this needs the role {' or '.join(role.value for role in roles)}")
+        return caller
+
+    return check
+
+
+CaseParty = Annotated[Party, Depends(require_roles(Role.MEDIATOR, Role.RESPONDENT))]
+Mediator = Annotated[Party, Depends(require_roles(Role.MEDIATOR))]
+
+
+async def raw_body(request: Request) -> bytes:
+    """The exact bytes received (what idempotency fingerprints and signatures cover)."""
+    return await request.body()
+
+
+class Replay(Exception):
+    """An idempotent retry: answer with the first response instead of running the request again."""
+
+    def __init__(self, stored: idempotency.StoredResponse) -> None:
+        self.stored = stored
+
+
+class Exchange:
+    """One accepted write: its caller, its transaction, and the committed answer."""
+
+    def __init__(self, session: Session, caller: Party, claim: idempotency.Claim | None) -> None:
+        self.session, self.caller, self.claim = session, caller, claim
+        self.committed = False
+
+    def commit(self, status_code: int, content: BaseModel, headers: dict[str, str] | None = None) -> Response:
+        """Commit the work and its answer (stored for idempotent retries) together, then answer."""
+        body = content.model_dump_json()
+        headers = headers or {}
+        if self.claim is not None:
+            idempotency.complete(self.session, self.claim, idempotency.StoredResponse(status_code, headers, body))
+        self.session.commit()
+        self.committed = True
+        return Response(body, status_code=status_code, headers=headers, media_type="application/json")
+
+
+def get_exchange(
+    request: Request, body: Annotated[bytes, Depends(raw_body)], caller: CurrentInstitution, settings: SettingsDep, database: DatabaseDep
+) -> Iterator[Exchange]:
+    claim = None
+    raw_key = request.headers.get("idempotency-key")
+    if raw_key is not None:
+        key = idempotency.parse_key(raw_key)
+        fingerprint = idempotency.fingerprint(request.method, request.url.path + "?" + request.url.query, body)
+        with database.session(write=True) as session:
+            outcome = idempotency.claim(session, caller.id, key, fingerprint, settings.idempotency_lease_seconds)
+            session.commit()
+        if isinstance(outcome, idempotency.StoredResponse):
+            raise Replay(outcome)
+        claim = outcome
+    exchange = None
+    try:
+        with database.session(write=True) as session:
+            exchange = Exchange(session, caller, claim)
+            yield exchange
+    finally:
+        if claim is not None and not (exchange and exchange.committed):
+            with database.session(write=True) as session:
+                idempotency.release(session, claim)
+                session.commit()
+
+
+WriteExchange = Annotated[Exchange, Depends(get_exchange)]

@@ -1,0 +1,34 @@
+"""Opaque cursors and RFC 8288 `Link: <…>; rel="next"` headers."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from fastapi import Request
+
+from gateway.problems import ProblemError
+
+
+def encode_cursor(position: dict[str, Any]) -> str:
+    raw = json.dumps(position, separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def decode_cursor(cursor: str) -> dict[str, Any]:
+    try:
+        position = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, binascii.Error):
+        position = None
+    if not isinstance(position, dict):
+        raise ProblemError("invalid-cursor", "use the cursor exactly as the previous page returned it")
+    return position
+
+
+def next_link(request: Request, parameter: str, cursor: str | None) -> dict[str, str]:
+    if cursor is None:
+        return {}
+    url = request.url.include_query_params(**{parameter: cursor})
+    return {"Link": f'<{url.path}?{url.query}>; rel="next"'}

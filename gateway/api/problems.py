@@ -1,0 +1,92 @@
+"""Rendering problems as `application/problem+json`, and routing every error through the catalogue.
+
+Nothing internal (stack traces, SQL, input values) is ever put in a problem: validation errors
+name the failing field and the rule it broke, not what was sent (it may be a citizen's data).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+
+from gateway.contract.common import FieldError, Problem
+from gateway.problems import CATALOGUE, ProblemError, ProblemType, negotiate_language
+
+log = logging.getLogger(__name__)
+
+MEDIA_TYPE = "application/problem+json"
+
+
+def problem_body(problem_type: ProblemType, language: str, *, detail: str | None = None, instance: str | None = None, **extensions: Any) -> dict[str, Any]:
+    problem = Problem(
+        type=problem_type.uri, title=problem_type.titles[language], status=problem_type.status, detail=detail, instance=instance, **extensions
+    )
+    return problem.model_dump(mode="json", exclude_none=True)
+
+
+def problem_response(request_headers, problem_type: ProblemType, *, path: str | None = None, headers: dict[str, str] | None = None, **kwargs: Any) -> JSONResponse:
+    language = negotiate_language(request_headers.get("accept-language"))
+    return JSONResponse(
+        problem_body(problem_type, language, instance=path, **kwargs),
+        status_code=problem_type.status,
+        media_type=MEDIA_TYPE,
+        headers={"Content-Language": language, **(headers or {})},
+    )
+
+
+def _field_error(error: dict[str, Any]) -> FieldError:
+    where, *path = error["loc"] or ("body",)
+    message = error["msg"].removeprefix("Value error, ")
+    if where == "body":
+        return FieldError(pointer="#/" + "/".join(str(part) for part in path), detail=message, code=error["type"])
+    if where == "header":
+        return FieldError(header=str(path[0]) if path else "", detail=message, code=error["type"])
+    return FieldError(parameter=".".join(str(part) for part in path), detail=message, code=error["type"])
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.routes:
+        if route.matches(request.scope)[0] is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)
+
+
+def install(app: FastAPI) -> None:
+    """Route every error the app can produce through the problem catalogue."""
+
+    @app.exception_handler(ProblemError)
+    async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
+        return problem_response(
+            request.headers, exc.problem_type, path=request.url.path, detail=exc.detail, headers=exc.headers, **exc.extensions
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [_field_error(error) for error in exc.errors()]
+        malformed = any(error.code in {"json_invalid", "model_attributes_type"} and error.pointer == "#/" for error in errors)
+        slug = "malformed-request" if malformed else "validation-failed"
+        return problem_response(
+            request.headers, CATALOGUE[slug], path=request.url.path, errors=[e.model_dump(exclude_none=True) for e in errors]
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        by_status = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large", 415: "unsupported-media-type"}
+        slug = by_status.get(exc.status_code, "malformed-request" if exc.status_code < 500 else "internal-error")
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        return problem_response(request.headers, CATALOGUE[slug], path=request.url.path, headers=headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return problem_response(request.headers, CATALOGUE["internal-error"], path=request.url.path)

@@ -1,0 +1,21 @@
+"""The problem responses every endpoint may give, for the OpenAPI description."""
+
+from typing import Any
+
+from gateway.contract.common import Problem
+
+_PROBLEM = {"model": Problem, "content": {"application/problem+json": {}}}
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {**_PROBLEM, "description": description}
+    for status, description in {
+        400: "Malformed request, cursor or idempotency key",
+        401: "Client certificate missing or invalid",
+        403: "Certificate not registered, or role not allowed",
+        404: "Not found, or not a party to it",
+        409: "Refused by the case lifecycle, duplicate, or a retry still in flight",
+        412: "If-Match names an older version of the case",
+        413: "Request too large",
+        422: "Validation failed, or idempotency key reused with another request",
+    }.items()
+}

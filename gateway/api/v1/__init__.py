@@ -1,0 +1,10 @@
+"""API v1: every path under /v1."""
+
+from fastapi import APIRouter
+
+from gateway.api.v1 import cases, inbox, me
+
+router = APIRouter(prefix="/v1")
+router.include_router(me.router)
+router.include_router(cases.router)
+router.include_router(inbox.router)

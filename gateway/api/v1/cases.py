@@ -1,0 +1,174 @@
+"""Case files and messages. Routers stay thin: parse, call one service, present, commit."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request, Response
+
+from gateway.api.deps import CaseParty, Mediator, SessionDep, SettingsDep, WriteExchange
+from gateway.api.pagination import decode_cursor, encode_cursor, next_link
+from gateway.api.responses import PROBLEM_RESPONSES
+from gateway.contract.cases import (
+    CaseCreate,
+    CaseDetail,
+    CaseSummary,
+    Complainant,
+    HousingProject,
+    MessageCreate,
+    MessageOut,
+    ProcessingTimes,
+)
+from gateway.contract.common import InstitutionId, Page, Timestamp
+from gateway.domain import lifecycle
+from gateway.domain.party import Party
+from gateway.domain.vocabulary import CaseStatus
+from gateway.problems import ProblemError
+from gateway.services import cases as service
+from gateway.storage.models import Case, Message
+
+router = APIRouter(prefix="/cases", tags=["cases"], responses=PROBLEM_RESPONSES)
+
+
+def etag(case: Case) -> str:
+    return f'"{case.id}.{case.version}"'
+
+
+def parse_if_match(if_match: str | None, case_id: str) -> int | None:
+    """The case version an `If-Match` names; `*` and absence mean "whatever it is now"."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    tag = if_match.strip().removeprefix("W/").strip('"')
+    owner, _, version = tag.rpartition(".")
+    if owner != case_id or not version.isdigit():
+        return -1  # matches no version: answers 412
+    return int(version)
+
+
+def _summary_fields(case: Case, caller: Party, now: datetime) -> dict:
+    status = CaseStatus(case.status)
+    return dict(
+        id=case.id,
+        reference=case.reference,
+        mediator_id=case.mediator_id,
+        respondent_id=case.respondent_id,
+        status=status,
+        subject=case.subject,
+        title=case.title,
+        outcome=case.outcome,
+        times=ProcessingTimes(
+            opened_at=case.opened_at,
+            acknowledged_at=case.acknowledged_at,
+            answered_at=case.answered_at,
+            closed_at=case.closed_at,
+            deadline=case.deadline,
+            overdue=lifecycle.is_overdue(status, case.deadline, now),
+        ),
+        updated_at=case.updated_at,
+        version=case.version,
+        allowed_kinds=lifecycle.allowed_kinds(caller.role, status),
+    )
+
+
+def message_out(message: Message) -> MessageOut:
+    return MessageOut.model_validate(message, from_attributes=True)
+
+
+def case_detail(case: Case, messages: list[Message], caller: Party) -> CaseDetail:
+    return CaseDetail(
+        **_summary_fields(case, caller, datetime.now(UTC)),
+        complainant=Complainant.model_validate(case.complainant),
+        summary=case.summary,
+        project=HousingProject(name=case.project_name, city=case.project_city, region=case.project_region),
+        requested_action=case.requested_action,
+        messages=[message_out(message) for message in messages],
+    )
+
+
+@router.post("", status_code=201, summary="Open a case file (mediator)", response_model=CaseDetail)
+def open_case(payload: CaseCreate, caller: Mediator, exchange: WriteExchange, settings: SettingsDep) -> Response:
+    case = service.open_case(exchange.session, caller, payload, settings.default_reply_days)
+    return exchange.commit(
+        201, case_detail(case, [], caller), {"Location": f"/v1/cases/{case.id}", "ETag": etag(case)}
+    )
+
+
+@router.get("", summary="Cases you are a party to")
+def list_cases(
+    request: Request,
+    response: Response,
+    caller: CaseParty,
+    session: SessionDep,
+    settings: SettingsDep,
+    status: CaseStatus | None = None,
+    counterpart: InstitutionId | None = None,
+    overdue: bool | None = None,
+    updated_since: Timestamp | None = None,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
+) -> Page[CaseSummary]:
+    size = min(limit or settings.page_size_default, settings.page_size_max)
+    after = _case_cursor(cursor) if cursor else None
+    filters = service.CaseFilter(status=status, counterpart=counterpart, overdue=overdue, updated_since=updated_since)
+    rows = service.list_cases(session, caller.id, filters, after, size + 1)
+    now = datetime.now(UTC)
+    page = [CaseSummary(**_summary_fields(case, caller, now)) for case in rows[:size]]
+    next_cursor = None
+    if len(rows) > size:
+        last = rows[size - 1]
+        next_cursor = encode_cursor({"o": last.opened_at.isoformat(), "i": last.id})
+    response.headers.update(next_link(request, "cursor", next_cursor))
+    return Page[CaseSummary](items=page, next_cursor=next_cursor)
+
+
+def _case_cursor(cursor: str) -> service.CaseCursor:
+    position = decode_cursor(cursor)
+    try:
+        return service.CaseCursor(opened_at=datetime.fromisoformat(position["o"]), id=str(position["i"]))
+    except (KeyError, TypeError, ValueError):
+        raise ProblemError("invalid-cursor", "use the cursor exactly as the previous page returned it") from None
+
+
+@router.get("/{case_id}", summary="A case with its timeline")
+def get_case(case_id: str, response: Response, caller: CaseParty, session: SessionDep) -> CaseDetail:
+    case = service.get_case(session, caller.id, case_id, with_messages=True)
+    response.headers["ETag"] = etag(case)
+    return case_detail(case, case.messages, caller)
+
+
+@router.post(
+    "/{case_id}/messages",
+    status_code=201,
+    summary="Send a message; its kind drives the case's status",
+    response_model=MessageOut,
+    description="Kinds, senders and the status changes they drive:\n\n"
+    + "\n".join(
+        f"- `{kind.value}`: {', '.join(sorted(r.value for r in rule.sender))}; from "
+        f"{', '.join(sorted(s.value for s in rule.from_states))}"
+        + (f" → `{rule.to_state.value}`" if rule.to_state else " (no change)")
+        for kind, rule in lifecycle.RULES.items()
+    ),
+)
+def post_message(
+    case_id: str,
+    payload: MessageCreate,
+    caller: CaseParty,
+    exchange: WriteExchange,
+    if_match: Annotated[str | None, Header(description="The case's ETag: refuse with 412 if it changed.")] = None,
+) -> Response:
+    case, message = service.post_message(exchange.session, caller, case_id, payload, parse_if_match(if_match, case_id))
+    return exchange.commit(
+        201, message_out(message), {"Location": f"/v1/cases/{case.id}/messages/{message.id}", "ETag": etag(case)}
+    )
+
+
+@router.get("/{case_id}/messages/{message_id}", summary="One message")
+def get_message(case_id: str, message_id: str, caller: CaseParty, session: SessionDep) -> MessageOut:
+    case = service.get_case(session, caller.id, case_id, with_messages=True)
+    for message in case.messages:
+        if message.id == message_id:
+            return message_out(message)
+    raise ProblemError("not-found", "no such message on this case")
+
+

@@ -1,0 +1,53 @@
+"""The caller's inbox: events in order, resumable by cursor, acknowledged on delivery."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from gateway.api.deps import CaseParty, SessionDep, SettingsDep, WriteExchange
+from gateway.api.pagination import decode_cursor, encode_cursor, next_link
+from gateway.api.responses import PROBLEM_RESPONSES
+from gateway.contract.common import Page
+from gateway.contract.inbox import InboxEventOut
+from gateway.problems import ProblemError
+from gateway.services import inbox as service
+
+router = APIRouter(prefix="/inbox", tags=["inbox"], responses=PROBLEM_RESPONSES)
+
+
+def _after(cursor: str | None) -> int:
+    if cursor is None:
+        return 0
+    seq = decode_cursor(cursor).get("s")
+    if not isinstance(seq, int) or seq < 0:
+        raise ProblemError("invalid-cursor", "use the cursor exactly as the previous page returned it")
+    return seq
+
+
+@router.get("", summary="Events addressed to you, oldest first")
+def list_events(
+    request: Request,
+    response: Response,
+    caller: CaseParty,
+    session: SessionDep,
+    settings: SettingsDep,
+    after: Annotated[str | None, Query(max_length=500, description="The `next_cursor` of the previous page.")] = None,
+    limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
+) -> Page[InboxEventOut]:
+    size = min(limit or settings.page_size_default, settings.page_size_max)
+    events = service.list_events(session, caller.id, _after(after), size)
+    items = [InboxEventOut.model_validate(event, from_attributes=True) for event in events]
+    # Always hand back a cursor: the inbox is a stream, and the next poll resumes from it.
+    position = items[-1].seq if items else _after(after)
+    next_cursor = encode_cursor({"s": position})
+    if len(items) == size:
+        response.headers.update(next_link(request, "after", next_cursor))
+    return Page[InboxEventOut](items=items, next_cursor=next_cursor)
+
+
+@router.post("/{event_id}/ack", summary="Record that an event was delivered (idempotent)", response_model=InboxEventOut)
+def acknowledge(event_id: str, caller: CaseParty, exchange: WriteExchange) -> Response:
+    event = service.acknowledge(exchange.session, caller.id, event_id)
+    return exchange.commit(200, InboxEventOut.model_validate(event, from_attributes=True))

@@ -1,0 +1,124 @@
+"""`gateway`: serve, migrate, manage the development PKI, and regenerate the published contract."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from gateway.config import Settings
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from gateway.app import create_app
+    from gateway.security.dev import ensure_dev_setup
+    from gateway.security.tls import uvicorn_tls_options
+    from gateway.storage.migrations import upgrade
+
+    if settings.tls_cert is None and settings.tls_key is None:
+        _, wrote_registry = ensure_dev_setup(settings.pki_dir, settings.registry_file)
+        if wrote_registry:
+            print(f"development registry written to {settings.registry_file}")
+    upgrade(settings.database_url)
+    host, port = args.host or settings.host, args.port or settings.port
+    pki_dir = settings.pki_dir
+    print(
+        f"gateway listening on https://{host}:{port} (client certificates required)\n"
+        f"try it as IMR:\n  curl --cacert {pki_dir}/ca.pem --cert {pki_dir}/imr.pem --key {pki_dir}/imr.key "
+        f"https://{host}:{port}/v1/me",
+        flush=True,
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level=args.log_level,
+        **uvicorn_tls_options(str(settings.server_cert_path), str(settings.server_key_path), str(settings.client_ca_path)),
+    )
+    return 0
+
+
+def _migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.storage.migrations import upgrade
+
+    upgrade(settings.database_url, args.revision)
+    print(f"database at {args.revision}")
+    return 0
+
+
+def _pki_init(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.security.dev import ensure_dev_setup
+
+    dev, wrote_registry = ensure_dev_setup(args.dir or settings.pki_dir, settings.registry_file)
+    print(f"development PKI ready in {dev.directory}" + (f"; registry written to {settings.registry_file}" if wrote_registry else ""))
+    return 0
+
+
+def _pki_issue(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.security import pki
+
+    files = pki.issue_client_certificate(args.dir or settings.pki_dir, args.institution, organization=args.organization)
+    fingerprint = pki.certificate_fingerprint(pki.load_certificate(files.cert))
+    print(f"issued {files.cert} (key {files.key}, signing key {files.signing_key})")
+    print(f'registry entry: "certificates": [{{"sha256": "{fingerprint}"}}]')
+    return 0
+
+
+def _contract(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.contract.export import stale_files, write_files
+
+    if args.check:
+        stale = stale_files(Path(args.root))
+        for path in stale:
+            print(f"stale: {path} (run `gateway contract`)", file=sys.stderr)
+        return 1 if stale else 0
+    for path in write_files(Path(args.root)):
+        print(f"wrote {path}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="gateway", description=__doc__)
+    commands = top.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve HTTPS with mutual TLS (creates a development set-up if none)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    serve.set_defaults(run=_serve)
+
+    migrate = commands.add_parser("migrate", help="apply database migrations")
+    migrate.add_argument("revision", nargs="?", default="head")
+    migrate.set_defaults(run=_migrate)
+
+    pki_commands = commands.add_parser("pki", help="development PKI").add_subparsers(dest="pki_command", required=True)
+    init = pki_commands.add_parser("init", help="create the CA, server and institution certificates if missing")
+    init.add_argument("--dir", type=Path)
+    init.set_defaults(run=_pki_init)
+    issue = pki_commands.add_parser("issue", help="issue (or re-issue) an institution's client certificate")
+    issue.add_argument("institution")
+    issue.add_argument("--organization")
+    issue.add_argument("--dir", type=Path)
+    issue.set_defaults(run=_pki_issue)
+
+    contract = commands.add_parser("contract", help="regenerate openapi/v1.json and schemas/ from the models")
+    contract.add_argument("--check", action="store_true", help="exit 1 if the committed files are stale")
+    contract.add_argument("--root", default=".")
+    contract.set_defaults(run=_contract)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = Settings()
+    except ValueError as invalid:
+        print(f"invalid settings: {invalid}", file=sys.stderr)
+        return 2
+    return args.run(settings, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

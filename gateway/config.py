@@ -1,0 +1,87 @@
+"""Typed settings, read from `GATEWAY_*` environment variables (or a `.env` file).
+
+Settings fail fast: a contradictory or unusable configuration stops the process at start-up
+instead of surfacing as a confusing error on the first request.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Self
+
+from pydantic import Field, PositiveInt, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+VAR_DIR = Path("var")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite:///{VAR_DIR / 'gateway.db'}",
+        description="SQLAlchemy URL: SQLite (embedded default) or postgresql+psycopg://… (production).",
+    )
+    pki_dir: Path = Field(default=VAR_DIR / "pki", description="Where the development PKI lives.")
+    registry_file: Path = Field(
+        default=VAR_DIR / "registry.json", description="Institution registry (JSON), loaded at start-up."
+    )
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8443
+    tls_cert: Path | None = Field(default=None, description="Server certificate; default <pki_dir>/server.pem.")
+    tls_key: Path | None = Field(default=None, description="Server key; default <pki_dir>/server.key.")
+    client_ca: Path | None = Field(default=None, description="CA that signs client certificates; default <pki_dir>/ca.pem.")
+
+    trust_proxy_client_cert: bool = Field(
+        default=False, description="Accept the client certificate forwarded by a TLS-terminating proxy."
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma-separated addresses or networks allowed to forward certificates."
+    )
+    proxy_cert_header: str = Field(default="client-cert", description="RFC 9440 `Client-Cert` header by default.")
+
+    default_reply_days: Annotated[int, Field(ge=1, le=365)] = 30
+    max_body_bytes: PositiveInt = 1024 * 1024
+    page_size_default: Annotated[int, Field(ge=1, le=500)] = 50
+    page_size_max: Annotated[int, Field(ge=1, le=1000)] = 200
+    idempotency_lease_seconds: PositiveInt = 60
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_proxies(cls, data: dict) -> dict:
+        raw = data.get("trusted_proxies") if isinstance(data, dict) else None
+        if isinstance(raw, str):
+            data["trusted_proxies"] = [part.strip() for part in raw.split(",") if part.strip()]
+        return data
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        for entry in self.trusted_proxies:
+            ipaddress.ip_network(entry, strict=False)  # raises ValueError on a typo
+        if self.trust_proxy_client_cert and not self.trusted_proxies:
+            raise ValueError("GATEWAY_TRUST_PROXY_CLIENT_CERT needs GATEWAY_TRUSTED_PROXIES")
+        if self.page_size_default > self.page_size_max:
+            raise ValueError("GATEWAY_PAGE_SIZE_DEFAULT exceeds GATEWAY_PAGE_SIZE_MAX")
+        return self
+
+    @property
+    def server_cert_path(self) -> Path:
+        return self.tls_cert or self.pki_dir / "server.pem"
+
+    @property
+    def server_key_path(self) -> Path:
+        return self.tls_key or self.pki_dir / "server.key"
+
+    @property
+    def client_ca_path(self) -> Path:
+        return self.client_ca or self.pki_dir / "ca.pem"
+
+    @cached_property
+    def proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(entry, strict=False) for entry in self.trusted_proxies)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

@@ -1,0 +1,131 @@
+"""Case files and the messages exchanged on them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, EmailStr, Field, StringConstraints, ValidationInfo, field_validator
+
+from gateway.contract.common import Input, InstitutionId, Timestamp, text
+from gateway.domain.lifecycle import KINDS_WITH_DEADLINE, KINDS_WITH_OUTCOME
+from gateway.domain.vocabulary import CaseStatus, Language, MessageKind, Outcome, Subject
+
+Reference = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9/_.-]{0,63}$")]
+Cin = Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,2}[0-9]{1,7}$")]
+Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{6,15}$")]
+
+
+class Complainant(Input):
+    """The citizen: personal data, shown to the two parties only."""
+
+    full_name: text(200)
+    cin: Cin = Field(description="National identity card number (CIN), e.g. BE123456.")
+    phone: Phone | None = None
+    email: EmailStr | None = None
+    address: text(500)
+    preferred_language: Language
+
+
+class HousingProject(Input):
+    name: text(200)
+    city: text(100)
+    region: text(100)
+
+
+class CaseCreate(Input):
+    """What the mediator sends to open a case file."""
+
+    respondent_id: InstitutionId
+    reference: Reference = Field(description="The mediator's own reference, unique per mediator.")
+    complainant: Complainant
+    subject: Subject
+    title: text(300)
+    summary: text(20_000)
+    project: HousingProject
+    requested_action: text(5_000)
+    reply_deadline: Timestamp | None = Field(
+        default=None, description="Defaults to the configured number of days after opening."
+    )
+
+
+class ProcessingTimes(BaseModel):
+    opened_at: datetime
+    acknowledged_at: datetime | None
+    answered_at: datetime | None
+    closed_at: datetime | None
+    deadline: datetime
+    overdue: bool
+
+
+class CaseSummary(BaseModel):
+    """A case as listed: no complainant data."""
+
+    id: str
+    reference: str
+    mediator_id: str
+    respondent_id: str
+    status: CaseStatus
+    subject: Subject
+    title: str
+    outcome: Outcome | None
+    times: ProcessingTimes
+    updated_at: datetime
+    version: int
+    allowed_kinds: list[MessageKind] = Field(description="What the caller may send now.")
+
+
+class MessageCreate(Input):
+    kind: MessageKind
+    body: text(20_000)
+    outcome: Outcome | None = Field(
+        default=None, validate_default=True, description="Required with final_reply and closure, refused otherwise."
+    )
+    new_deadline: Timestamp | None = Field(
+        default=None, validate_default=True, description="Required with follow_up, refused otherwise."
+    )
+
+    @field_validator("outcome")
+    @classmethod
+    def _outcome_matches_kind(cls, value: Outcome | None, info: ValidationInfo) -> Outcome | None:
+        return _required_for(value, info, KINDS_WITH_OUTCOME)
+
+    @field_validator("new_deadline")
+    @classmethod
+    def _deadline_matches_kind(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        return _required_for(value, info, KINDS_WITH_DEADLINE)
+
+
+def _required_for(value, info: ValidationInfo, kinds: frozenset[MessageKind]):
+    kind = info.data.get("kind")
+    if kind is None:  # the kind itself is invalid; that error is reported already
+        return value
+    if value is None and kind in kinds:
+        raise ValueError(f"required when kind is {kind.value}")
+    if value is not None and kind not in kinds:
+        raise ValueError(f"not allowed when kind is {kind.value}")
+    return value
+
+
+class MessageOut(BaseModel):
+    id: str
+    case_id: str
+    position: int
+    kind: MessageKind
+    sender_id: str
+    body: str
+    outcome: Outcome | None
+    new_deadline: datetime | None
+    status_before: CaseStatus
+    status_after: CaseStatus
+    created_at: datetime
+
+
+class CaseDetail(CaseSummary):
+    """A case with its content and timeline, for the two parties."""
+
+    complainant: Complainant
+    summary: str
+    project: HousingProject
+    requested_action: str
+    messages: list[MessageOut]

@@ -1,0 +1,69 @@
+"""Building blocks shared by every payload."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
+
+T = TypeVar("T")
+
+InstitutionId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+def _rfc3339_only(value: Any) -> Any:
+    """Refuse what lax parsing would accept (Unix timestamps, dates, no offset): the contract says RFC 3339."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _RFC3339.match(value):
+        raise PydanticCustomError("rfc3339", "expected an RFC 3339 date-time with an offset, e.g. 2026-12-31T17:00:00+01:00")
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339_only)]
+
+
+def text(max_length: int) -> Any:
+    """Free text, kept exactly as sent (no trimming, no normalisation: Arabic and French round-trip)."""
+    return Annotated[str, StringConstraints(min_length=1, max_length=max_length)]
+
+
+class Input(BaseModel):
+    """Request payloads refuse unknown fields, so a typo is an error rather than silently dropped data."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list; follow `next_cursor` (also in the `Link: rel="next"` header) for more."""
+
+    items: list[T]
+    next_cursor: str | None = Field(description="Opaque; absent on the last page.")
+
+
+class FieldError(BaseModel):
+    """Where a request failed validation: a JSON pointer into the body, or a parameter or header name."""
+
+    pointer: str | None = None
+    parameter: str | None = None
+    header: str | None = None
+    detail: str
+    code: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details; `title` follows `Accept-Language` (fr, ar, en)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[FieldError] | None = None

@@ -1,0 +1,72 @@
+"""The case lifecycle as data (the table in design.md) plus pure functions over it.
+
+The API, the OpenAPI description and the tests all read the table from here, so the rules
+are written exactly once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from gateway.domain.vocabulary import CaseStatus, MessageKind, Role
+
+S = CaseStatus
+OPEN_STATES: frozenset[CaseStatus] = frozenset(status for status in S if status is not S.CLOSED)
+REPLY_PENDING_STATES: frozenset[CaseStatus] = frozenset({S.OPEN, S.ACKNOWLEDGED, S.AWAITING_INFORMATION})
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may send a kind of message, from which states, and where it leads (None: no change)."""
+
+    sender: frozenset[Role]
+    from_states: frozenset[CaseStatus]
+    to_state: CaseStatus | None
+
+
+def _rule(senders: set[Role], from_states: set[CaseStatus] | frozenset[CaseStatus], to: CaseStatus | None) -> Rule:
+    return Rule(frozenset(senders), frozenset(from_states), to)
+
+
+RULES: dict[MessageKind, Rule] = {
+    MessageKind.ACKNOWLEDGEMENT: _rule({Role.RESPONDENT}, {S.OPEN}, S.ACKNOWLEDGED),
+    MessageKind.INFORMATION_REQUEST: _rule({Role.RESPONDENT}, {S.ACKNOWLEDGED}, S.AWAITING_INFORMATION),
+    MessageKind.INFORMATION_RESPONSE: _rule({Role.MEDIATOR}, {S.AWAITING_INFORMATION}, S.ACKNOWLEDGED),
+    MessageKind.INTERIM_REPLY: _rule({Role.RESPONDENT}, {S.ACKNOWLEDGED, S.AWAITING_INFORMATION}, None),
+    MessageKind.FINAL_REPLY: _rule({Role.RESPONDENT}, {S.ACKNOWLEDGED}, S.ANSWERED),
+    MessageKind.FOLLOW_UP: _rule({Role.MEDIATOR}, {S.ANSWERED}, S.ACKNOWLEDGED),
+    MessageKind.CLOSURE: _rule({Role.MEDIATOR}, OPEN_STATES, S.CLOSED),
+    MessageKind.NOTE: _rule({Role.MEDIATOR, Role.RESPONDENT}, OPEN_STATES, None),
+}
+
+KINDS_WITH_OUTCOME = frozenset({MessageKind.FINAL_REPLY, MessageKind.CLOSURE})
+KINDS_WITH_DEADLINE = frozenset({MessageKind.FOLLOW_UP})
+
+
+def allowed_kinds(role: Role, status: CaseStatus) -> list[MessageKind]:
+    """The message kinds `role` may send on a case in `status`, in table order."""
+    return [kind for kind, rule in RULES.items() if role in rule.sender and status in rule.from_states]
+
+
+class TransitionRefused(Exception):
+    """The kind is not allowed for this role or in this state; carries what is allowed now."""
+
+    def __init__(self, kind: MessageKind, role: Role, status: CaseStatus) -> None:
+        super().__init__(f"{kind} not allowed for {role} in state {status}")
+        self.kind, self.role, self.status = kind, role, status
+        self.allowed = allowed_kinds(role, status)
+        self.wrong_role = role not in RULES[kind].sender
+
+
+def next_status(kind: MessageKind, role: Role, status: CaseStatus) -> CaseStatus:
+    """The status after `role` sends `kind`; raises TransitionRefused when the table forbids it."""
+    rule = RULES[kind]
+    if role not in rule.sender or status not in rule.from_states:
+        raise TransitionRefused(kind, role, status)
+    return rule.to_state or status
+
+
+def is_overdue(status: CaseStatus, deadline: datetime, now: datetime) -> bool:
+    """A case is overdue while the respondent still owes a final reply after the deadline."""
+    return status in REPLY_PENDING_STATES and now > deadline

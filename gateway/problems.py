@@ -1,0 +1,84 @@
+"""The catalogue of problem types (RFC 9457): stable `type` URIs, statuses, titles in fr/ar/en.
+
+Services raise `ProblemError`; the HTTP layer (gateway.api.problems) renders it. Keeping the
+catalogue here lets every layer speak the same error vocabulary without importing FastAPI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+PROBLEM_BASE = "/problems/"
+LANGUAGES = ("fr", "ar", "en")
+DEFAULT_LANGUAGE = "fr"
+
+
+@dataclass(frozen=True)
+class ProblemType:
+    slug: str
+    status: int
+    titles: dict[str, str]  # language → title
+
+    @property
+    def uri(self) -> str:
+        return PROBLEM_BASE + self.slug
+
+
+def _p(slug: str, status: int, fr: str, ar: str, en: str) -> ProblemType:
+    return ProblemType(slug, status, {"fr": fr, "ar": ar, "en": en})
+
+
+CATALOGUE: dict[str, ProblemType] = {
+    p.slug: p
+    for p in (
+        _p("validation-failed", 422, "La requête ne respecte pas le contrat", "الطلب لا يحترم العقد", "The request does not match the contract"),
+        _p("malformed-request", 400, "Requête mal formée", "طلب غير سليم الصياغة", "Malformed request"),
+        _p("invalid-cursor", 400, "Curseur de pagination invalide", "مؤشر الترقيم غير صالح", "Invalid pagination cursor"),
+        _p("client-certificate-required", 401, "Certificat client requis", "شهادة العميل مطلوبة", "Client certificate required"),
+        _p("client-certificate-invalid", 401, "Certificat client invalide", "شهادة العميل غير صالحة", "Invalid client certificate"),
+        _p("unregistered-certificate", 403, "Certificat non enregistré", "شهادة غير مسجلة", "Certificate not registered"),
+        _p("role-forbidden", 403, "Action non autorisée pour ce rôle", "إجراء غير مسموح به لهذا الدور", "Action not allowed for this role"),
+        _p("not-found", 404, "Ressource introuvable", "المورد غير موجود", "Resource not found"),
+        _p("method-not-allowed", 405, "Méthode non autorisée", "الطريقة غير مسموح بها", "Method not allowed"),
+        _p("transition-refused", 409, "Message non autorisé dans l'état actuel du dossier", "رسالة غير مسموح بها في الحالة الحالية للملف", "Message not allowed in the case's current state"),
+        _p("duplicate-reference", 409, "Référence déjà utilisée", "المرجع مستعمل من قبل", "Reference already used"),
+        _p("idempotency-key-missing", 400, "Clé d'idempotence requise", "مفتاح عدم التكرار مطلوب", "Idempotency key required"),
+        _p("idempotency-key-invalid", 400, "Clé d'idempotence invalide", "مفتاح عدم التكرار غير صالح", "Invalid idempotency key"),
+        _p("idempotency-key-reused", 422, "Clé d'idempotence déjà utilisée pour une autre requête", "مفتاح عدم التكرار مستعمل لطلب آخر", "Idempotency key already used for another request"),
+        _p("idempotency-in-flight", 409, "Une requête avec cette clé est en cours", "طلب بهذا المفتاح قيد المعالجة", "A request with this key is in progress"),
+        _p("unknown-respondent", 422, "Institution destinataire inconnue", "المؤسسة المرسل إليها غير معروفة", "Unknown respondent institution"),
+        _p("precondition-failed", 412, "Le dossier a changé depuis votre lecture", "تغير الملف منذ قراءتكم له", "The case changed since you read it"),
+        _p("payload-too-large", 413, "Requête trop volumineuse", "الطلب كبير جدا", "Request too large"),
+        _p("unsupported-media-type", 415, "Type de contenu non pris en charge", "نوع المحتوى غير مدعوم", "Unsupported media type"),
+        _p("internal-error", 500, "Erreur interne", "خطأ داخلي", "Internal error"),
+    )
+}
+
+
+class ProblemError(Exception):
+    """Raise anywhere below the routers to answer with a problem document."""
+
+    def __init__(self, slug: str, detail: str | None = None, *, headers: dict[str, str] | None = None, **extensions: Any) -> None:
+        super().__init__(slug if detail is None else f"{slug}: {detail}")
+        self.problem_type = CATALOGUE[slug]
+        self.detail = detail
+        self.headers = headers or {}
+        self.extensions = extensions
+
+
+def negotiate_language(accept_language: str | None) -> str:
+    """Pick fr, ar or en from an `Accept-Language` header (RFC 9110 §12.5.4), French by default."""
+    best, best_q = DEFAULT_LANGUAGE, 0.0
+    for part in (accept_language or "").split(","):
+        tag, _, params = part.strip().partition(";")
+        primary = tag.strip().lower().split("-")[0]
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                continue
+        if primary in LANGUAGES and q > best_q:
+            best, best_q = primary, q
+    return best

@@ -1,0 +1,63 @@
+"""The institution registry file: who is who, and which certificates each institution may present.
+
+The file is the operator's source of truth; at start-up it is mirrored into the `institutions`
+table (see gateway.services.registry) so that rows can reference institutions.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from gateway.contract.common import InstitutionId
+from gateway.domain.vocabulary import Role
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CertificateRef(_Strict):
+    """Accept a certificate by its SHA-256 fingerprint, or any certificate with this subject under the client CA."""
+
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    subject: str | None = Field(default=None, min_length=3, max_length=500)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Self:
+        if (self.sha256 is None) == (self.subject is None):
+            raise ValueError("give exactly one of sha256 or subject")
+        return self
+
+
+class RegisteredInstitution(_Strict):
+    id: InstitutionId
+    name_fr: str = Field(min_length=1, max_length=200)
+    name_ar: str = Field(min_length=1, max_length=200)
+    role: Role
+    certificates: list[CertificateRef] = Field(min_length=1)
+
+
+class Registry(_Strict):
+    institutions: list[RegisteredInstitution]
+
+    @model_validator(mode="after")
+    def _unique(self) -> Self:
+        ids = [institution.id for institution in self.institutions]
+        refs = [ref for institution in self.institutions for ref in institution.certificates]
+        if len(set(ids)) != len(ids):
+            raise ValueError("institution ids must be unique")
+        if len(set(refs)) != len(refs):
+            raise ValueError("a certificate may belong to one institution only")
+        return self
+
+    @classmethod
+    def load(cls, path: Path) -> Registry:
+        return cls.model_validate_json(path.read_bytes())
+
+    def write(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.model_dump(mode="json", exclude_none=True), ensure_ascii=False, indent=2) + "\n")

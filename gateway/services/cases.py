@@ -1,0 +1,196 @@
+"""Opening case files, reading them, and moving them through their lifecycle with messages."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from gateway.contract.cases import CaseCreate, MessageCreate
+from gateway.domain import lifecycle
+from gateway.domain.vocabulary import CaseStatus, InboxEventKind, MessageKind, Role
+from gateway.problems import ProblemError
+from gateway.services.inbox import publish
+from gateway.storage.models import Case, Institution, Message
+
+# Processing times record when a case first reached each milestone.
+_FIRST_ENTERED = {
+    CaseStatus.ACKNOWLEDGED: "acknowledged_at",
+    CaseStatus.ANSWERED: "answered_at",
+    CaseStatus.CLOSED: "closed_at",
+}
+
+
+def counterpart(case: Case, institution_id: str) -> str:
+    return case.respondent_id if institution_id == case.mediator_id else case.mediator_id
+
+
+def open_case(session: Session, mediator: Institution, payload: CaseCreate, default_reply_days: int) -> Case:
+    respondent = session.get(Institution, payload.respondent_id)
+    if respondent is None or not respondent.active or respondent.role != Role.RESPONDENT:
+        raise ProblemError("unknown-respondent", "respondent_id names no active respondent institution")
+    duplicate = select(Case.id).where(Case.mediator_id == mediator.id, Case.reference == payload.reference)
+    if session.execute(duplicate).first() is not None:
+        raise ProblemError("duplicate-reference", "you already opened a case with this reference")
+    now = datetime.now(UTC)
+    deadline = payload.reply_deadline or now + timedelta(days=default_reply_days)
+    _require_future(deadline, now, "reply_deadline")
+    case = Case(
+        id=str(uuid.uuid4()),
+        mediator_id=mediator.id,
+        respondent_id=respondent.id,
+        reference=payload.reference,
+        status=CaseStatus.OPEN.value,
+        subject=payload.subject.value,
+        title=payload.title,
+        summary=payload.summary,
+        complainant=payload.complainant.model_dump(mode="json"),
+        project_name=payload.project.name,
+        project_city=payload.project.city,
+        project_region=payload.project.region,
+        requested_action=payload.requested_action,
+        deadline=deadline,
+        outcome=None,
+        opened_at=now,
+        updated_at=now,
+        version=1,
+    )
+    session.add(case)
+    try:
+        session.flush()
+    except IntegrityError:  # a concurrent request with the same reference committed first
+        raise ProblemError("duplicate-reference", "you already opened a case with this reference") from None
+    publish(session, respondent.id, InboxEventKind.CASE_OPENED, case)
+    return case
+
+
+def _require_future(deadline: datetime, now: datetime, field: str) -> None:
+    if deadline <= now:
+        raise ProblemError(
+            "validation-failed",
+            "a deadline must be in the future",
+            errors=[{"pointer": f"#/{field}", "detail": "must be in the future", "code": "deadline_in_past"}],
+        )
+
+
+def _visible_to(institution_id: str):
+    return or_(Case.mediator_id == institution_id, Case.respondent_id == institution_id)
+
+
+def get_case(session: Session, institution_id: str, case_id: str, *, for_update: bool = False, with_messages: bool = False) -> Case:
+    """The case, if `institution_id` is a party to it. Any other case is reported exactly like a missing one."""
+    statement = select(Case).where(Case.id == case_id, _visible_to(institution_id))
+    if with_messages:
+        statement = statement.options(selectinload(Case.messages))
+    if for_update:
+        statement = statement.with_for_update()
+    case = session.execute(statement).scalar_one_or_none()
+    if case is None:
+        raise ProblemError("not-found", "no such case among yours")
+    return case
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    status: CaseStatus | None = None
+    counterpart: str | None = None
+    overdue: bool | None = None
+    updated_since: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CaseCursor:
+    """Position in the list, ordered by opening time then id (both immutable)."""
+
+    opened_at: datetime
+    id: str
+
+
+def list_cases(session: Session, institution_id: str, filters: CaseFilter, after: CaseCursor | None, limit: int) -> list[Case]:
+    statement: Select = select(Case).where(_visible_to(institution_id))
+    if filters.status is not None:
+        statement = statement.where(Case.status == filters.status.value)
+    if filters.counterpart is not None:
+        statement = statement.where(
+            or_(
+                and_(Case.mediator_id == institution_id, Case.respondent_id == filters.counterpart),
+                and_(Case.respondent_id == institution_id, Case.mediator_id == filters.counterpart),
+            )
+        )
+    if filters.overdue is not None:
+        pending = Case.status.in_([status.value for status in lifecycle.REPLY_PENDING_STATES])
+        late = and_(pending, Case.deadline < datetime.now(UTC))
+        statement = statement.where(late if filters.overdue else ~late)
+    if filters.updated_since is not None:
+        statement = statement.where(Case.updated_at >= filters.updated_since)
+    if after is not None:
+        statement = statement.where(
+            or_(Case.opened_at > after.opened_at, and_(Case.opened_at == after.opened_at, Case.id > after.id))
+        )
+    return list(session.execute(statement.order_by(Case.opened_at, Case.id).limit(limit)).scalars())
+
+
+def post_message(
+    session: Session, sender: Institution, case_id: str, payload: MessageCreate, expected_version: int | None = None
+) -> tuple[Case, Message]:
+    """Add a message and apply the status change it drives, holding the case's row lock.
+
+    Two concurrent messages on one case are serialized by the lock: the second one sees the
+    state the first left, so of two racing final replies exactly one is accepted."""
+    case = get_case(session, sender.id, case_id, for_update=True)
+    if expected_version is not None and expected_version != case.version:
+        raise ProblemError("precondition-failed", "reload the case and decide again", current_version=case.version)
+    before = CaseStatus(case.status)
+    role = Role(sender.role)
+    try:
+        after = lifecycle.next_status(payload.kind, role, before)
+    except lifecycle.TransitionRefused as refused:
+        raise ProblemError(
+            "transition-refused",
+            f"{payload.kind.value} cannot be sent by a {role.value} while the case is {before.value}",
+            case_status=before.value,
+            allowed_kinds=[kind.value for kind in refused.allowed],
+        ) from None
+    now = datetime.now(UTC)
+    if payload.new_deadline is not None:
+        _require_future(payload.new_deadline, now, "new_deadline")
+    position = session.execute(select(Message.position).where(Message.case_id == case.id).order_by(Message.position.desc()).limit(1)).scalar()
+    message = Message(
+        id=str(uuid.uuid4()),
+        case_id=case.id,
+        position=(position or 0) + 1,
+        kind=payload.kind.value,
+        sender_id=sender.id,
+        body=payload.body,
+        outcome=payload.outcome.value if payload.outcome else None,
+        new_deadline=payload.new_deadline,
+        status_before=before.value,
+        status_after=after.value,
+        created_at=now,
+    )
+    session.add(message)
+    _apply(case, payload, after, now)
+    session.flush()
+    recipient = counterpart(case, sender.id)
+    publish(session, recipient, InboxEventKind.MESSAGE_RECEIVED, case, message)
+    if after != before:
+        publish(session, recipient, InboxEventKind.STATUS_CHANGED, case, message)
+    return case, message
+
+
+def _apply(case: Case, payload: MessageCreate, after: CaseStatus, now: datetime) -> None:
+    first_entry = _FIRST_ENTERED.get(after)
+    if first_entry and getattr(case, first_entry) is None:
+        setattr(case, first_entry, now)
+    case.status = after.value
+    if payload.outcome is not None:
+        case.outcome = payload.outcome.value
+    if payload.kind is MessageKind.FOLLOW_UP:
+        case.deadline = payload.new_deadline
+    case.updated_at = now
+    case.version += 1
+

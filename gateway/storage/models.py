@@ -1,0 +1,149 @@
+"""Tables of the exchange. The schema is created by Alembic migrations only (`gateway migrate`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from gateway.storage.types import UTCDateTime
+
+INSTITUTION_ID = String(63)
+UUID_STR = String(36)
+
+
+class Base(DeclarativeBase):
+    # Named constraints, so later migrations can alter them on both engines.
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+class Institution(Base):
+    """A party to the exchange, mirrored from the registry file at start-up."""
+
+    __tablename__ = "institutions"
+
+    id: Mapped[str] = mapped_column(INSTITUTION_ID, primary_key=True)
+    name_fr: Mapped[str] = mapped_column(String(200))
+    name_ar: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(default=True)
+    certificates: Mapped[list[InstitutionCertificate]] = relationship(
+        back_populates="institution", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class InstitutionCertificate(Base):
+    """One accepted client certificate: by SHA-256 fingerprint, or by subject under the client CA."""
+
+    __tablename__ = "institution_certificates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    institution_id: Mapped[str] = mapped_column(ForeignKey("institutions.id", ondelete="CASCADE"), index=True)
+    sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
+    subject: Mapped[str | None] = mapped_column(String(500), unique=True)
+    institution: Mapped[Institution] = relationship(back_populates="certificates")
+
+
+class Sequence(Base):
+    """Named counters. Taking the next value locks the row until commit, so values commit in order."""
+
+    __tablename__ = "sequences"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Case(Base):
+    """A complaint file sent by the mediator to a respondent."""
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        UniqueConstraint("mediator_id", "reference", name="uq_cases_mediator_reference"),
+        Index("ix_cases_respondent_opened", "respondent_id", "opened_at", "id"),
+        Index("ix_cases_mediator_opened", "mediator_id", "opened_at", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(UUID_STR, primary_key=True)
+    mediator_id: Mapped[str] = mapped_column(ForeignKey("institutions.id"))
+    respondent_id: Mapped[str] = mapped_column(ForeignKey("institutions.id"))
+    reference: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(30))
+    subject: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(300))
+    summary: Mapped[str] = mapped_column(Text)
+    complainant: Mapped[dict[str, Any]]
+    project_name: Mapped[str] = mapped_column(String(200))
+    project_city: Mapped[str] = mapped_column(String(100))
+    project_region: Mapped[str] = mapped_column(String(100))
+    requested_action: Mapped[str] = mapped_column(Text)
+    deadline: Mapped[datetime]
+    outcome: Mapped[str | None] = mapped_column(String(30))
+    opened_at: Mapped[datetime]
+    acknowledged_at: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    messages: Mapped[list[Message]] = relationship(order_by="Message.position", lazy="raise")
+
+
+class Message(Base):
+    """One piece of correspondence on a case, with the status change it caused."""
+
+    __tablename__ = "messages"
+    __table_args__ = (UniqueConstraint("case_id", "position", name="uq_messages_case_position"),)
+
+    id: Mapped[str] = mapped_column(UUID_STR, primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(30))
+    sender_id: Mapped[str] = mapped_column(ForeignKey("institutions.id"))
+    body: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(String(30))
+    new_deadline: Mapped[datetime | None]
+    status_before: Mapped[str] = mapped_column(String(30))
+    status_after: Mapped[str] = mapped_column(String(30))
+    created_at: Mapped[datetime]
+
+
+class InboxEvent(Base):
+    """A notification for one institution. `seq` is per recipient and commits in order (see Sequence)."""
+
+    __tablename__ = "inbox_events"
+    __table_args__ = (UniqueConstraint("recipient_id", "seq", name="uq_inbox_recipient_seq"),)
+
+    id: Mapped[str] = mapped_column(UUID_STR, primary_key=True)
+    recipient_id: Mapped[str] = mapped_column(ForeignKey("institutions.id"))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(30))
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))
+    message_id: Mapped[str | None] = mapped_column(ForeignKey("messages.id"))
+    status: Mapped[str] = mapped_column(String(30))
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+
+
+class IdempotencyRecord(Base):
+    """The first response to an `Idempotency-Key`, replayed on retries (IETF httpapi draft)."""
+
+    __tablename__ = "idempotency_records"
+
+    institution_id: Mapped[str] = mapped_column(ForeignKey("institutions.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    response_headers: Mapped[dict[str, Any] | None]
+    response_body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]

@@ -1,0 +1,27 @@
+"""Gap-free counters that commit in the order they were taken.
+
+`UPDATE … SET value = value + 1` locks the counter row until the transaction ends (PostgreSQL
+row lock; SQLite database write lock), so a later value can never become visible before an
+earlier one, and an aborted transaction gives its value back. Readers that resume "after
+value N" therefore never skip anything.
+"""
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from gateway.storage.models import Sequence
+from gateway.storage.upsert import insert_ignore
+
+
+def next_value(session: Session, name: str) -> int:
+    statement = update(Sequence).where(Sequence.name == name).values(value=Sequence.value + 1).returning(Sequence.value)
+    value = session.execute(statement).scalar_one_or_none()
+    if value is None:
+        ensure(session, name)
+        value = session.execute(statement).scalar_one()
+    return value
+
+
+def ensure(session: Session, name: str) -> None:
+    """Create the counter at 0 unless it exists; concurrent creators do not conflict."""
+    insert_ignore(session, Sequence, [{"name": name, "value": 0}])

@@ -1,0 +1,114 @@
+"""Inbox cursors and list pagination: nothing addressed to an institution is ever skipped."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+from gateway.domain.vocabulary import InboxEventKind
+from gateway.services.inbox import list_events, publish
+from gateway.storage.engine import Database
+from gateway.storage.models import Case
+from tests.factories import case_payload, message
+
+
+def test_inbox_pages_follow_the_cursor_and_link(imr, omrane):
+    ids = [imr.post("/v1/cases", json=case_payload()).json()["id"] for _ in range(5)]
+    seen, after, pages = [], None, 0
+    while True:
+        response = omrane.get("/v1/inbox", params={"limit": 2, **({"after": after} if after else {})})
+        body = response.json()
+        pages += 1
+        seen += body["items"]
+        after = body["next_cursor"]
+        if len(body["items"]) < 2:
+            assert "link" not in response.headers
+            break
+        assert response.headers["link"].endswith('>; rel="next"')
+    assert [e["case_id"] for e in seen] == ids and pages == 3
+    assert [e["seq"] for e in seen] == list(range(1, 6))
+    # Polling again from the last cursor returns nothing new, then exactly what arrived since.
+    assert omrane.get("/v1/inbox", params={"after": after}).json()["items"] == []
+    new = imr.post("/v1/cases", json=case_payload()).json()["id"]
+    assert [e["case_id"] for e in omrane.get("/v1/inbox", params={"after": after}).json()["items"]] == [new]
+
+
+def test_acknowledging_is_idempotent_and_private(imr, omrane):
+    imr.post("/v1/cases", json=case_payload())
+    event = omrane.get("/v1/inbox").json()["items"][0]
+    first = omrane.post(f"/v1/inbox/{event['id']}/ack").json()
+    again = omrane.post(f"/v1/inbox/{event['id']}/ack").json()
+    assert first["delivered_at"] == again["delivered_at"] is not None
+    assert imr.post(f"/v1/inbox/{event['id']}/ack").status_code == 404
+
+
+def test_events_become_visible_in_seq_order_even_when_writers_race(app, settings):
+    """A writer that took seq n holds it until commit: a later writer cannot commit n+1 first,
+    so a reader resuming after what it saw never skips an event that commits late."""
+    database = Database(settings.database_url)
+    with database.session(write=False) as session:
+        case = session.query(Case).first()
+    if case is None:
+        with database.session(write=True) as session:
+            from gateway.services.cases import open_case
+            from gateway.contract.cases import CaseCreate
+            from gateway.domain.party import Party
+            from gateway.domain.vocabulary import Role
+
+            case = open_case(session, Party("imr", Role.MEDIATOR, "", ""), CaseCreate(**case_payload()), 30)
+            session.commit()
+    second_done = threading.Event()
+
+    def second_writer():
+        with database.session(write=True) as session:
+            publish(session, "al-omrane", InboxEventKind.MESSAGE_RECEIVED, session.get(Case, case.id))
+            session.commit()
+        second_done.set()
+
+    with database.session(write=True) as first:
+        publish(first, "al-omrane", InboxEventKind.MESSAGE_RECEIVED, first.get(Case, case.id))
+        thread = threading.Thread(target=second_writer)
+        thread.start()
+        time.sleep(0.5)
+        assert not second_done.is_set(), "the second writer committed while the first still held its seq"
+        with database.session(write=False) as reader:
+            assert [e.seq for e in list_events(reader, "al-omrane", 0, 10)] == [1]
+        first.commit()
+    thread.join(10)
+    with database.session(write=False) as reader:
+        assert [e.seq for e in list_events(reader, "al-omrane", 0, 10)] == [1, 2, 3]
+    database.dispose()
+
+
+def test_case_lists_paginate_and_filter(imr, omrane, client_for, engine_sql):
+    ids = [imr.post("/v1/cases", json=case_payload()).json()["id"] for _ in range(5)]
+    other = imr.post("/v1/cases", json=case_payload(respondent_id="ac-casa")).json()["id"]
+    seen, cursor = [], None
+    while True:
+        response = imr.get("/v1/cases", params={"limit": 2, **({"cursor": cursor} if cursor else {})})
+        seen += [c["id"] for c in response.json()["items"]]
+        cursor = response.json()["next_cursor"]
+        if cursor is None:
+            assert "link" not in response.headers
+            break
+        assert "cursor=" in response.headers["link"]
+    assert seen == ids + [other]
+    assert "complainant" not in response.json()["items"][0]  # lists carry no personal data
+
+    assert [c["id"] for c in imr.get("/v1/cases", params={"counterpart": "ac-casa"}).json()["items"]] == [other]
+    assert len(omrane.get("/v1/cases").json()["items"]) == 5
+    omrane.post(f"/v1/cases/{ids[0]}/messages", json=message("acknowledgement"))
+    assert [c["id"] for c in imr.get("/v1/cases", params={"status": "acknowledged"}).json()["items"]] == [ids[0]]
+
+    past = datetime.now(UTC) - timedelta(days=1)
+    engine_sql("UPDATE cases SET deadline = :past WHERE id = :id", past=past, id=ids[1])
+    overdue = imr.get("/v1/cases", params={"overdue": "true"}).json()["items"]
+    assert [c["id"] for c in overdue] == [ids[1]] and overdue[0]["times"]["overdue"] is True
+    assert ids[1] not in [c["id"] for c in imr.get("/v1/cases", params={"overdue": "false"}).json()["items"]]
+
+    marker = datetime.now(UTC)
+    time.sleep(0.01)
+    omrane.post(f"/v1/cases/{ids[2]}/messages", json=message("acknowledgement"))
+    recent = imr.get("/v1/cases", params={"updated_since": marker.isoformat()}).json()["items"]
+    assert [c["id"] for c in recent] == [ids[2]]

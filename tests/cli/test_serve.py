@@ -1,0 +1,70 @@
+"""`gateway serve` on a fresh directory: development set-up, migrations, HTTPS with mutual TLS,
+and the printed `curl` line works as printed. Run twice, it keeps what it made."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.tls.conftest import free_port
+
+pytestmark = pytest.mark.tls
+GATEWAY = [sys.executable, "-m", "gateway.cli"]
+
+
+def serve(workdir: Path, port: int) -> tuple[subprocess.Popen, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    env |= {"GATEWAY_PORT": str(port), "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    process = subprocess.Popen(
+        [*GATEWAY, "serve", "--log-level", "warning"], cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    lines = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if line.strip().startswith("curl "):
+            return process, line.strip()
+    process.kill()
+    raise AssertionError("gateway serve printed no curl line:\n" + "".join(lines))
+
+
+def call_until_up(command: list[str], workdir: Path) -> subprocess.CompletedProcess:
+    deadline = time.monotonic() + 30
+    while True:
+        result = subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=30)
+        if result.returncode == 0 or time.monotonic() > deadline:
+            return result
+        time.sleep(0.2)
+
+
+def test_serve_on_a_fresh_directory_and_the_printed_curl_works(tmp_path):
+    port = free_port()
+    for attempt in range(2):  # the second run reuses the PKI, registry and database
+        process, curl = serve(tmp_path, port)
+        try:
+            result = call_until_up(shlex.split(curl) + ["--silent", "--show-error", "--fail"], tmp_path)
+            assert result.returncode == 0, result.stderr
+            assert '"id":"imr"' in result.stdout.replace(" ", "")
+            no_cert = subprocess.run(
+                ["curl", "--silent", "--cacert", "var/pki/ca.pem", f"https://127.0.0.1:{port}/v1/me"], cwd=tmp_path, capture_output=True
+            )
+            assert no_cert.returncode != 0  # the handshake fails without a client certificate
+        finally:
+            process.terminate()
+            process.wait(20)
+        if attempt == 0:
+            made = {p: p.stat().st_mtime for p in (tmp_path / "var").rglob("*") if p.is_file() and p.suffix in {".pem", ".key", ".json"}}
+    assert made and all(p.stat().st_mtime == mtime for p, mtime in made.items())
+    keys = list((tmp_path / "var" / "pki").glob("*.key"))
+    assert keys and all(oct(k.stat().st_mode & 0o777) == "0o600" for k in keys)
+    assert re.search(r"var/pki/imr\.pem", curl)

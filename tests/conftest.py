@@ -1,0 +1,168 @@
+"""Shared fixtures: a development PKI, a migrated database per engine, and one client per institution.
+
+Every test that touches the database runs on SQLite and, when `GATEWAY_TEST_POSTGRES_URL` is
+set (scripts/test starts a throwaway cluster), on PostgreSQL too. Each test gets its own copy
+of a database migrated once per run, so tests are isolated and migrations are what builds it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from gateway.app import create_app
+from gateway.config import Settings
+from gateway.domain.vocabulary import Role
+from gateway.security import pki
+from gateway.security.dev import DEV_PROFILES, registry_entry
+from gateway.security.registry import Registry
+from gateway.security.tls import with_client_certificate
+from gateway.storage.migrations import upgrade
+
+POSTGRES_URL = os.environ.get("GATEWAY_TEST_POSTGRES_URL")
+ENGINES = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
+
+# A second respondent, to show that institutions only see their own cases.
+OTHER_RESPONDENT = ("ac-casa", Role.RESPONDENT, "Al Omrane Casablanca-Settat", "العمران الدار البيضاء سطات")
+
+
+@dataclass(frozen=True)
+class TestPki:
+    dev: pki.DevPki
+    other: pki.ClientFiles
+    unregistered: pki.ClientFiles
+
+    def files(self, name: str) -> pki.ClientFiles:
+        return {"ac-casa": self.other, "stranger": self.unregistered}.get(name) or self.dev.clients[name]
+
+
+@pytest.fixture(scope="session")
+def test_pki(tmp_path_factory: pytest.TempPathFactory) -> TestPki:
+    directory = tmp_path_factory.mktemp("pki")
+    dev = pki.init_dev_pki(directory)
+    other = pki.issue_client_certificate(directory, OTHER_RESPONDENT[0], organization=OTHER_RESPONDENT[2])
+    stranger = pki.issue_client_certificate(directory, "stranger", organization="Unregistered")
+    return TestPki(dev, other, stranger)
+
+
+@pytest.fixture(scope="session")
+def registry_file(test_pki: TestPki, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    entries = [registry_entry(name, *profile, test_pki.dev.clients[name].cert) for name, profile in DEV_PROFILES.items()]
+    entries.append(registry_entry(OTHER_RESPONDENT[0], *OTHER_RESPONDENT[1:], test_pki.other.cert))
+    path = tmp_path_factory.mktemp("registry") / "registry.json"
+    Registry(institutions=entries).write(path)
+    return path
+
+
+_counter = itertools.count()
+
+
+class SqliteTemplate:
+    def __init__(self, directory: Path) -> None:
+        self.template = directory / "template.db"
+        upgrade(f"sqlite:///{self.template}")
+
+    def clone(self, directory: Path) -> str:
+        copy = directory / f"test-{next(_counter)}.db"
+        shutil.copyfile(self.template, copy)
+        return f"sqlite:///{copy}"
+
+    def drop(self, url: str) -> None:
+        pass  # lives in the test's tmp_path
+
+
+class PostgresTemplate:
+    """CREATE DATABASE … TEMPLATE is a file copy: much faster than migrating each test's database."""
+
+    def __init__(self, server_url: str) -> None:
+        self.server = make_url(server_url)
+        self.admin = create_engine(self.server, isolation_level="AUTOCOMMIT")
+        self.name = f"gw_template_{os.getpid()}"
+        with self.admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{self.name}"')
+            connection.exec_driver_sql(f'CREATE DATABASE "{self.name}"')
+        upgrade(self.server.set(database=self.name).render_as_string(hide_password=False))
+
+    def clone(self, directory: Path) -> str:
+        name = f"gw_test_{os.getpid()}_{next(_counter)}"
+        with self.admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{self.name}"')
+        return self.server.set(database=name).render_as_string(hide_password=False)
+
+    def drop(self, url: str) -> None:
+        with self.admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session", params=ENGINES)
+def template(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    if request.param == "sqlite":
+        yield SqliteTemplate(tmp_path_factory.mktemp("sqlite"))
+        return
+    template = PostgresTemplate(POSTGRES_URL)
+    yield template
+    with template.admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{template.name}" WITH (FORCE)')
+    template.admin.dispose()
+
+
+@pytest.fixture
+def database_url(template, tmp_path: Path) -> Iterator[str]:
+    url = template.clone(tmp_path)
+    yield url
+    template.drop(url)
+
+
+@pytest.fixture
+def settings(database_url: str, test_pki: TestPki, registry_file: Path) -> Settings:
+    return Settings(database_url=database_url, pki_dir=test_pki.dev.directory, registry_file=registry_file, _env_file=None)
+
+
+@pytest.fixture
+def app(settings: Settings):
+    application = create_app(settings)
+    with TestClient(application):  # runs the lifespan: schema check, registry sync
+        yield application
+
+
+@pytest.fixture
+def client_for(app, test_pki: TestPki):
+    """An HTTP client that presents `name`'s certificate, as the TLS layer would report it."""
+
+    def make(name: str, **headers: str) -> TestClient:
+        pem = test_pki.files(name).cert.read_text()
+        return TestClient(with_client_certificate(app, pem), headers=headers)
+
+    return make
+
+
+@pytest.fixture
+def imr(client_for) -> TestClient:
+    return client_for("imr")
+
+
+@pytest.fixture
+def omrane(client_for) -> TestClient:
+    return client_for("al-omrane")
+
+
+@pytest.fixture
+def engine_sql(database_url: str):
+    """Run SQL against the test database directly (to arrange states the API would not produce)."""
+    engine = create_engine(database_url)
+
+    def run(statement: str, **params):
+        with engine.begin() as connection:
+            return connection.execute(text(statement), params)
+
+    yield run
+    engine.dispose()

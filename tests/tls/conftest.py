@@ -1,0 +1,85 @@
+"""A real uvicorn server with mutual TLS on a free loopback port, serving the test database."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+import pytest
+import uvicorn
+
+from gateway.app import create_app
+from gateway.security.tls import uvicorn_tls_options
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class RunningGateway:
+    url: str
+    requests_seen: list[str]  # paths that reached the app
+
+
+class _Counting:
+    """Records which requests reached the application, to show refused handshakes never do."""
+
+    def __init__(self, app, seen: list[str]) -> None:
+        self.app, self.seen = app, seen
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            self.seen.append(scope["path"])
+        await self.app(scope, receive, send)
+
+
+@pytest.fixture
+def tls_gateway(settings) -> RunningGateway:
+    port = free_port()
+    seen: list[str] = []
+    config = uvicorn.Config(
+        _Counting(create_app(settings), seen),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        **uvicorn_tls_options(str(settings.server_cert_path), str(settings.server_key_path), str(settings.client_ca_path)),
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "gateway did not start"
+        time.sleep(0.02)
+    yield RunningGateway(f"https://127.0.0.1:{port}", seen)
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture
+def https_client(tls_gateway: RunningGateway, test_pki) -> Callable[..., httpx.Client]:
+    """An httpx client that verifies the gateway and presents `name`'s certificate (or none)."""
+    clients: list[httpx.Client] = []
+
+    def make(name: str | None, *, files=None) -> httpx.Client:
+        """`name` is a test institution; `files` any other certificate/key pair to present."""
+        context = ssl.create_default_context(cafile=str(test_pki.dev.ca_cert))
+        files = files or (test_pki.files(name) if name else None)
+        if files is not None:
+            context.load_cert_chain(files.cert, files.key)
+        client = httpx.Client(base_url=tls_gateway.url, verify=context, timeout=10)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
