@@ -1,0 +1,1 @@
+"""Identity and trust: mutual TLS, certificates, the registry, the development PKI."""
