@@ -11,12 +11,14 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 
 from gateway.api import problems
-from gateway.api.deps import Replay
+from gateway.api.deps import WRITE_METHODS, Replay
 from gateway.api.limits import BodyLimit
 from gateway.api.v1 import router as v1_router
 from gateway.config import Settings
 from gateway.problems import CATALOGUE, PROBLEM_BASE, ProblemError
+from gateway.security.keys import KeyRing
 from gateway.security.registry import Registry
+from gateway.security.signing import SIGNATURE_HEADER
 from gateway.services.registry import sync_registry
 from gateway.storage.engine import Database
 from gateway.storage.migrations import check_up_to_date
@@ -29,12 +31,25 @@ Groupe Al Omrane. Every caller is an institution's machine presenting a client c
 (fr, ar, en)."""
 
 
-def load_registry(settings: Settings, database: Database) -> None:
-    """Mirror the registry file into the database, in one transaction."""
+def load_registry(settings: Settings, database: Database) -> KeyRing:
+    """Mirror the registry file into the database, in one transaction, and build the key ring."""
     registry = Registry.load(settings.registry_file)
+    keys = KeyRing.build(registry, settings.gateway_id, settings.signing_key_path, settings.retired_signing_keys)
     with database.session(write=True) as session:
         sync_registry(session, registry)
         session.commit()
+    return keys
+
+
+SIGNATURE_DOC = """\
+Every write (POST, PUT, PATCH, DELETE) carries a compact JWS (RFC 7515), alg ES256, made with the
+institution's registered signing key. Protected header: `{"alg": "ES256", "kid": "<registered kid>",
+"typ": "gateway-request+jwt"}`, nothing else that names a key (`jku`, `x5u`, `jwk`, `x5c`, `crit` are
+refused). Payload (JSON): `iss` your institution id, `aud` the gateway id, `htm` the HTTP method,
+`htu` the path with query exactly as sent, `iat` Unix seconds (within the configured window, 300 s
+by default), `jti` a unique id (8-128 characters, never reused), `dig` the RFC 9530 digest of the
+exact body bytes, `sha-256=:<base64 SHA-256>:` (send the same value as `Content-Digest`).
+Every accepted write answers with a `Receipt` header: a JWS signed by the gateway."""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -44,7 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database = Database(settings.database_url)
         check_up_to_date(database.engine)
-        load_registry(settings, database)
+        app.state.key_ring = load_registry(settings, database)
         app.state.database = database
         app.state.client_ca = (
             x509.load_pem_x509_certificate(settings.client_ca_path.read_bytes()) if settings.trust_proxy_client_cert else None
@@ -77,6 +92,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise ProblemError("not-found", "no such problem type")
         return JSONResponse({"type": problem_type.uri, "status": problem_type.status, "titles": problem_type.titles})
 
+    @app.get("/.well-known/jwks.json", tags=["keys"], summary="Public keys: the gateway's (receipts) and the institutions' (requests)")
+    def jwks(request: Request) -> JSONResponse:
+        return JSONResponse(request.app.state.key_ring.jwks(), headers={"Cache-Control": "max-age=300"})
+
     app.include_router(v1_router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
@@ -93,6 +112,16 @@ def openapi_document(app: FastAPI) -> dict:
                 "description": "A client certificate issued by the client CA and listed in the institution registry.",
             }
         }
+        document["components"]["securitySchemes"]["requestSignature"] = {
+            "type": "apiKey",
+            "in": "header",
+            "name": SIGNATURE_HEADER,
+            "description": SIGNATURE_DOC,
+        }
         document["security"] = [{"institutionCertificate": []}]
+        for path, operations in document["paths"].items():
+            for method, operation in operations.items():
+                if method.upper() in WRITE_METHODS:
+                    operation["security"] = [{"institutionCertificate": [], "requestSignature": []}]
         app.openapi_schema = document
     return app.openapi_schema

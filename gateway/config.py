@@ -42,6 +42,16 @@ class Settings(BaseSettings):
     )
     proxy_cert_header: str = Field(default="client-cert", description="RFC 9440 `Client-Cert` header by default.")
 
+    gateway_id: str = Field(
+        default="imr-alomrane-gateway", min_length=3, max_length=100,
+        description="This gateway's name: the audience of request signatures and the issuer of receipts.",
+    )
+    signing_key: Path | None = Field(default=None, description="The gateway's receipt key (EC P-256 PEM); default <pki_dir>/gateway-signing.key.")
+    retired_signing_keys: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list, description="Comma-separated older receipt keys, still published so old receipts verify."
+    )
+    signature_max_skew_seconds: Annotated[int, Field(ge=10, le=3600)] = 300
+
     default_reply_days: Annotated[int, Field(ge=1, le=365)] = 30
     max_body_bytes: PositiveInt = 1024 * 1024
     page_size_default: Annotated[int, Field(ge=1, le=500)] = 50
@@ -50,10 +60,11 @@ class Settings(BaseSettings):
 
     @model_validator(mode="before")
     @classmethod
-    def _split_proxies(cls, data: dict) -> dict:
-        raw = data.get("trusted_proxies") if isinstance(data, dict) else None
-        if isinstance(raw, str):
-            data["trusted_proxies"] = [part.strip() for part in raw.split(",") if part.strip()]
+    def _split_lists(cls, data: dict) -> dict:
+        for name in ("trusted_proxies", "retired_signing_keys"):
+            raw = data.get(name) if isinstance(data, dict) else None
+            if isinstance(raw, str):
+                data[name] = [part.strip() for part in raw.split(",") if part.strip()]
         return data
 
     @model_validator(mode="after")
@@ -73,6 +84,10 @@ class Settings(BaseSettings):
     @property
     def server_key_path(self) -> Path:
         return self.tls_key or self.pki_dir / "server.key"
+
+    @property
+    def signing_key_path(self) -> Path:
+        return self.signing_key or self.pki_dir / "gateway-signing.key"
 
     @property
     def client_ca_path(self) -> Path:

@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from gateway.app import create_app
+from gateway.client.signing import RequestSigner
 from gateway.config import Settings
 from gateway.domain.vocabulary import Role
 from gateway.security import pki
@@ -56,8 +57,8 @@ def test_pki(tmp_path_factory: pytest.TempPathFactory) -> TestPki:
 
 @pytest.fixture(scope="session")
 def registry_file(test_pki: TestPki, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    entries = [registry_entry(name, *profile, test_pki.dev.clients[name].cert) for name, profile in DEV_PROFILES.items()]
-    entries.append(registry_entry(OTHER_RESPONDENT[0], *OTHER_RESPONDENT[1:], test_pki.other.cert))
+    entries = [registry_entry(name, *profile, test_pki.dev.clients[name]) for name, profile in DEV_PROFILES.items()]
+    entries.append(registry_entry(OTHER_RESPONDENT[0], *OTHER_RESPONDENT[1:], test_pki.other))
     path = tmp_path_factory.mktemp("registry") / "registry.json"
     Registry(institutions=entries).write(path)
     return path
@@ -134,15 +135,23 @@ def app(settings: Settings):
         yield application
 
 
+def signer_for(test_pki: TestPki, name: str, audience: str = "imr-alomrane-gateway") -> RequestSigner:
+    return RequestSigner.from_key_file(name, test_pki.files(name).signing_key, audience)
+
+
+def institution_client(app, test_pki: TestPki, name: str, *, sign: bool = True, **headers: str) -> TestClient:
+    """An HTTP client that presents `name`'s certificate (as the TLS layer would report it) and
+    signs its writes with `name`'s signing key, as the SDK does."""
+    pem = test_pki.files(name).cert.read_text()
+    client = TestClient(with_client_certificate(app, pem), headers=headers)
+    if sign:
+        client.auth = signer_for(test_pki, name)
+    return client
+
+
 @pytest.fixture
 def client_for(app, test_pki: TestPki):
-    """An HTTP client that presents `name`'s certificate, as the TLS layer would report it."""
-
-    def make(name: str, **headers: str) -> TestClient:
-        pem = test_pki.files(name).cert.read_text()
-        return TestClient(with_client_certificate(app, pem), headers=headers)
-
-    return make
+    return lambda name, **options: institution_client(app, test_pki, name, **options)
 
 
 @pytest.fixture

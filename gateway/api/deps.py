@@ -1,8 +1,8 @@
 """Request dependencies: settings, sessions, the calling institution, and the write unit of work.
 
-`WriteExchange` is the one place where a write is accepted: it claims the idempotency key,
-opens the request's transaction, and commits the answer together with the work. Signature
-checks and ledger appends slot in here, inside the same transaction.
+`WriteExchange` is the one place where a write is accepted: it verifies the request signature,
+uses up its `jti` and claims the idempotency key, opens the request's transaction, and commits
+the work together with its signed receipt and the stored answer.
 """
 
 from __future__ import annotations
@@ -20,7 +20,17 @@ from gateway.domain.party import Party
 from gateway.domain.vocabulary import Role
 from gateway.problems import ProblemError
 from gateway.security import identity
-from gateway.services import idempotency
+from gateway.security.keys import KeyRing
+from gateway.security.signing import (
+    RECEIPT_HEADER,
+    SIGNATURE_HEADER,
+    Evidence,
+    SignatureRejected,
+    VerifiedRequest,
+    content_digest,
+    verify_request,
+)
+from gateway.services import idempotency, nonces, receipts
 from gateway.services.registry import institution_for_certificate
 from gateway.storage.engine import Database
 
@@ -103,17 +113,43 @@ class Replay(Exception):
         self.stored = stored
 
 
-class Exchange:
-    """One accepted write: its caller, its transaction, and the committed answer."""
+def get_key_ring(request: Request) -> KeyRing:
+    return request.app.state.key_ring
 
-    def __init__(self, session: Session, caller: Party, claim: idempotency.Claim | None) -> None:
-        self.session, self.caller, self.claim = session, caller, claim
+
+KeyRingDep = Annotated[KeyRing, Depends(get_key_ring)]
+
+
+def request_target(request: Request) -> str:
+    """Path with query, as signed in `htu` (the raw path: what the client actually sent)."""
+    path = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1")
+    return path + ("?" + request.url.query if request.url.query else "")
+
+
+class Exchange:
+    """One accepted write: its caller, its evidence, its transaction, and the committed answer."""
+
+    def __init__(self, session: Session, caller: Party, request: Request, body: bytes, signed: VerifiedRequest,
+                 keys: KeyRing, claim: idempotency.Claim | None) -> None:
+        self.session, self.caller, self.request, self.keys, self.claim = session, caller, request, keys, claim
+        self.signed = signed
+        self.evidence = Evidence(signed.token, body.decode("utf-8", errors="replace"))
+        self.body_digest = content_digest(body)
         self.committed = False
 
-    def commit(self, status_code: int, content: BaseModel, headers: dict[str, str] | None = None) -> Response:
-        """Commit the work and its answer (stored for idempotent retries) together, then answer."""
+    def commit(self, status_code: int, content: BaseModel, *, case_id: str, counterpart_id: str, location: str | None = None,
+               headers: dict[str, str] | None = None) -> Response:
+        """Commit the work, its signed receipt and its stored answer together, then answer."""
+        target = request_target(self.request)
+        receipt = receipts.issue(
+            self.session, self.keys, kind=receipts.ACCEPTANCE, case_id=case_id, resource=location or target,
+            sender_id=self.caller.id, counterpart_id=counterpart_id, signature=self.signed.token,
+            sub=self.caller.id, htm=self.request.method, htu=target, req_dig=self.body_digest,
+        )
+        headers = {**(headers or {}), RECEIPT_HEADER: receipt.token, "Receipt-Location": f"/v1/receipts/{receipt.id}"}
+        if location:
+            headers["Location"] = location
         body = content.model_dump_json()
-        headers = headers or {}
         if self.claim is not None:
             idempotency.complete(self.session, self.claim, idempotency.StoredResponse(status_code, headers, body))
         self.session.commit()
@@ -121,24 +157,39 @@ class Exchange:
         return Response(body, status_code=status_code, headers=headers, media_type="application/json")
 
 
+def verify_signature(request: Request, body: bytes, caller: Party, settings: Settings, keys: KeyRing) -> VerifiedRequest:
+    """Check the request's JWS before anything is written; each failure has its own problem type."""
+    try:
+        return verify_request(
+            request.headers.get(SIGNATURE_HEADER), keys=keys.keys, institution_id=caller.id, audience=settings.gateway_id,
+            method=request.method, target=request_target(request), body=body, max_skew_seconds=settings.signature_max_skew_seconds,
+        )
+    except SignatureRejected as rejected:
+        raise ProblemError(rejected.slug, rejected.detail) from None
+
+
 def get_exchange(
-    request: Request, body: Annotated[bytes, Depends(raw_body)], caller: CurrentInstitution, settings: SettingsDep, database: DatabaseDep
+    request: Request, body: Annotated[bytes, Depends(raw_body)], caller: CurrentInstitution, settings: SettingsDep,
+    database: DatabaseDep, keys: KeyRingDep,
 ) -> Iterator[Exchange]:
-    claim = None
+    signed = verify_signature(request, body, caller, settings, keys)
     raw_key = request.headers.get("idempotency-key")
-    if raw_key is not None:
-        key = idempotency.parse_key(raw_key)
-        fingerprint = idempotency.fingerprint(request.method, request.url.path + "?" + request.url.query, body)
-        with database.session(write=True) as session:
+    key = idempotency.parse_key(raw_key) if raw_key is not None else None
+    # Admission, in its own short transaction: the jti is used up, the idempotency key claimed.
+    with database.session(write=True) as session:
+        nonces.consume(session, caller.id, signed.jti, settings.signature_max_skew_seconds)
+        outcome = None
+        if key is not None:
+            fingerprint = idempotency.fingerprint(request.method, request_target(request), body)
             outcome = idempotency.claim(session, caller.id, key, fingerprint, settings.idempotency_lease_seconds)
-            session.commit()
-        if isinstance(outcome, idempotency.StoredResponse):
-            raise Replay(outcome)
-        claim = outcome
+        session.commit()
+    if isinstance(outcome, idempotency.StoredResponse):
+        raise Replay(outcome)
+    claim = outcome
     exchange = None
     try:
         with database.session(write=True) as session:
-            exchange = Exchange(session, caller, claim)
+            exchange = Exchange(session, caller, request, body, signed, keys, claim)
             yield exchange
     finally:
         if claim is not None and not (exchange and exchange.committed):

@@ -107,6 +107,14 @@ def _required_for(value, info: ValidationInfo, kinds: frozenset[MessageKind]):
     return value
 
 
+class SignedRequestOut(BaseModel):
+    """The sender's request signature and the exact body it covers: verify it with the sender's key
+    from /.well-known/jwks.json, then check that `dig` is the SHA-256 of `body`."""
+
+    signature: str
+    body: str
+
+
 class MessageOut(BaseModel):
     id: str
     case_id: str
@@ -119,6 +127,7 @@ class MessageOut(BaseModel):
     status_before: CaseStatus
     status_after: CaseStatus
     created_at: datetime
+    signed_request: SignedRequestOut | None
 
 
 class CaseDetail(CaseSummary):
@@ -129,3 +138,4 @@ class CaseDetail(CaseSummary):
     project: HousingProject
     requested_action: str
     messages: list[MessageOut]
+    signed_request: SignedRequestOut | None

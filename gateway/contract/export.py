@@ -14,9 +14,10 @@ from gateway.contract.cases import CaseCreate, CaseDetail, CaseSummary, MessageC
 from gateway.contract.common import Problem
 from gateway.contract.inbox import InboxEventOut
 from gateway.contract.institutions import InstitutionOut
+from gateway.contract.receipts import ReceiptOut
 
 PAYLOADS: tuple[type[BaseModel], ...] = (
-    CaseCreate, CaseDetail, CaseSummary, MessageCreate, MessageOut, InboxEventOut, InstitutionOut, Problem,
+    CaseCreate, CaseDetail, CaseSummary, MessageCreate, MessageOut, InboxEventOut, InstitutionOut, Problem, ReceiptOut,
 )
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Self
+from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from gateway.contract.common import InstitutionId
 from gateway.domain.vocabulary import Role
@@ -33,12 +33,30 @@ class CertificateRef(_Strict):
         return self
 
 
+class PublicJwk(_Strict):
+    kty: Literal["EC"]
+    crv: Literal["P-256"]
+    x: str = Field(pattern=r"^[A-Za-z0-9_-]{43}$")
+    y: str = Field(pattern=r"^[A-Za-z0-9_-]{43}$")
+
+
+class RegisteredKey(_Strict):
+    """A request-signing key. Several may be valid at once (rotation); a revoked key stays listed."""
+
+    kid: str = Field(min_length=1, max_length=100)
+    jwk: PublicJwk
+    not_before: AwareDatetime | None = None
+    not_after: AwareDatetime | None = None
+    revoked: bool = False
+
+
 class RegisteredInstitution(_Strict):
     id: InstitutionId
     name_fr: str = Field(min_length=1, max_length=200)
     name_ar: str = Field(min_length=1, max_length=200)
     role: Role
     certificates: list[CertificateRef] = Field(min_length=1)
+    signing_keys: list[RegisteredKey] = Field(default_factory=list)
 
 
 class Registry(_Strict):
@@ -52,6 +70,9 @@ class Registry(_Strict):
             raise ValueError("institution ids must be unique")
         if len(set(refs)) != len(refs):
             raise ValueError("a certificate may belong to one institution only")
+        kids = [key.kid for institution in self.institutions for key in institution.signing_keys]
+        if len(set(kids)) != len(kids):
+            raise ValueError("key ids (kid) must be unique across the registry")
         return self
 
     @classmethod

@@ -12,8 +12,10 @@ from sqlalchemy.orm import Session, selectinload
 
 from gateway.contract.cases import CaseCreate, MessageCreate
 from gateway.domain import lifecycle
+from gateway.domain.party import Party
 from gateway.domain.vocabulary import CaseStatus, InboxEventKind, MessageKind, Role
 from gateway.problems import ProblemError
+from gateway.security.signing import Evidence
 from gateway.services.inbox import publish
 from gateway.storage.models import Case, Institution, Message
 
@@ -29,7 +31,7 @@ def counterpart(case: Case, institution_id: str) -> str:
     return case.respondent_id if institution_id == case.mediator_id else case.mediator_id
 
 
-def open_case(session: Session, mediator: Institution, payload: CaseCreate, default_reply_days: int) -> Case:
+def open_case(session: Session, mediator: Party, payload: CaseCreate, default_reply_days: int, evidence: Evidence | None = None) -> Case:
     respondent = session.get(Institution, payload.respondent_id)
     if respondent is None or not respondent.active or respondent.role != Role.RESPONDENT:
         raise ProblemError("unknown-respondent", "respondent_id names no active respondent institution")
@@ -58,6 +60,8 @@ def open_case(session: Session, mediator: Institution, payload: CaseCreate, defa
         opened_at=now,
         updated_at=now,
         version=1,
+        signature=evidence.signature if evidence else None,
+        signed_body=evidence.body if evidence else None,
     )
     session.add(case)
     try:
@@ -135,7 +139,8 @@ def list_cases(session: Session, institution_id: str, filters: CaseFilter, after
 
 
 def post_message(
-    session: Session, sender: Institution, case_id: str, payload: MessageCreate, expected_version: int | None = None
+    session: Session, sender: Party, case_id: str, payload: MessageCreate, expected_version: int | None = None,
+    evidence: Evidence | None = None,
 ) -> tuple[Case, Message]:
     """Add a message and apply the status change it drives, holding the case's row lock.
 
@@ -171,6 +176,8 @@ def post_message(
         status_before=before.value,
         status_after=after.value,
         created_at=now,
+        signature=evidence.signature if evidence else None,
+        signed_body=evidence.body if evidence else None,
     )
     session.add(message)
     _apply(case, payload, after, now)

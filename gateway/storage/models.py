@@ -95,6 +95,8 @@ class Case(Base):
     closed_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    signature: Mapped[str | None] = mapped_column(Text)  # the mediator's request JWS
+    signed_body: Mapped[str | None] = mapped_column(Text)  # the exact body it covers
     messages: Mapped[list[Message]] = relationship(order_by="Message.position", lazy="raise")
 
 
@@ -115,6 +117,8 @@ class Message(Base):
     status_before: Mapped[str] = mapped_column(String(30))
     status_after: Mapped[str] = mapped_column(String(30))
     created_at: Mapped[datetime]
+    signature: Mapped[str | None] = mapped_column(Text)  # the sender's request JWS
+    signed_body: Mapped[str | None] = mapped_column(Text)  # the exact body it covers
 
 
 class InboxEvent(Base):
@@ -132,6 +136,7 @@ class InboxEvent(Base):
     status: Mapped[str] = mapped_column(String(30))
     created_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
+    delivery_signature: Mapped[str | None] = mapped_column(Text)  # the recipient's signed acknowledgement
 
 
 class IdempotencyRecord(Base):
@@ -146,4 +151,30 @@ class IdempotencyRecord(Base):
     status_code: Mapped[int | None] = mapped_column(Integer)
     response_headers: Mapped[dict[str, Any] | None]
     response_body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class RequestNonce(Base):
+    """Signed-request ids (`jti`) already accepted, kept for the signature time window: replays are refused."""
+
+    __tablename__ = "request_nonces"
+
+    institution_id: Mapped[str] = mapped_column(ForeignKey("institutions.id"), primary_key=True)
+    jti: Mapped[str] = mapped_column(String(128), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class Receipt(Base):
+    """A receipt the gateway signed: that it accepted a request, or that the recipient took delivery."""
+
+    __tablename__ = "receipts"
+    __table_args__ = (Index("ix_receipts_resource", "resource"),)
+
+    id: Mapped[str] = mapped_column(UUID_STR, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))
+    resource: Mapped[str] = mapped_column(String(300))
+    sender_id: Mapped[str] = mapped_column(ForeignKey("institutions.id"))
+    counterpart_id: Mapped[str] = mapped_column(ForeignKey("institutions.id"))
+    token: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]

@@ -7,18 +7,16 @@ from concurrent.futures import ThreadPoolExecutor
 from fastapi.testclient import TestClient
 
 from gateway.app import create_app
-from gateway.security.tls import with_client_certificate
+from tests.conftest import institution_client
 from tests.factories import case_payload, message
 
 
 def test_two_concurrent_final_replies_exactly_one_wins(settings, test_pki):
     """Two gateway instances (separate engines and pools, as separate processes would have)."""
-    pem = test_pki.dev.clients["al-omrane"].cert.read_text()
-    imr_pem = test_pki.dev.clients["imr"].cert.read_text()
     apps = [create_app(settings) for _ in range(2)]
     with TestClient(apps[0]), TestClient(apps[1]):
-        imr = TestClient(with_client_certificate(apps[0], imr_pem))
-        omrane = [TestClient(with_client_certificate(app, pem)) for app in apps]
+        imr = institution_client(apps[0], test_pki, "imr")
+        omrane = [institution_client(app, test_pki, "al-omrane") for app in apps]
         for round_ in range(5):
             case_id = imr.post("/v1/cases", json=case_payload()).json()["id"]
             omrane[0].post(f"/v1/cases/{case_id}/messages", json=message("acknowledgement"))
@@ -33,24 +31,22 @@ def test_two_concurrent_final_replies_exactly_one_wins(settings, test_pki):
 
 
 def test_concurrent_case_openings_keep_inbox_sequences_gap_free(settings, test_pki):
-    imr_pem = test_pki.dev.clients["imr"].cert.read_text()
     apps = [create_app(settings) for _ in range(2)]
     with TestClient(apps[0]), TestClient(apps[1]):
-        clients = [TestClient(with_client_certificate(app, imr_pem)) for app in apps]
+        clients = [institution_client(app, test_pki, "imr") for app in apps]
         with ThreadPoolExecutor(6) as pool:
             results = list(pool.map(lambda i: clients[i % 2].post("/v1/cases", json=case_payload()), range(24)))
         assert all(r.status_code == 201 for r in results)
-        omrane = TestClient(with_client_certificate(apps[1], test_pki.dev.clients["al-omrane"].cert.read_text()))
+        omrane = institution_client(apps[1], test_pki, "al-omrane")
         events = omrane.get("/v1/inbox", params={"limit": 100}).json()["items"]
         assert [e["seq"] for e in events] == list(range(1, 25))
         assert {e["case_id"] for e in events} == {r.json()["id"] for r in results}
 
 
 def test_duplicate_references_racing_create_one_case(settings, test_pki):
-    imr_pem = test_pki.dev.clients["imr"].cert.read_text()
     apps = [create_app(settings) for _ in range(2)]
     with TestClient(apps[0]), TestClient(apps[1]):
-        clients = [TestClient(with_client_certificate(app, imr_pem)) for app in apps]
+        clients = [institution_client(app, test_pki, "imr") for app in apps]
         payload = case_payload()
         with ThreadPoolExecutor(4) as pool:
             results = list(pool.map(lambda i: clients[i % 2].post("/v1/cases", json=payload), range(4)))

@@ -10,7 +10,10 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from openapi_spec_validator import validate
 
 from gateway.contract.export import generated_files, stale_files
+from gateway.api.deps import WRITE_METHODS
+from gateway.security.signing import SIGNATURE_HEADER
 from gateway.security.tls import with_client_certificate
+from tests.conftest import signer_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,10 +33,34 @@ def test_the_openapi_document_validates():
     assert set(spec["paths"]) >= {"/v1/me", "/v1/cases", "/v1/cases/{case_id}", "/v1/cases/{case_id}/messages", "/v1/inbox"}
 
 
+def signing(app, signer):
+    """Sign each write inside the ASGI boundary, over the exact bytes schemathesis sends."""
+
+    async def signed(scope, receive, send):
+        if scope["type"] != "http" or scope["method"] not in WRITE_METHODS:
+            return await app(scope, receive, send)
+        chunks, more = [], True
+        while more:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        query = scope.get("query_string", b"").decode()
+        target = scope["raw_path"].decode() + (f"?{query}" if query else "")
+        headers = [*scope["headers"], (SIGNATURE_HEADER.lower().encode(), signer.sign(scope["method"], target, body).encode())]
+
+        async def replay():
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        return await app({**scope, "headers": headers}, replay, send)
+
+    return signed
+
+
 @pytest.fixture
 def api_schema(app, test_pki):
     pem = test_pki.dev.clients["imr"].cert.read_text()
-    return schemathesis.openapi.from_asgi("/openapi.json", with_client_certificate(app, pem))
+    return schemathesis.openapi.from_asgi("/openapi.json", with_client_certificate(signing(app, signer_for(test_pki, "imr")), pem))
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")

@@ -52,7 +52,7 @@ def test_a_key_in_flight_answers_409_until_its_lease_expires(imr, engine_sql):
     from gateway.services.idempotency import fingerprint
 
     body = json.dumps(payload).encode()
-    print_ = fingerprint("POST", "/v1/cases?", body)
+    print_ = fingerprint("POST", "/v1/cases", body)
     engine_sql(
         "INSERT INTO idempotency_records (institution_id, key, fingerprint, lease_until, created_at) "
         "VALUES ('imr', 'busy', :f, :lease, :now)",

@@ -15,6 +15,7 @@ import uvicorn
 
 from gateway.app import create_app
 from gateway.security.tls import uvicorn_tls_options
+from tests.conftest import signer_for
 
 
 def free_port() -> int:
@@ -73,10 +74,11 @@ def https_client(tls_gateway: RunningGateway, test_pki) -> Callable[..., httpx.C
     def make(name: str | None, *, files=None) -> httpx.Client:
         """`name` is a test institution; `files` any other certificate/key pair to present."""
         context = ssl.create_default_context(cafile=str(test_pki.dev.ca_cert))
-        files = files or (test_pki.files(name) if name else None)
-        if files is not None:
-            context.load_cert_chain(files.cert, files.key)
-        client = httpx.Client(base_url=tls_gateway.url, verify=context, timeout=10)
+        presented = files or (test_pki.files(name) if name else None)
+        if presented is not None:
+            context.load_cert_chain(presented.cert, presented.key)
+        auth = signer_for(test_pki, name) if name and files is None else None
+        client = httpx.Client(base_url=tls_gateway.url, verify=context, timeout=10, auth=auth)
         clients.append(client)
         return client
 

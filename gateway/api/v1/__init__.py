@@ -2,9 +2,10 @@
 
 from fastapi import APIRouter
 
-from gateway.api.v1 import cases, inbox, me
+from gateway.api.v1 import cases, inbox, me, receipts
 
 router = APIRouter(prefix="/v1")
 router.include_router(me.router)
 router.include_router(cases.router)
 router.include_router(inbox.router)
+router.include_router(receipts.router)

@@ -19,6 +19,7 @@ from gateway.contract.cases import (
     MessageCreate,
     MessageOut,
     ProcessingTimes,
+    SignedRequestOut,
 )
 from gateway.contract.common import InstitutionId, Page, Timestamp
 from gateway.domain import lifecycle
@@ -71,8 +72,15 @@ def _summary_fields(case: Case, caller: Party, now: datetime) -> dict:
     )
 
 
+def evidence_out(row: Case | Message) -> SignedRequestOut | None:
+    return SignedRequestOut(signature=row.signature, body=row.signed_body) if row.signature and row.signed_body else None
+
+
 def message_out(message: Message) -> MessageOut:
-    return MessageOut.model_validate(message, from_attributes=True)
+    return MessageOut.model_validate(
+        {**{name: getattr(message, name) for name in MessageOut.model_fields if name != "signed_request"},
+         "signed_request": evidence_out(message)}
+    )
 
 
 def case_detail(case: Case, messages: list[Message], caller: Party) -> CaseDetail:
@@ -83,14 +91,16 @@ def case_detail(case: Case, messages: list[Message], caller: Party) -> CaseDetai
         project=HousingProject(name=case.project_name, city=case.project_city, region=case.project_region),
         requested_action=case.requested_action,
         messages=[message_out(message) for message in messages],
+        signed_request=evidence_out(case),
     )
 
 
 @router.post("", status_code=201, summary="Open a case file (mediator)", response_model=CaseDetail)
 def open_case(payload: CaseCreate, caller: Mediator, exchange: WriteExchange, settings: SettingsDep) -> Response:
-    case = service.open_case(exchange.session, caller, payload, settings.default_reply_days)
+    case = service.open_case(exchange.session, caller, payload, settings.default_reply_days, exchange.evidence)
     return exchange.commit(
-        201, case_detail(case, [], caller), {"Location": f"/v1/cases/{case.id}", "ETag": etag(case)}
+        201, case_detail(case, [], caller), case_id=case.id, counterpart_id=case.respondent_id,
+        location=f"/v1/cases/{case.id}", headers={"ETag": etag(case)},
     )
 
 
@@ -157,9 +167,12 @@ def post_message(
     exchange: WriteExchange,
     if_match: Annotated[str | None, Header(description="The case's ETag: refuse with 412 if it changed.")] = None,
 ) -> Response:
-    case, message = service.post_message(exchange.session, caller, case_id, payload, parse_if_match(if_match, case_id))
+    case, message = service.post_message(
+        exchange.session, caller, case_id, payload, parse_if_match(if_match, case_id), exchange.evidence
+    )
     return exchange.commit(
-        201, message_out(message), {"Location": f"/v1/cases/{case.id}/messages/{message.id}", "ETag": etag(case)}
+        201, message_out(message), case_id=case.id, counterpart_id=service.counterpart(case, caller.id),
+        location=f"/v1/cases/{case.id}/messages/{message.id}", headers={"ETag": etag(case)},
     )
 
 

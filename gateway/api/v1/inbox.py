@@ -13,6 +13,7 @@ from gateway.contract.common import Page
 from gateway.contract.inbox import InboxEventOut
 from gateway.problems import ProblemError
 from gateway.services import inbox as service
+from gateway.services.cases import counterpart, get_case
 
 router = APIRouter(prefix="/inbox", tags=["inbox"], responses=PROBLEM_RESPONSES)
 
@@ -49,5 +50,9 @@ def list_events(
 
 @router.post("/{event_id}/ack", summary="Record that an event was delivered (idempotent)", response_model=InboxEventOut)
 def acknowledge(event_id: str, caller: CaseParty, exchange: WriteExchange) -> Response:
-    event = service.acknowledge(exchange.session, caller.id, event_id)
-    return exchange.commit(200, InboxEventOut.model_validate(event, from_attributes=True))
+    event = service.acknowledge(exchange.session, caller.id, event_id, exchange.evidence, exchange.keys)
+    case = get_case(exchange.session, caller.id, event.case_id)
+    return exchange.commit(
+        200, InboxEventOut.model_validate(event, from_attributes=True), case_id=event.case_id,
+        counterpart_id=counterpart(case, caller.id),
+    )

@@ -1,0 +1,60 @@
+"""The key ring: every verification key (institutions' from the registry, the gateway's own) and
+the gateway's receipt signer, built once at start-up so no request parses a key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from gateway.security.pki import load_private_key
+from gateway.security.registry import Registry
+from gateway.security.signing import Signer, VerificationKey, public_jwk, thumbprint
+
+
+def _ec_key(path: Path) -> ec.EllipticCurvePrivateKey:
+    key = load_private_key(path)
+    if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
+        raise ValueError(f"{path} is not an EC P-256 private key")
+    return key
+
+
+def gateway_key(path: Path, gateway_id: str) -> tuple[Signer, VerificationKey]:
+    private = _ec_key(path)
+    public = public_jwk(private.public_key())
+    kid = thumbprint(public)
+    return Signer.from_private_key(private, kid), VerificationKey(kid=kid, owner=gateway_id, jwk=public)
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    gateway_id: str
+    receipt_signer: Signer
+    keys: dict[str, VerificationKey]  # kid → key, institutions' and the gateway's
+
+    @classmethod
+    def build(cls, registry: Registry, gateway_id: str, signing_key: Path, retired: list[Path]) -> KeyRing:
+        signer, current = gateway_key(signing_key, gateway_id)
+        keys = {current.kid: current}
+        for path in retired:
+            _, old = gateway_key(path, gateway_id)
+            keys.setdefault(old.kid, old)
+        for institution in registry.institutions:
+            for entry in institution.signing_keys:
+                if entry.kid in keys:
+                    raise ValueError(f"key id {entry.kid} is used twice")
+                keys[entry.kid] = VerificationKey(
+                    kid=entry.kid,
+                    owner=institution.id,
+                    jwk=entry.jwk.model_dump(),
+                    not_before=entry.not_before,
+                    not_after=entry.not_after,
+                    revoked=entry.revoked,
+                )
+        return cls(gateway_id, signer, keys)
+
+    def jwks(self) -> dict[str, Any]:
+        """RFC 7517 JWK Set: what anyone needs to verify requests and receipts on their own."""
+        return {"keys": [key.published() for key in self.keys.values()]}

@@ -1,0 +1,221 @@
+"""Signed requests and signed receipts (JWS compact, ES256, python-jose with the cryptography backend).
+
+A request signature is a compact JWS in the `Request-Signature` header. Its payload is a small
+claim set that binds the exact request: who (`iss`), to whom (`aud`), what (`htm` method, `htu`
+path with query, as in DPoP, RFC 9449), when (`iat`), once (`jti`), and which bytes (`dig`, the
+RFC 9530 `sha-256=:…:` digest of the body, also sent as `Content-Digest`). The protected header
+names the key (`kid`) and nothing else that could point at a key: keys come from the registry
+only, so `jku`, `x5u`, `jwk`, `x5c` and `crit` are refused, and the algorithm must be ES256.
+
+Everything here is pure (no I/O): the SDK signs with it and the gateway verifies with it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from jose import jwk, jws
+from jose.exceptions import JOSEError
+
+ALGORITHM = "ES256"
+SIGNATURE_HEADER = "Request-Signature"
+RECEIPT_HEADER = "Receipt"
+REQUEST_TYPE = "gateway-request+jwt"
+RECEIPT_TYPE = "gateway-receipt+jwt"
+_FORBIDDEN_HEADER_PARAMETERS = frozenset({"jku", "x5u", "jwk", "x5c", "x5t", "x5t#S256", "crit"})
+
+
+def content_digest(body: bytes) -> str:
+    """RFC 9530 `Content-Digest` value for SHA-256."""
+    return "sha-256=:" + base64.b64encode(hashlib.sha256(body).digest()).decode() + ":"
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def public_jwk(key: ec.EllipticCurvePublicKey) -> dict[str, str]:
+    numbers = key.public_numbers()
+    return {"kty": "EC", "crv": "P-256", "x": _b64url(numbers.x.to_bytes(32, "big")), "y": _b64url(numbers.y.to_bytes(32, "big"))}
+
+
+def thumbprint(public: Mapping[str, str]) -> str:
+    """RFC 7638 JWK thumbprint: a key id that anyone can recompute from the key itself."""
+    canonical = json.dumps({name: public[name] for name in ("crv", "kty", "x", "y")}, separators=(",", ":"), sort_keys=True)
+    return _b64url(hashlib.sha256(canonical.encode()).digest())
+
+
+@dataclass(frozen=True)
+class Signer:
+    """A private signing key with its key id; the python-jose key object is built once."""
+
+    kid: str
+    key: Any  # jose Key
+
+    @classmethod
+    def from_private_key(cls, private: ec.EllipticCurvePrivateKey, kid: str | None = None) -> Signer:
+        pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        return cls(kid or thumbprint(public_jwk(private.public_key())), jwk.construct(pem.decode(), ALGORITHM))
+
+    def sign(self, claims: Mapping[str, Any], typ: str) -> str:
+        return jws.sign(dict(claims), self.key, headers={"kid": self.kid, "typ": typ}, algorithm=ALGORITHM)
+
+
+@dataclass(frozen=True)
+class VerificationKey:
+    """A public key from the registry (an institution's) or the gateway's own."""
+
+    kid: str
+    owner: str
+    jwk: Mapping[str, str]
+    not_before: datetime | None = None
+    not_after: datetime | None = None
+    revoked: bool = False
+    key: Any = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.key is None:
+            object.__setattr__(self, "key", jwk.construct(dict(self.jwk), ALGORITHM))
+
+    def published(self) -> dict[str, Any]:
+        """The JWK as the JWKS endpoint publishes it."""
+        entry: dict[str, Any] = {**self.jwk, "kid": self.kid, "use": "sig", "alg": ALGORITHM, "owner": self.owner}
+        if self.not_before:
+            entry["nbf"] = int(self.not_before.timestamp())
+        if self.not_after:
+            entry["exp"] = int(self.not_after.timestamp())
+        if self.revoked:
+            entry["revoked"] = True
+        return entry
+
+
+class SignatureRejected(Exception):
+    """Why a signature is not accepted; `slug` names the problem type."""
+
+    def __init__(self, slug: str, detail: str) -> None:
+        super().__init__(detail)
+        self.slug, self.detail = slug, detail
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Kept with what a signed request created: the sender's JWS and the exact body it covers,
+    so that the recipient can verify the sender's signature on its own, later."""
+
+    signature: str
+    body: str
+
+
+@dataclass(frozen=True)
+class VerifiedRequest:
+    issuer: str
+    kid: str
+    jti: str
+    iat: int
+    token: str
+
+
+def request_claims(issuer: str, audience: str, method: str, target: str, body: bytes, *, now: float | None = None, jti: str | None = None) -> dict[str, Any]:
+    return {
+        "iss": issuer,
+        "aud": audience,
+        "htm": method.upper(),
+        "htu": target,
+        "iat": int(now if now is not None else time.time()),
+        "jti": jti or secrets.token_urlsafe(16),
+        "dig": content_digest(body),
+    }
+
+
+def sign_request(signer: Signer, issuer: str, audience: str, method: str, target: str, body: bytes, **options: Any) -> str:
+    """What an institution puts in `Request-Signature` (the SDK does this for every write)."""
+    return signer.sign(request_claims(issuer, audience, method, target, body, **options), REQUEST_TYPE)
+
+
+def verify_request(
+    token: str | None,
+    *,
+    keys: Mapping[str, VerificationKey],
+    institution_id: str,
+    audience: str,
+    method: str,
+    target: str,
+    body: bytes,
+    max_skew_seconds: int,
+    now: float | None = None,
+) -> VerifiedRequest:
+    """Check a request signature against the registry's keys; raise SignatureRejected saying why."""
+    if not token:
+        raise SignatureRejected("signature-missing", f"every write needs a {SIGNATURE_HEADER} header")
+    try:
+        header = jws.get_unverified_header(token)
+        claims = json.loads(jws.get_unverified_claims(token))
+    except (JOSEError, ValueError) as exc:
+        raise SignatureRejected("signature-malformed", "not a compact JWS with a JSON claim set") from exc
+    if not isinstance(claims, dict):
+        raise SignatureRejected("signature-malformed", "the claim set must be a JSON object")
+    if header.get("alg") != ALGORITHM or _FORBIDDEN_HEADER_PARAMETERS & header.keys():
+        raise SignatureRejected("signature-algorithm-refused", "only ES256 with a registry key id (kid) is accepted")
+    key = keys.get(str(header.get("kid")))
+    if key is None:
+        raise SignatureRejected("signature-key-unknown", "the kid names no registered key")
+    if key.owner != institution_id:
+        raise SignatureRejected("signature-key-not-yours", "the key belongs to another institution than your certificate")
+    if key.revoked:
+        raise SignatureRejected("signature-key-revoked", "this key was revoked")
+    now = now if now is not None else time.time()
+    if (key.not_before and now < key.not_before.timestamp()) or (key.not_after and now > key.not_after.timestamp()):
+        raise SignatureRejected("signature-key-expired", "this key is outside its validity period")
+    try:
+        jws.verify(token, key.key, algorithms=[ALGORITHM])
+    except JOSEError as exc:
+        raise SignatureRejected("signature-invalid", "the signature does not verify with the registered key") from exc
+    expected = {"iss": institution_id, "aud": audience, "htm": method.upper(), "htu": target}
+    wrong = sorted(name for name, value in expected.items() if claims.get(name) != value)
+    if wrong:
+        raise SignatureRejected("signature-request-mismatch", f"claims that do not match this request: {', '.join(wrong)}")
+    if claims.get("dig") != content_digest(body):
+        raise SignatureRejected("signature-digest-mismatch", "dig is not the SHA-256 digest of the body received")
+    iat, jti = claims.get("iat"), claims.get("jti")
+    if not isinstance(iat, int) or isinstance(iat, bool) or abs(now - iat) > max_skew_seconds:
+        raise SignatureRejected("signature-stale", f"iat must be within {max_skew_seconds} seconds of the gateway's clock")
+    if not isinstance(jti, str) or not 8 <= len(jti) <= 128:
+        raise SignatureRejected("signature-malformed", "jti must be a string of 8 to 128 characters")
+    return VerifiedRequest(issuer=institution_id, kid=key.kid, jti=jti, iat=iat, token=token)
+
+
+def keys_from_jwks(document: Mapping[str, Any]) -> dict[str, VerificationKey]:
+    """Verification keys from a published JWK Set (what a client fetches from /.well-known/jwks.json)."""
+    keys = {}
+    for entry in document.get("keys", []):
+        if entry.get("kty") == "EC" and entry.get("crv") == "P-256" and entry.get("kid"):
+            keys[entry["kid"]] = VerificationKey(
+                kid=entry["kid"], owner=str(entry.get("owner", "")), jwk={name: entry[name] for name in ("kty", "crv", "x", "y")},
+                revoked=bool(entry.get("revoked", False)),
+            )
+    return keys
+
+
+def verify_receipt(token: str, keys: Mapping[str, VerificationKey], gateway_id: str) -> dict[str, Any]:
+    """The receipt's claims, if the gateway signed it with one of its published keys."""
+    header = jws.get_unverified_header(token)
+    key = keys.get(str(header.get("kid")))
+    if header.get("alg") != ALGORITHM or key is None or key.owner != gateway_id:
+        raise SignatureRejected("receipt-invalid", "the receipt is not signed with a published gateway key")
+    try:
+        claims = json.loads(jws.verify(token, key.key, algorithms=[ALGORITHM]))
+    except JOSEError as exc:
+        raise SignatureRejected("receipt-invalid", "the receipt signature does not verify") from exc
+    if claims.get("iss") != gateway_id:
+        raise SignatureRejected("receipt-invalid", "the receipt was not issued by this gateway")
+    return claims

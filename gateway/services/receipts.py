@@ -1,0 +1,64 @@
+"""Receipts the gateway signs: that it accepted a request (non-repudiation of origin, for the
+sender), and that the recipient took delivery (non-repudiation of receipt)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from gateway.problems import ProblemError
+from gateway.security.keys import KeyRing
+from gateway.security.signing import RECEIPT_TYPE, content_digest
+from gateway.storage.models import Receipt
+
+ACCEPTANCE = "acceptance"
+DELIVERY = "delivery"
+
+
+def issue(
+    session: Session, keys: KeyRing, *, kind: str, case_id: str, resource: str, sender_id: str, counterpart_id: str,
+    signature: str, **claims: Any,
+) -> Receipt:
+    """Sign and store a receipt in the caller's transaction, so it exists exactly when the event does."""
+    now = datetime.now(UTC)
+    receipt_id = str(uuid.uuid4())
+    token = keys.receipt_signer.sign(
+        {
+            "iss": keys.gateway_id,
+            "rid": receipt_id,
+            "kind": kind,
+            "case": case_id,
+            "resource": resource,
+            "sig_dig": content_digest(signature.encode()),
+            "iat": int(now.timestamp()),
+            "at": now.isoformat(),
+            **claims,
+        },
+        RECEIPT_TYPE,
+    )
+    receipt = Receipt(
+        id=receipt_id, kind=kind, case_id=case_id, resource=resource, sender_id=sender_id,
+        counterpart_id=counterpart_id, token=token, created_at=now,
+    )
+    session.add(receipt)
+    return receipt
+
+
+def _party(institution_id: str):
+    return or_(Receipt.sender_id == institution_id, Receipt.counterpart_id == institution_id)
+
+
+def get(session: Session, institution_id: str, receipt_id: str) -> Receipt:
+    receipt = session.execute(select(Receipt).where(Receipt.id == receipt_id, _party(institution_id))).scalar_one_or_none()
+    if receipt is None:
+        raise ProblemError("not-found", "no such receipt among yours")
+    return receipt
+
+
+def for_resource(session: Session, institution_id: str, resource: str) -> list[Receipt]:
+    statement = select(Receipt).where(Receipt.resource == resource, _party(institution_id)).order_by(Receipt.created_at, Receipt.id)
+    return list(session.execute(statement).scalars())
