@@ -1,1 +1,33 @@
-"""The institutions' SDK: a typed, signing, retrying client for the gateway (sync and async)."""
+"""The institutions' SDK: a typed client for the gateway that signs every write, retries safely,
+and verifies every receipt. Sync (`GatewayClient`) and async (`AsyncGatewayClient`).
+
+    from gateway.client import GatewayClient
+    with GatewayClient.from_pki_dir("https://127.0.0.1:8443", "imr", Path("var/pki")) as imr:
+        accepted = imr.open_case(CaseCreate(...))
+        print(accepted.value.id, accepted.receipt.id)
+"""
+
+from gateway.client.core import Accepted, Receipt
+from gateway.client.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    GatewayError,
+    NotFound,
+    PayloadTooLarge,
+    PreconditionFailed,
+    ReceiptInvalid,
+    ServerError,
+    SignatureRefused,
+    TransitionRefused,
+    Unauthenticated,
+    ValidationFailed,
+)
+from gateway.client.http import AsyncGatewayClient, GatewayClient
+from gateway.contract.cases import CaseCreate, Complainant, HousingProject, MessageCreate
+
+__all__ = [
+    "Accepted", "AsyncGatewayClient", "BadRequest", "CaseCreate", "Complainant", "Conflict", "Forbidden", "GatewayClient",
+    "GatewayError", "HousingProject", "MessageCreate", "NotFound", "PayloadTooLarge", "PreconditionFailed", "Receipt",
+    "ReceiptInvalid", "ServerError", "SignatureRefused", "TransitionRefused", "Unauthenticated", "ValidationFailed",
+]

@@ -1,0 +1,229 @@
+"""What the sync and async clients share: every operation, defined once as a `Call`, and how an
+answer is checked (problems become exceptions, receipts are verified against the gateway's JWKS).
+
+A client only supplies `_run(call)`: the sync one returns the result, the async one a coroutine."""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import httpx
+from pydantic import BaseModel, TypeAdapter
+
+from gateway.client.errors import GatewayError, ReceiptInvalid, ServerError, error_for
+from gateway.contract.cases import CaseCreate, CaseDetail, CaseSummary, MessageCreate, MessageOut
+from gateway.contract.common import Page, Problem
+from gateway.contract.inbox import InboxEventOut
+from gateway.contract.institutions import InstitutionOut
+from gateway.contract.receipts import ReceiptOut
+from gateway.security.signing import (
+    RECEIPT_HEADER,
+    SIGNATURE_HEADER,
+    SignatureRejected,
+    VerificationKey,
+    content_digest,
+    keys_from_jwks,
+    verify_receipt,
+)
+
+T = TypeVar("T")
+RETRYABLE_STATUS = frozenset({502, 503, 504})
+
+
+@dataclass(frozen=True)
+class Receipt:
+    token: str
+    claims: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return self.claims["rid"]
+
+
+@dataclass(frozen=True)
+class Accepted(Generic[T]):
+    """What a write returns: the resource, and the gateway's signed receipt for it."""
+
+    value: T
+    receipt: Receipt
+
+
+@dataclass
+class Call(Generic[T]):
+    method: str
+    path: str
+    parse: Callable[[Any], T]
+    body: BaseModel | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_write(self) -> bool:
+        return self.method in {"POST", "PUT", "PATCH", "DELETE"}
+
+    def request(self, client: httpx.Client | httpx.AsyncClient) -> httpx.Request:
+        content = self.body.model_dump_json(exclude_none=True).encode() if self.body is not None else None
+        headers = {**self.headers, **({"Content-Type": "application/json"} if content is not None else {})}
+        params = {name: value for name, value in self.params.items() if value is not None}
+        return client.build_request(self.method, self.path, params=params, content=content, headers=headers)
+
+
+def _model(model: type[T]) -> Callable[[Any], T]:
+    adapter = TypeAdapter(model)
+    return adapter.validate_python
+
+
+def backoff(attempt: int, base: float = 0.2, cap: float = 5.0) -> float:
+    """Exponential backoff with full jitter (seconds before attempt `attempt + 1`)."""
+    return random.uniform(0, min(cap, base * 2**attempt))
+
+
+class Operations:
+    """The gateway's API v1, one method per operation; `_run` executes a Call."""
+
+    institution_id: str
+    gateway_id: str
+
+    def _run(self, call: Call[Any]) -> Any:  # pragma: no cover - provided by the clients
+        raise NotImplementedError
+
+    def me(self):
+        return self._run(Call("GET", "/v1/me", _model(InstitutionOut)))
+
+    def open_case(self, payload: CaseCreate, *, idempotency_key: str | None = None):
+        return self._run(Call("POST", "/v1/cases", _model(CaseDetail), body=payload, headers=_idempotent(idempotency_key)))
+
+    def get_case(self, case_id: str):
+        return self._run(Call("GET", f"/v1/cases/{case_id}", _model(CaseDetail)))
+
+    def cases_page(self, *, cursor: str | None = None, limit: int | None = None, **filters: Any):
+        params = {"cursor": cursor, "limit": limit, **{k: _query(v) for k, v in filters.items()}}
+        return self._run(Call("GET", "/v1/cases", _model(Page[CaseSummary]), params=params))
+
+    def send_message(self, case_id: str, payload: MessageCreate, *, if_match: str | None = None, idempotency_key: str | None = None):
+        headers = {**_idempotent(idempotency_key), **({"If-Match": if_match} if if_match else {})}
+        return self._run(Call("POST", f"/v1/cases/{case_id}/messages", _model(MessageOut), body=payload, headers=headers))
+
+    def inbox_page(self, *, after: str | None = None, limit: int | None = None):
+        return self._run(Call("GET", "/v1/inbox", _model(Page[InboxEventOut]), params={"after": after, "limit": limit}))
+
+    def ack(self, event_id: str):
+        return self._run(Call("POST", f"/v1/inbox/{event_id}/ack", _model(InboxEventOut), headers=_idempotent(None)))
+
+    def receipt(self, receipt_id: str):
+        return self._run(Call("GET", f"/v1/receipts/{receipt_id}", _model(ReceiptOut)))
+
+    def receipts_for(self, resource: str):
+        return self._run(Call("GET", "/v1/receipts", _model(list[ReceiptOut]), params={"resource": resource}))
+
+    def jwks(self):
+        return self._run(Call("GET", "/.well-known/jwks.json", lambda document: document))
+
+
+def _idempotent(key: str | None) -> dict[str, str]:
+    """Every write gets an Idempotency-Key, so that retrying it is always safe."""
+    return {"Idempotency-Key": key or str(uuid.uuid4())}
+
+
+def _query(value: Any) -> Any:
+    if isinstance(value, bool):
+        return str(value).lower()
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def raise_for_problem(response: httpx.Response) -> None:
+    if response.is_success:
+        return
+    try:
+        problem = Problem.model_validate(response.json())
+    except (ValueError, json.JSONDecodeError):
+        problem = Problem(type="about:blank", title=response.reason_phrase or "error", status=response.status_code)
+    raise error_for(problem)
+
+
+def should_retry(outcome: httpx.Response | Exception, call: Call[Any]) -> bool:
+    if isinstance(outcome, httpx.TransportError):
+        return True
+    if isinstance(outcome, httpx.Response):
+        in_flight = outcome.status_code == 409 and "idempotency-in-flight" in outcome.text
+        return outcome.status_code in RETRYABLE_STATUS or in_flight
+    return False
+
+
+class ReceiptChecker:
+    """Verifies receipts against the gateway's published keys (fetched once, refreshed on an unknown kid)."""
+
+    def __init__(self, gateway_id: str, institution_id: str) -> None:
+        self.gateway_id, self.institution_id = gateway_id, institution_id
+        self.keys: dict[str, VerificationKey] = {}
+
+    def needs_keys(self, token: str) -> bool:
+        from jose import jws
+
+        return str(jws.get_unverified_header(token).get("kid")) not in self.keys
+
+    def load(self, jwks: dict[str, Any]) -> None:
+        self.keys = keys_from_jwks(jwks)
+
+    def check(self, response: httpx.Response, signatures_sent: list[str]) -> Receipt:
+        token = response.headers.get(RECEIPT_HEADER)
+        if not token:
+            raise ReceiptInvalid("the gateway accepted the write but sent no receipt")
+        try:
+            claims = verify_receipt(token, self.keys, self.gateway_id)
+        except (SignatureRejected, ValueError) as exc:
+            raise ReceiptInvalid(f"the receipt does not verify: {exc}") from exc
+        request = response.request
+        if claims.get("sub") != self.institution_id or claims.get("req_dig") != content_digest(request.content):
+            raise ReceiptInvalid("the receipt is not for this request")
+        if claims.get("sig_dig") not in {content_digest(signature.encode()) for signature in signatures_sent}:
+            raise ReceiptInvalid("the receipt does not cover the signature this client sent")
+        if claims.get("htm") != request.method or claims.get("htu") != request.url.raw_path.decode("ascii"):
+            raise ReceiptInvalid("the receipt names another method or path")
+        return Receipt(token, claims)
+
+
+@dataclass(frozen=True)
+class Sleep:
+    seconds: float
+
+
+Outcome = httpx.Response | httpx.TransportError
+Steps = Generator[httpx.Request | Sleep, Outcome | None, Any]
+
+
+def conversation(call: Call[Any], http: httpx.Client | httpx.AsyncClient, checker: ReceiptChecker, retries: int) -> Steps:
+    """The whole exchange for one call, without I/O: it yields requests to send (and pauses), and
+    receives what came back. Writes always carry an Idempotency-Key, so every retry is safe; each
+    attempt is signed afresh (new jti), and the receipt may cover any attempt's signature."""
+    signatures: list[str] = []
+    attempt = 0
+    while True:
+        request = call.request(http)
+        outcome = yield request
+        if request.headers.get(SIGNATURE_HEADER):
+            signatures.append(request.headers[SIGNATURE_HEADER])
+        if attempt < retries and should_retry(outcome, call):
+            yield Sleep(backoff(attempt))
+            attempt += 1
+            continue
+        break
+    if isinstance(outcome, Exception):
+        raise outcome
+    raise_for_problem(outcome)
+    value = call.parse(outcome.json())
+    if not call.is_write:
+        return value
+    token = outcome.headers.get(RECEIPT_HEADER)
+    if token and checker.needs_keys(token):
+        keys = yield http.build_request("GET", "/.well-known/jwks.json")
+        if isinstance(keys, Exception):
+            raise keys
+        raise_for_problem(keys)
+        checker.load(keys.json())
+    return Accepted(value, checker.check(outcome, signatures))

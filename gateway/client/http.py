@@ -1,0 +1,142 @@
+"""The two clients: the same operations (gateway.client.core), driven with blocking or async I/O."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from gateway.client.core import Call, Operations, ReceiptChecker, Sleep, Steps, conversation
+from gateway.client.signing import RequestSigner
+
+DEFAULT_GATEWAY_ID = "imr-alomrane-gateway"
+
+
+class _Settings:
+    """What both clients are configured with: where the gateway is, and the institution's credentials."""
+
+    def __init__(
+        self,
+        base_url: str,
+        institution_id: str,
+        *,
+        ca: Path,
+        cert: Path,
+        key: Path,
+        signing_key: Path,
+        signing_kid: str | None = None,
+        gateway_id: str = DEFAULT_GATEWAY_ID,
+        retries: int = 4,
+        timeout: float = 30.0,
+    ) -> None:
+        self.institution_id, self.gateway_id, self.retries = institution_id, gateway_id, retries
+        context = ssl.create_default_context(cafile=str(ca))
+        context.load_cert_chain(str(cert), str(key))
+        self._http_options: dict[str, Any] = {
+            "base_url": base_url,
+            "verify": context,
+            "timeout": timeout,
+            "auth": RequestSigner.from_key_file(institution_id, signing_key, gateway_id, signing_kid),
+            "headers": {"Accept": "application/json"},
+        }
+        self._checker = ReceiptChecker(gateway_id, institution_id)
+
+    @classmethod
+    def from_pki_dir(cls, base_url: str, institution_id: str, pki_dir: Path, **options: Any):
+        """Credentials laid out as `gateway pki init` makes them (ca.pem, <id>.pem/.key, <id>-signing.key)."""
+        return cls(
+            base_url, institution_id, ca=pki_dir / "ca.pem", cert=pki_dir / f"{institution_id}.pem",
+            key=pki_dir / f"{institution_id}.key", signing_key=pki_dir / f"{institution_id}-signing.key", **options,
+        )
+
+
+class GatewayClient(_Settings, Operations):
+    """Blocking client. Writes return `Accepted(value, receipt)`; errors raise `GatewayError` subclasses."""
+
+    def __init__(self, base_url: str, institution_id: str, **options: Any) -> None:
+        super().__init__(base_url, institution_id, **options)
+        self.http = httpx.Client(**self._http_options)
+
+    def _run(self, call: Call[Any]) -> Any:
+        steps: Steps = conversation(call, self.http, self._checker, self.retries)
+        outcome: Any = None
+        try:
+            while True:
+                step = steps.send(outcome)
+                if isinstance(step, Sleep):
+                    time.sleep(step.seconds)
+                    outcome = None
+                    continue
+                try:
+                    outcome = self.http.send(step)
+                except httpx.TransportError as error:
+                    outcome = error
+        except StopIteration as done:
+            return done.value
+
+    def iter_inbox(self, after: str | None = None, limit: int | None = None):
+        """Every event available now, oldest first; `self.inbox_cursor` is where to resume."""
+        self.inbox_cursor = after
+        while True:
+            page = self.inbox_page(after=self.inbox_cursor, limit=limit)
+            yield from page.items
+            self.inbox_cursor = page.next_cursor
+            if not page.items:
+                return
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> GatewayClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncGatewayClient(_Settings, Operations):
+    """The same operations, awaited."""
+
+    def __init__(self, base_url: str, institution_id: str, **options: Any) -> None:
+        super().__init__(base_url, institution_id, **options)
+        self.http = httpx.AsyncClient(**self._http_options)
+
+    async def _run(self, call: Call[Any]) -> Any:
+        steps: Steps = conversation(call, self.http, self._checker, self.retries)
+        outcome: Any = None
+        try:
+            while True:
+                step = steps.send(outcome)
+                if isinstance(step, Sleep):
+                    await asyncio.sleep(step.seconds)
+                    outcome = None
+                    continue
+                try:
+                    outcome = await self.http.send(step)
+                except httpx.TransportError as error:
+                    outcome = error
+        except StopIteration as done:
+            return done.value
+
+    async def iter_inbox(self, after: str | None = None, limit: int | None = None):
+        self.inbox_cursor = after
+        while True:
+            page = await self.inbox_page(after=self.inbox_cursor, limit=limit)
+            for event in page.items:
+                yield event
+            self.inbox_cursor = page.next_cursor
+            if not page.items:
+                return
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def __aenter__(self) -> AsyncGatewayClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()

@@ -1,0 +1,140 @@
+"""The institutions' SDK against a real gateway over mutual TLS."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from gateway.client import (
+    AsyncGatewayClient,
+    CaseCreate,
+    GatewayClient,
+    MessageCreate,
+    NotFound,
+    ReceiptInvalid,
+    TransitionRefused,
+    ValidationFailed,
+)
+from tests.factories import case_payload, message
+
+pytestmark = pytest.mark.tls
+
+
+@pytest.fixture
+def sdk(tls_gateway, test_pki):
+    made = []
+
+    def make(name: str, cls=GatewayClient, **options):
+        files = test_pki.files(name)
+        client = cls(tls_gateway.url, name, ca=test_pki.dev.ca_cert, cert=files.cert, key=files.key,
+                     signing_key=files.signing_key, **options)
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        if isinstance(client, GatewayClient):
+            client.close()
+
+
+def test_a_whole_case_through_the_sdk_with_every_receipt_verified(sdk):
+    imr, omrane = sdk("imr"), sdk("al-omrane")
+    opened = imr.open_case(CaseCreate(**case_payload()))
+    case_id = opened.value.id
+    assert opened.receipt.claims["resource"] == f"/v1/cases/{case_id}"
+    events = list(omrane.iter_inbox())
+    assert [e.case_id for e in events] == [case_id]
+    assert omrane.ack(events[0].id).receipt.claims["kind"] == "acceptance"
+    for client, kind, extra in [
+        (omrane, "acknowledgement", {}),
+        (omrane, "information_request", {}),
+        (imr, "information_response", {}),
+        (omrane, "final_reply", {"outcome": "favourable"}),
+        (imr, "closure", {"outcome": "favourable"}),
+    ]:
+        accepted = client.send_message(case_id, MessageCreate(**message(kind, **extra)))
+        assert accepted.value.kind == kind and accepted.receipt.claims["sub"] == client.institution_id
+    assert imr.get_case(case_id).status == "closed"
+    delivery = [r.kind for r in imr.receipts_for(f"/v1/cases/{case_id}")]
+    assert delivery == ["acceptance", "delivery"]
+    later = list(omrane.iter_inbox(after=omrane.inbox_cursor))  # IMR's information_response and closure
+    assert [e.seq for e in later] == [2, 3, 4, 5] and {e.case_id for e in later} == {case_id}
+    assert list(omrane.iter_inbox(after=omrane.inbox_cursor)) == []
+
+
+def test_problems_become_typed_exceptions(sdk):
+    imr, other = sdk("imr"), sdk("ac-casa")
+    case_id = imr.open_case(CaseCreate(**case_payload())).value.id
+    with pytest.raises(TransitionRefused) as refused:
+        imr.send_message(case_id, MessageCreate(**message("follow_up", new_deadline=datetime.now(UTC) + timedelta(days=9))))
+    assert refused.value.allowed_kinds == ["closure", "note"] and refused.value.status == 409
+    with pytest.raises(NotFound):
+        other.get_case(case_id)
+    with pytest.raises(ValidationFailed):
+        imr.open_case(CaseCreate(**case_payload(respondent_id="nobody")))
+
+
+def test_a_lost_response_is_retried_once_and_creates_nothing_twice(sdk, monkeypatch):
+    """The gateway commits, the answer is lost on the way back: the SDK retries with the same
+    Idempotency-Key (signed afresh) and gets the first answer, whose receipt covers its first signature."""
+    imr = sdk("imr")
+    real_send, lost = imr.http.send, []
+
+    def lose_first_answer(request, **kwargs):
+        response = real_send(request, **kwargs)
+        if request.method == "POST" and not lost:
+            lost.append(request)
+            raise httpx.ReadError("connection reset", request=request)
+        return response
+
+    monkeypatch.setattr(imr.http, "send", lose_first_answer)
+    accepted = imr.open_case(CaseCreate(**case_payload()))
+    assert lost and accepted.receipt.claims["sig_dig"]
+    assert [c.id for c in imr.cases_page().items] == [accepted.value.id]
+
+
+def test_a_substituted_receipt_is_refused(sdk, monkeypatch):
+    imr = sdk("imr")
+    first = imr.open_case(CaseCreate(**case_payload())).receipt.token
+    real_send = imr.http.send
+
+    def replay_old_receipt(request, **kwargs):
+        response = real_send(request, **kwargs)
+        if request.method == "POST":
+            response.headers["Receipt"] = first
+        return response
+
+    monkeypatch.setattr(imr.http, "send", replay_old_receipt)
+    with pytest.raises(ReceiptInvalid):
+        imr.open_case(CaseCreate(**case_payload()))
+
+
+def test_the_async_client_does_the_same(sdk):
+    async def scenario():
+        async with sdk("imr", AsyncGatewayClient) as imr, sdk("al-omrane", AsyncGatewayClient) as omrane:
+            accepted = await imr.open_case(CaseCreate(**case_payload()))
+            events = [event async for event in omrane.iter_inbox()]
+            assert [e.case_id for e in events] == [accepted.value.id]
+            ack = await omrane.send_message(accepted.value.id, MessageCreate(**message("acknowledgement")))
+            assert ack.receipt.claims["sub"] == "al-omrane"
+            return (await imr.get_case(accepted.value.id)).status
+
+    assert asyncio.run(scenario()) == "acknowledged"
+
+
+def test_server_errors_are_retried_with_backoff(sdk, monkeypatch):
+    imr = sdk("imr", retries=3)
+    real_send, failures = imr.http.send, []
+
+    def flaky(request, **kwargs):
+        if len(failures) < 2:
+            failures.append(request)
+            return httpx.Response(503, request=request, json={"type": "about:blank", "title": "busy", "status": 503})
+        return real_send(request, **kwargs)
+
+    monkeypatch.setattr(imr.http, "send", flaky)
+    monkeypatch.setattr("gateway.client.core.backoff", lambda attempt: 0.0)
+    assert imr.me().id == "imr" and len(failures) == 2
