@@ -12,9 +12,8 @@ from gateway.config import Settings
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
-    from gateway.app import create_app
     from gateway.security.dev import ensure_dev_setup
-    from gateway.security.tls import uvicorn_tls_options
+    from gateway.server import server_config
     from gateway.storage.migrations import upgrade
 
     if settings.tls_cert is None and settings.tls_key is None:
@@ -30,13 +29,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         f"https://{host}:{port}/v1/me",
         flush=True,
     )
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        log_level=args.log_level,
-        **uvicorn_tls_options(str(settings.server_cert_path), str(settings.server_key_path), str(settings.client_ca_path)),
-    )
+    uvicorn.Server(server_config(settings, host=host, port=port, log_level=args.log_level)).run()
     return 0
 
 
@@ -63,6 +56,18 @@ def _pki_issue(settings: Settings, args: argparse.Namespace) -> int:
     fingerprint = pki.certificate_fingerprint(pki.load_certificate(files.cert))
     print(f"issued {files.cert} (key {files.key}, signing key {files.signing_key})")
     print(f'registry entry: "certificates": [{{"sha256": "{fingerprint}"}}]')
+    return 0
+
+
+def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway import demo
+    from gateway.client import GatewayError, ReceiptInvalid
+
+    try:
+        demo.run(args.url, args.pki)
+    except (demo.DemoFailure, GatewayError, ReceiptInvalid, OSError) as failure:
+        print(f"DEMO FAILED: {type(failure).__name__}: {failure}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -102,6 +107,11 @@ def parser() -> argparse.ArgumentParser:
     issue.add_argument("--organization")
     issue.add_argument("--dir", type=Path)
     issue.set_defaults(run=_pki_issue)
+
+    demo = commands.add_parser("demo", help="IMR and Al Omrane work three complaints end to end through the SDK")
+    demo.add_argument("--url", help="drive this running gateway instead of starting one")
+    demo.add_argument("--pki", type=Path, help="credentials for --url (default: GATEWAY_PKI_DIR)")
+    demo.set_defaults(run=_demo)
 
     contract = commands.add_parser("contract", help="regenerate openapi/v1.json and schemas/ from the models")
     contract.add_argument("--check", action="store_true", help="exit 1 if the committed files are stale")

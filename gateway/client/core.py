@@ -170,14 +170,18 @@ class ReceiptChecker:
     def load(self, jwks: dict[str, Any]) -> None:
         self.keys = keys_from_jwks(jwks)
 
+    def verify(self, token: str) -> dict[str, Any]:
+        """The claims of a receipt fetched later (GET /v1/receipts/…), if a published gateway key signed it."""
+        try:
+            return verify_receipt(token, self.keys, self.gateway_id)
+        except (SignatureRejected, ValueError) as exc:
+            raise ReceiptInvalid(f"the receipt does not verify: {exc}") from exc
+
     def check(self, response: httpx.Response, signatures_sent: list[str]) -> Receipt:
         token = response.headers.get(RECEIPT_HEADER)
         if not token:
             raise ReceiptInvalid("the gateway accepted the write but sent no receipt")
-        try:
-            claims = verify_receipt(token, self.keys, self.gateway_id)
-        except (SignatureRejected, ValueError) as exc:
-            raise ReceiptInvalid(f"the receipt does not verify: {exc}") from exc
+        claims = self.verify(token)
         request = response.request
         if claims.get("sub") != self.institution_id or claims.get("req_dig") != content_digest(request.content):
             raise ReceiptInvalid("the receipt is not for this request")

@@ -43,7 +43,7 @@ class _Settings:
             "auth": RequestSigner.from_key_file(institution_id, signing_key, gateway_id, signing_kid),
             "headers": {"Accept": "application/json"},
         }
-        self._checker = ReceiptChecker(gateway_id, institution_id)
+        self.receipts = ReceiptChecker(gateway_id, institution_id)  # verifies receipts with the gateway's JWKS
 
     @classmethod
     def from_pki_dir(cls, base_url: str, institution_id: str, pki_dir: Path, **options: Any):
@@ -62,7 +62,7 @@ class GatewayClient(_Settings, Operations):
         self.http = httpx.Client(**self._http_options)
 
     def _run(self, call: Call[Any]) -> Any:
-        steps: Steps = conversation(call, self.http, self._checker, self.retries)
+        steps: Steps = conversation(call, self.http, self.receipts, self.retries)
         outcome: Any = None
         try:
             while True:
@@ -106,7 +106,7 @@ class AsyncGatewayClient(_Settings, Operations):
         self.http = httpx.AsyncClient(**self._http_options)
 
     async def _run(self, call: Call[Any]) -> Any:
-        steps: Steps = conversation(call, self.http, self._checker, self.retries)
+        steps: Steps = conversation(call, self.http, self.receipts, self.retries)
         outcome: Any = None
         try:
             while True:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.tls.conftest import free_port
+from gateway.server import free_port
 
 pytestmark = pytest.mark.tls
 GATEWAY = [sys.executable, "-m", "gateway.cli"]

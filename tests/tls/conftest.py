@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import socket
 import ssl
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
 import pytest
-import uvicorn
 
 from gateway.app import create_app
-from gateway.security.tls import uvicorn_tls_options
+from gateway.server import background_gateway
 from tests.conftest import signer_for
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass
@@ -44,26 +34,9 @@ class _Counting:
 
 @pytest.fixture
 def tls_gateway(settings) -> RunningGateway:
-    port = free_port()
     seen: list[str] = []
-    config = uvicorn.Config(
-        _Counting(create_app(settings), seen),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        lifespan="on",
-        **uvicorn_tls_options(str(settings.server_cert_path), str(settings.server_key_path), str(settings.client_ca_path)),
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "gateway did not start"
-        time.sleep(0.02)
-    yield RunningGateway(f"https://127.0.0.1:{port}", seen)
-    server.should_exit = True
-    thread.join(10)
+    with background_gateway(settings, _Counting(create_app(settings), seen)) as url:
+        yield RunningGateway(url, seen)
 
 
 @pytest.fixture

@@ -1,0 +1,48 @@
+"""Running the gateway: in the foreground (`gateway serve`) or on a free loopback port in a
+background thread (the demo, and the tests that need real sockets)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import uvicorn
+
+from gateway.app import create_app
+from gateway.config import Settings
+from gateway.security.tls import uvicorn_tls_options
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+def server_config(settings: Settings, app: Any = None, **options: Any) -> uvicorn.Config:
+    """uvicorn serving HTTPS that requires a client certificate from the client CA."""
+    tls = uvicorn_tls_options(str(settings.server_cert_path), str(settings.server_key_path), str(settings.client_ca_path))
+    return uvicorn.Config(app or create_app(settings), **{"host": settings.host, "port": settings.port, **tls, **options})
+
+
+@contextmanager
+def background_gateway(settings: Settings, app: Any = None, *, log_level: str = "warning") -> Iterator[str]:
+    """Serve on a free loopback port until the block ends; yields the base URL."""
+    port = free_port()
+    server = uvicorn.Server(server_config(settings, app, host="127.0.0.1", port=port, log_level=log_level, lifespan="on"))
+    thread = threading.Thread(target=server.run, name="gateway", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the gateway did not start")
+        time.sleep(0.02)
+    try:
+        yield f"https://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(15)
