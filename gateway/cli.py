@@ -10,10 +10,8 @@ from gateway.config import Settings
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    import uvicorn
-
     from gateway.security.dev import ensure_dev_setup
-    from gateway.server import server_config
+    from gateway.server import serve_forever
     from gateway.storage.migrations import upgrade
 
     if settings.tls_cert is None and settings.tls_key is None:
@@ -23,13 +21,16 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     upgrade(settings.database_url)
     host, port = args.host or settings.host, args.port or settings.port
     pki_dir = settings.pki_dir
-    print(
-        f"gateway listening on https://{host}:{port} (client certificates required)\n"
-        f"try it as IMR:\n  curl --cacert {pki_dir}/ca.pem --cert {pki_dir}/imr.pem --key {pki_dir}/imr.key "
-        f"https://{host}:{port}/v1/me",
-        flush=True,
-    )
-    uvicorn.Server(server_config(settings, host=host, port=port, log_level=args.log_level)).run()
+    if settings.trust_proxy_client_cert:
+        print(f"gateway listening on http://{host}:{port} for the TLS-terminating proxy at {', '.join(settings.trusted_proxies)}", flush=True)
+    else:
+        print(
+            f"gateway listening on https://{host}:{port} (client certificates required)\n"
+            f"try it as IMR:\n  curl --cacert {pki_dir}/ca.pem --cert {pki_dir}/imr.pem --key {pki_dir}/imr.key "
+            f"https://{host}:{port}/v1/me",
+            flush=True,
+        )
+    serve_forever(settings, host=host, port=port, log_level=args.log_level)
     return 0
 
 

@@ -24,15 +24,27 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def server_config(settings: Settings, app: Any = None, **options: Any) -> uvicorn.Config:
-    """uvicorn serving HTTPS that requires a client certificate from the client CA."""
-    tls = uvicorn_tls_options(str(settings.server_cert_path), str(settings.server_key_path), str(settings.client_ca_path))
-    return uvicorn.Config(app or create_app(settings), **{"host": settings.host, "port": settings.port, **tls, **options})
+    """uvicorn serving HTTPS that requires a client certificate from the client CA, or, behind a
+    TLS-terminating proxy, plain HTTP for that proxy alone.
+
+    uvicorn's own proxy-header handling is always off: it would take the client address from
+    `X-Forwarded-For`, and the address is what decides whether a forwarded certificate is trusted."""
+    transport = {} if settings.trust_proxy_client_cert else uvicorn_tls_options(
+        str(settings.server_cert_path), str(settings.server_key_path), str(settings.client_ca_path)
+    )
+    defaults = {"host": settings.host, "port": settings.port, "proxy_headers": False, "server_header": False}
+    return uvicorn.Config(app or create_app(settings), **{**defaults, **transport, **options})
+
+
+def serve_forever(settings: Settings, **options: Any) -> None:
+    uvicorn.Server(server_config(settings, **options)).run()
 
 
 @contextmanager
 def background_gateway(settings: Settings, app: Any = None, *, log_level: str = "warning") -> Iterator[str]:
     """Serve on a free loopback port until the block ends; yields the base URL."""
     port = free_port()
+    scheme = "http" if settings.trust_proxy_client_cert else "https"
     server = uvicorn.Server(server_config(settings, app, host="127.0.0.1", port=port, log_level=log_level, lifespan="on"))
     thread = threading.Thread(target=server.run, name="gateway", daemon=True)
     thread.start()
@@ -42,7 +54,7 @@ def background_gateway(settings: Settings, app: Any = None, *, log_level: str = 
             raise RuntimeError("the gateway did not start")
         time.sleep(0.02)
     try:
-        yield f"https://127.0.0.1:{port}"
+        yield f"{scheme}://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(15)

@@ -1,0 +1,102 @@
+"""Behind a real nginx: nginx terminates mutual TLS and forwards the verified certificate; the
+gateway trusts it from nginx's address only, and a client that reaches the gateway directly with
+a forged header gets nowhere. The nginx configuration is the documented one (deploy/nginx)."""
+
+from __future__ import annotations
+
+import shutil
+import ssl
+import subprocess
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from gateway.client import CaseCreate, GatewayClient, MessageCreate
+from gateway.server import background_gateway, free_port
+from tests.factories import case_payload, message
+
+pytestmark = pytest.mark.tls
+PROXY_ADDRESS = "127.0.0.2"  # nginx connects from here (proxy_bind); everyone else comes from 127.0.0.1
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "gateway.conf"
+
+
+def nginx_config(example: str, directory: Path, pki: Path, listen: int, upstream: str) -> str:
+    """The documented server block, pointed at this test's files and ports."""
+    server = (
+        example.replace("listen 443 ssl;", f"listen 127.0.0.1:{listen} ssl;")
+        .replace("/etc/gateway/pki", str(pki))
+        .replace("http://127.0.0.1:8080", upstream)
+    )
+    temp = "\n".join(f"    {name}_temp_path {directory / name};" for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    return (
+        f"daemon off;\nuser root;\nworker_processes 1;\npid {directory / 'nginx.pid'};\nerror_log {directory / 'error.log'} warn;\n"
+        f"events {{}}\nhttp {{\n    access_log off;\n{temp}\n{server}\n}}\n"
+    )
+
+
+@pytest.fixture
+def behind_nginx(settings, test_pki, tmp_path):
+    proxied = settings.model_copy(update={"trust_proxy_client_cert": True, "trusted_proxies": [f"{PROXY_ADDRESS}/32"]})
+    with background_gateway(proxied) as upstream:
+        listen = free_port()
+        config = tmp_path / "nginx.conf"
+        config.write_text(nginx_config(EXAMPLE.read_text(), tmp_path, test_pki.dev.directory, listen, upstream))
+        nginx = subprocess.Popen([NGINX, "-c", str(config), "-e", str(tmp_path / "error.log")], stderr=subprocess.PIPE)
+        try:
+            deadline = time.monotonic() + 15
+            while subprocess.run(["bash", "-c", f"exec 3<>/dev/tcp/127.0.0.1/{listen}"], capture_output=True).returncode:
+                assert nginx.poll() is None, nginx.stderr.read().decode()
+                assert time.monotonic() < deadline, "nginx did not start"
+                time.sleep(0.05)
+            yield f"https://127.0.0.1:{listen}", upstream
+        finally:
+            nginx.terminate()
+            nginx.wait(10)
+
+
+def tls_client(test_pki, name: str | None, url: str) -> httpx.Client:
+    context = ssl.create_default_context(cafile=str(test_pki.dev.ca_cert))
+    if name:
+        files = test_pki.files(name)
+        context.load_cert_chain(files.cert, files.key)
+    return httpx.Client(base_url=url, verify=context, timeout=10)
+
+
+def test_institutions_work_through_nginx_with_the_sdk(behind_nginx, test_pki):
+    url, _ = behind_nginx
+    clients = {}
+    for name in ("imr", "al-omrane"):
+        files = test_pki.files(name)
+        clients[name] = GatewayClient(url, name, ca=test_pki.dev.ca_cert, cert=files.cert, key=files.key, signing_key=files.signing_key)
+    imr, omrane = clients["imr"], clients["al-omrane"]
+    assert imr.me().id == "imr" and omrane.me().id == "al-omrane"
+    case = imr.open_case(CaseCreate(**case_payload()))
+    assert omrane.send_message(case.value.id, MessageCreate(**message("acknowledgement"))).receipt.claims["sub"] == "al-omrane"
+    assert imr.get_case(case.value.id).status == "acknowledged"
+
+
+def test_nginx_refuses_clients_without_a_certificate(behind_nginx, test_pki):
+    url, _ = behind_nginx
+    with tls_client(test_pki, None, url) as anonymous:
+        response = anonymous.get("/v1/me")
+    assert response.status_code == 400  # nginx: "No required SSL certificate was sent"; never forwarded
+
+
+def test_a_header_sent_by_the_client_is_overwritten_by_nginx(behind_nginx, test_pki):
+    url, _ = behind_nginx
+    forged = quote(test_pki.dev.clients["imr"].cert.read_text(), safe="")
+    with tls_client(test_pki, "al-omrane", url) as omrane:
+        assert omrane.get("/v1/me", headers={"Client-Cert": forged}).json()["id"] == "al-omrane"
+
+
+@pytest.mark.parametrize("spoof", [{}, {"X-Forwarded-For": PROXY_ADDRESS}, {"Forwarded": f"for={PROXY_ADDRESS}"}])
+def test_reaching_the_gateway_directly_with_a_forged_header_is_refused(behind_nginx, test_pki, spoof):
+    _, upstream = behind_nginx
+    forged = quote(test_pki.dev.clients["imr"].cert.read_text(), safe="")
+    response = httpx.get(f"{upstream}/v1/me", headers={"Client-Cert": forged, **spoof})
+    assert response.status_code == 401
+    assert response.json()["type"] == "/problems/client-certificate-required"
