@@ -33,3 +33,13 @@ def case_payload(**overrides: Any) -> dict[str, Any]:
 
 def message(kind: str, body: str = "Nous accusons réception du dossier. نؤكد توصلنا بالملف.", **extra: Any) -> dict[str, Any]:
     return {"kind": kind, "body": body, **extra}
+
+
+# A short, complete life of a case: (sender, kind, extra fields), as the lifecycle table allows.
+SHORT_LIFE: list[tuple[str, str, dict[str, Any]]] = [
+    ("al-omrane", "acknowledgement", {}),
+    ("al-omrane", "information_request", {}),
+    ("imr", "information_response", {}),
+    ("al-omrane", "final_reply", {"outcome": "favourable"}),
+    ("imr", "closure", {"outcome": "favourable"}),
+]

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from gateway.security import pki
-from tests.factories import case_payload, message
+from tests.factories import SHORT_LIFE, case_payload, message
 
 pytestmark = pytest.mark.tls
 
@@ -65,13 +65,8 @@ def test_the_lifecycle_over_real_sockets(https_client):
     other_body = case_payload(reference=case.json()["reference"], title="Autre dossier")
     assert imr.post("/v1/cases", json=other_body, headers={"Idempotency-Key": "tls-1"}).status_code == 422
     assert [e["case_id"] for e in omrane.get("/v1/inbox").json()["items"]] == [case_id]
-    for client, kind, extra in [
-        (omrane, "acknowledgement", {}),
-        (omrane, "information_request", {}),
-        (imr, "information_response", {}),
-        (omrane, "final_reply", {"outcome": "favourable"}),
-        (imr, "closure", {"outcome": "favourable"}),
-    ]:
-        assert client.post(f"/v1/cases/{case_id}/messages", json=message(kind, **extra)).status_code == 201
+    clients = {"imr": imr, "al-omrane": omrane}
+    for sender, kind, extra in SHORT_LIFE:
+        assert clients[sender].post(f"/v1/cases/{case_id}/messages", json=message(kind, **extra)).status_code == 201
     assert other.get(f"/v1/cases/{case_id}").status_code == 404
     assert imr.get(f"/v1/cases/{case_id}").json()["status"] == "closed"

@@ -18,7 +18,7 @@ from gateway.client import (
     TransitionRefused,
     ValidationFailed,
 )
-from tests.factories import case_payload, message
+from tests.factories import SHORT_LIFE, case_payload, message
 
 pytestmark = pytest.mark.tls
 
@@ -48,13 +48,9 @@ def test_a_whole_case_through_the_sdk_with_every_receipt_verified(sdk):
     events = list(omrane.iter_inbox())
     assert [e.case_id for e in events] == [case_id]
     assert omrane.ack(events[0].id).receipt.claims["kind"] == "acceptance"
-    for client, kind, extra in [
-        (omrane, "acknowledgement", {}),
-        (omrane, "information_request", {}),
-        (imr, "information_response", {}),
-        (omrane, "final_reply", {"outcome": "favourable"}),
-        (imr, "closure", {"outcome": "favourable"}),
-    ]:
+    clients = {"imr": imr, "al-omrane": omrane}
+    for sender, kind, extra in SHORT_LIFE:
+        client = clients[sender]
         accepted = client.send_message(case_id, MessageCreate(**message(kind, **extra)))
         assert accepted.value.kind == kind and accepted.receipt.claims["sub"] == client.institution_id
     assert imr.get_case(case_id).status == "closed"
