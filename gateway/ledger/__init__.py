@@ -1,0 +1,1 @@
+"""The verifiable exchange ledger: RFC 9162 Merkle tree, C2SP checkpoints, the store."""
