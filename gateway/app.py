@@ -34,7 +34,10 @@ Groupe Al Omrane. Every caller is an institution's machine presenting a client c
 def load_registry(settings: Settings, database: Database) -> KeyRing:
     """Mirror the registry file into the database, in one transaction, and build the key ring."""
     registry = Registry.load(settings.registry_file)
-    keys = KeyRing.build(registry, settings.gateway_id, settings.signing_key_path, settings.retired_signing_keys)
+    keys = KeyRing.build(
+        registry, settings.gateway_id, settings.signing_key_path, settings.retired_signing_keys,
+        settings.checkpoint_key_path, settings.origin,
+    )
     with database.session(write=True) as session:
         sync_registry(session, registry)
         session.commit()

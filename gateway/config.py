@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     retired_signing_keys: Annotated[list[Path], NoDecode] = Field(
         default_factory=list, description="Comma-separated older receipt keys, still published so old receipts verify."
     )
+    checkpoint_key: Path | None = Field(default=None, description="Ed25519 key signing ledger checkpoints; default <pki_dir>/gateway-checkpoint.key.")
+    ledger_origin: str | None = Field(default=None, description="The checkpoints' origin line; default <gateway_id>/ledger.")
     signature_max_skew_seconds: Annotated[int, Field(ge=10, le=3600)] = 300
 
     default_reply_days: Annotated[int, Field(ge=1, le=365)] = 30
@@ -88,6 +90,14 @@ class Settings(BaseSettings):
     @property
     def signing_key_path(self) -> Path:
         return self.signing_key or self.pki_dir / "gateway-signing.key"
+
+    @property
+    def checkpoint_key_path(self) -> Path:
+        return self.checkpoint_key or self.pki_dir / "gateway-checkpoint.key"
+
+    @property
+    def origin(self) -> str:
+        return self.ledger_origin or f"{self.gateway_id}/ledger"
 
     @property
     def client_ca_path(self) -> Path:

@@ -30,6 +30,7 @@ from gateway.security.signing import (
     content_digest,
     verify_request,
 )
+from gateway.ledger.store import b64
 from gateway.services import idempotency, nonces, receipts
 from gateway.services.registry import institution_for_certificate
 from gateway.storage.engine import Database
@@ -137,14 +138,21 @@ class Exchange:
         self.body_digest = content_digest(body)
         self.committed = False
 
-    def commit(self, status_code: int, content: BaseModel, *, case_id: str, counterpart_id: str, location: str | None = None,
-               headers: dict[str, str] | None = None) -> Response:
-        """Commit the work, its signed receipt and its stored answer together, then answer."""
+    def commit(self, status_code: int, content: BaseModel, *, case_id: str, counterpart_id: str, event: str,
+               detail: str | None = None, location: str | None = None, headers: dict[str, str] | None = None) -> Response:
+        """Commit the work, its ledger entry, its signed receipt and its stored answer together, then answer."""
         target = request_target(self.request)
+        resource = location or target
+        appended = self.keys.ledger.append(
+            self.session, kind=event, detail=detail, sender=self.caller.id, recipient=counterpart_id, case=case_id,
+            resource=resource, payload_digest=self.body_digest, signature_digest=content_digest(self.signed.token.encode()),
+        )
         receipt = receipts.issue(
-            self.session, self.keys, kind=receipts.ACCEPTANCE, case_id=case_id, resource=location or target,
+            self.session, self.keys, kind=receipts.ACCEPTANCE, case_id=case_id, resource=resource,
             sender_id=self.caller.id, counterpart_id=counterpart_id, signature=self.signed.token,
             sub=self.caller.id, htm=self.request.method, htu=target, req_dig=self.body_digest,
+            ledger={"index": appended.index, "leaf_hash": appended.entry.leaf_hash().hex(), "checkpoint": appended.checkpoint,
+                    "inclusion": b64(appended.inclusion)},
         )
         headers = {**(headers or {}), RECEIPT_HEADER: receipt.token, "Receipt-Location": f"/v1/receipts/{receipt.id}"}
         if location:

@@ -12,6 +12,10 @@ from fastapi import Request
 from gateway.problems import ProblemError
 
 
+# Positions (sequence numbers, ledger indexes) fit a signed 64-bit column with room to spare.
+MAX_POSITION = 2**62
+
+
 def encode_cursor(position: dict[str, Any]) -> str:
     raw = json.dumps(position, separators=(",", ":"), sort_keys=True).encode()
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()

@@ -7,8 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import ec
+import base64
 
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from gateway.ledger.checkpoint import NoteSigner
+from gateway.ledger.store import Ledger
 from gateway.security.pki import load_private_key
 from gateway.security.registry import Registry
 from gateway.security.signing import Signer, VerificationKey, public_jwk, thumbprint
@@ -28,14 +33,22 @@ def gateway_key(path: Path, gateway_id: str) -> tuple[Signer, VerificationKey]:
     return Signer.from_private_key(private, kid), VerificationKey(kid=kid, owner=gateway_id, jwk=public)
 
 
+def checkpoint_signer(path: Path, origin: str) -> NoteSigner:
+    key = load_private_key(path)
+    if not isinstance(key, ed25519.Ed25519PrivateKey):
+        raise ValueError(f"{path} is not an Ed25519 private key")
+    return NoteSigner(origin, key)
+
+
 @dataclass(frozen=True)
 class KeyRing:
     gateway_id: str
     receipt_signer: Signer
     keys: dict[str, VerificationKey]  # kid → key, institutions' and the gateway's
+    ledger: Ledger
 
     @classmethod
-    def build(cls, registry: Registry, gateway_id: str, signing_key: Path, retired: list[Path]) -> KeyRing:
+    def build(cls, registry: Registry, gateway_id: str, signing_key: Path, retired: list[Path], checkpoint_key: Path, origin: str) -> KeyRing:
         signer, current = gateway_key(signing_key, gateway_id)
         keys = {current.kid: current}
         for path in retired:
@@ -53,8 +66,14 @@ class KeyRing:
                     not_after=entry.not_after,
                     revoked=entry.revoked,
                 )
-        return cls(gateway_id, signer, keys)
+        return cls(gateway_id, signer, keys, Ledger(origin, checkpoint_signer(checkpoint_key, origin)))
 
     def jwks(self) -> dict[str, Any]:
-        """RFC 7517 JWK Set: what anyone needs to verify requests and receipts on their own."""
-        return {"keys": [key.published() for key in self.keys.values()]}
+        """RFC 7517 JWK Set: what anyone needs to verify requests, receipts and checkpoints on their own."""
+        note_key = self.ledger.signer.verifier
+        raw = note_key.public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+        checkpoint = {
+            "kty": "OKP", "crv": "Ed25519", "x": base64.urlsafe_b64encode(raw).rstrip(b"=").decode(), "kid": note_key.key_id.hex(),
+            "use": "sig", "alg": "EdDSA", "owner": self.gateway_id, "purpose": "ledger-checkpoints", "note_key": note_key.key_string,
+        }
+        return {"keys": [*(key.published() for key in self.keys.values()), checkpoint]}

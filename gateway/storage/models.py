@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from gateway.storage.types import UTCDateTime
@@ -177,4 +177,44 @@ class Receipt(Base):
     sender_id: Mapped[str] = mapped_column(ForeignKey("institutions.id"))
     counterpart_id: Mapped[str] = mapped_column(ForeignKey("institutions.id"))
     token: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class LedgerEntry(Base):
+    """One exchange event, append-only (database triggers refuse UPDATE and DELETE). Identifiers
+    and digests only: no citizen's data, so the ledger can be shown to auditors and kept forever."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (Index("ix_ledger_entries_case", "case_id", "seq"), Index("ix_ledger_entries_at", "at"))
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)  # leaf index + 1
+    at: Mapped[str] = mapped_column(String(32))  # RFC 3339 UTC, fixed width: sorts as text
+    kind: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str | None] = mapped_column(String(40))  # message kind, or the case's subject
+    sender_id: Mapped[str] = mapped_column(String(63), index=True)
+    recipient_id: Mapped[str] = mapped_column(String(63), index=True)
+    case_id: Mapped[str] = mapped_column(String(36))
+    resource: Mapped[str] = mapped_column(String(300))
+    payload_digest: Mapped[str] = mapped_column(String(60))
+    signature_digest: Mapped[str] = mapped_column(String(60))
+    leaf_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class LedgerNode(Base):
+    """The hash of a complete subtree of the ledger's Merkle tree (RFC 9162), so proofs read O(log n) rows."""
+
+    __tablename__ = "ledger_nodes"
+
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class LedgerCheckpoint(Base):
+    """Every checkpoint the gateway signed (C2SP tlog-checkpoint), by tree size."""
+
+    __tablename__ = "ledger_checkpoints"
+
+    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    note: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]

@@ -100,7 +100,7 @@ def open_case(payload: CaseCreate, caller: Mediator, exchange: WriteExchange, se
     case = service.open_case(exchange.session, caller, payload, settings.default_reply_days, exchange.evidence)
     return exchange.commit(
         201, case_detail(case, [], caller), case_id=case.id, counterpart_id=case.respondent_id,
-        location=f"/v1/cases/{case.id}", headers={"ETag": etag(case)},
+        event="case_opened", detail=case.subject, location=f"/v1/cases/{case.id}", headers={"ETag": etag(case)},
     )
 
 
@@ -172,7 +172,8 @@ def post_message(
     )
     return exchange.commit(
         201, message_out(message), case_id=case.id, counterpart_id=service.counterpart(case, caller.id),
-        location=f"/v1/cases/{case.id}/messages/{message.id}", headers={"ETag": etag(case)},
+        event="message_sent", detail=message.kind, location=f"/v1/cases/{case.id}/messages/{message.id}",
+        headers={"ETag": etag(case)},
     )
 
 

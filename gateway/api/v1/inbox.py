@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from gateway.api.deps import CaseParty, SessionDep, SettingsDep, WriteExchange
-from gateway.api.pagination import decode_cursor, encode_cursor, next_link
+from gateway.api.pagination import MAX_POSITION, decode_cursor, encode_cursor, next_link
 from gateway.api.responses import PROBLEM_RESPONSES
 from gateway.contract.common import Page
 from gateway.contract.inbox import InboxEventOut
@@ -22,7 +22,7 @@ def _after(cursor: str | None) -> int:
     if cursor is None:
         return 0
     seq = decode_cursor(cursor).get("s")
-    if not isinstance(seq, int) or seq < 0:
+    if not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq <= MAX_POSITION:
         raise ProblemError("invalid-cursor", "use the cursor exactly as the previous page returned it")
     return seq
 
@@ -54,5 +54,5 @@ def acknowledge(event_id: str, caller: CaseParty, exchange: WriteExchange) -> Re
     case = get_case(exchange.session, caller.id, event.case_id)
     return exchange.commit(
         200, InboxEventOut.model_validate(event, from_attributes=True), case_id=event.case_id,
-        counterpart_id=counterpart(case, caller.id),
+        counterpart_id=counterpart(case, caller.id), event="delivery_acknowledged", detail=event.kind,
     )

@@ -1,0 +1,64 @@
+"""The ledger for auditors (everything) and institutions (their own entries, and every proof)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from gateway.api.deps import CurrentInstitution, SessionDep
+from gateway.api.pagination import MAX_POSITION
+from gateway.api.responses import PROBLEM_RESPONSES
+from gateway.contract.ledger import CheckpointOut, ConsistencyProofOut, EntryOut, InclusionProofOut, LedgerKeyOut
+from gateway.ledger.store import b64, entry_from_row
+from gateway.problems import ProblemError
+from gateway.services import ledger as service
+
+router = APIRouter(prefix="/ledger", tags=["ledger"], responses=PROBLEM_RESPONSES)
+MAX_ENTRIES = 1000
+Index = Annotated[int, Query(ge=0, le=MAX_POSITION)]
+Size = Annotated[int, Query(ge=1, le=MAX_POSITION)]
+
+
+@router.get("/key", summary="The checkpoint signer's C2SP verifier key")
+def key(request: Request, caller: CurrentInstitution) -> LedgerKeyOut:
+    ledger = request.app.state.key_ring.ledger
+    return LedgerKeyOut(origin=ledger.origin, note_key=ledger.signer.verifier.key_string)
+
+
+@router.get("/checkpoint", summary="The latest signed checkpoint (or the one of a given size)")
+def checkpoint(caller: CurrentInstitution, session: SessionDep, size: Size | None = None) -> CheckpointOut:
+    found = service.checkpoint(session, size)
+    return CheckpointOut(size=found.size, note=found.note)
+
+
+@router.get("/entries", summary="Entries with index in [start, end)")
+def entries(
+    caller: CurrentInstitution, session: SessionDep, start: Index = 0, end: Size | None = None,
+) -> list[EntryOut]:
+    end = start + MAX_ENTRIES if end is None else end
+    if end <= start or end - start > MAX_ENTRIES:
+        raise ProblemError("validation-failed", f"ask for 1 to {MAX_ENTRIES} entries",
+                           errors=[{"parameter": "end", "detail": f"must be in (start, start + {MAX_ENTRIES}]", "code": "range"}])
+    return [
+        EntryOut(index=row.seq - 1, leaf_hash=row.leaf_hash, entry=entry_from_row(row).as_dict())
+        for row in service.entries(session, caller, start, end)
+    ]
+
+
+@router.get("/proof/inclusion", summary="Inclusion proof of an entry (by index or leaf hash) in the tree of a given size")
+def inclusion_proof(
+    caller: CurrentInstitution, session: SessionDep, size: Size, index: Index | None = None, leaf_hash: Annotated[str | None, Query(pattern="^[0-9a-fA-F]{64}$")] = None,
+) -> InclusionProofOut:
+    if (index is None) == (leaf_hash is None):
+        raise ProblemError("validation-failed", "give index or leaf_hash",
+                           errors=[{"parameter": "index", "detail": "give exactly one of index and leaf_hash", "code": "one_of"}])
+    found, leaf, proof = service.inclusion(session, caller, size, index, leaf_hash)
+    return InclusionProofOut(index=found, size=size, leaf_hash=leaf, proof=b64(proof))
+
+
+@router.get("/proof/consistency", summary="Consistency proof between two tree sizes")
+def consistency_proof(
+    caller: CurrentInstitution, session: SessionDep, first: Size, second: Size,
+) -> ConsistencyProofOut:
+    return ConsistencyProofOut(first=first, second=second, proof=b64(service.consistency(session, first, second)))

@@ -1,0 +1,101 @@
+"""The ledger in the database: appended in the caller's transaction, proved from stored nodes.
+
+Appends are serialized by the `ledger` counter row (locked until commit), so sequence numbers
+have no gaps and no duplicates across gateway processes, and an aborted transaction gives its
+number back. Each append stores the leaf, the complete subtrees it completes, and a checkpoint
+signed for the new size, so a receipt can carry an inclusion proof against a signed checkpoint.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session
+
+from gateway.ledger import merkle
+from gateway.ledger.checkpoint import Checkpoint, NoteSigner, sign_note
+from gateway.ledger.entry import Entry, timestamp
+from gateway.storage import sequences
+from gateway.storage.models import LedgerCheckpoint, LedgerEntry, LedgerNode
+
+SEQUENCE = "ledger"
+
+
+class DatabaseNodes:
+    """NodeReader over `ledger_nodes`: one SELECT per batch, whatever its size."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get_nodes(self, ids: Sequence[merkle.NodeId]) -> list[bytes]:
+        rows = self.session.execute(
+            select(LedgerNode.level, LedgerNode.idx, LedgerNode.hash).where(
+                tuple_(LedgerNode.level, LedgerNode.idx).in_([tuple(node) for node in ids])
+            )
+        ).all()
+        found = {merkle.NodeId(level, idx): bytes(value) for level, idx, value in rows}
+        return [found[node] for node in ids]
+
+
+@dataclass(frozen=True)
+class Appended:
+    index: int
+    entry: Entry
+    checkpoint: str  # signed note for size index + 1
+    inclusion: list[bytes]
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """The gateway's log: its origin line and checkpoint key."""
+
+    origin: str
+    signer: NoteSigner
+
+    def append(
+        self, session: Session, *, kind: str, detail: str | None, sender: str, recipient: str, case: str, resource: str,
+        payload_digest: str, signature_digest: str,
+    ) -> Appended:
+        seq = sequences.next_value(session, SEQUENCE)
+        index = seq - 1
+        entry = Entry(seq, timestamp(datetime.now(UTC)), kind, detail, sender, recipient, case, resource, payload_digest, signature_digest)
+        leaf = entry.leaf_hash()
+        border_ids = merkle.compact_range_ids(index)
+        border = dict(zip(border_ids, DatabaseNodes(session).get_nodes(border_ids), strict=True)) if border_ids else {}
+        created = merkle.append(index, leaf, border)
+        session.add(LedgerEntry(
+            seq=seq, at=entry.at, kind=kind, detail=detail, sender_id=sender, recipient_id=recipient, case_id=case,
+            resource=resource, payload_digest=payload_digest, signature_digest=signature_digest, leaf_hash=leaf.hex(),
+        ))
+        session.add_all(LedgerNode(level=node.level, idx=node.index, hash=value) for node, value in created)
+        known = _Overlay({**border, **dict(created)})
+        note = sign_note(Checkpoint(self.origin, seq, merkle.root(seq, known)).body(), self.signer)
+        session.add(LedgerCheckpoint(size=seq, note=note, created_at=datetime.now(UTC)))
+        return Appended(index, entry, note, merkle.inclusion_proof(index, seq, known))
+
+    @staticmethod
+    def size(session: Session) -> int:
+        return session.execute(select(LedgerCheckpoint.size).order_by(LedgerCheckpoint.size.desc()).limit(1)).scalar() or 0
+
+
+class _Overlay:
+    """The nodes an append just computed, readable before they are flushed."""
+
+    def __init__(self, nodes: dict[merkle.NodeId, bytes]) -> None:
+        self.nodes = nodes
+
+    def get_nodes(self, ids: Sequence[merkle.NodeId]) -> list[bytes]:
+        return [self.nodes[node] for node in ids]
+
+
+def entry_from_row(row: LedgerEntry) -> Entry:
+    return Entry(row.seq, row.at, row.kind, row.detail, row.sender_id, row.recipient_id, row.case_id, row.resource,
+                 row.payload_digest, row.signature_digest)
+
+
+def b64(hashes: Sequence[bytes]) -> list[str]:
+    return [base64.b64encode(value).decode() for value in hashes]

@@ -1,0 +1,61 @@
+"""Reading the ledger: checkpoints, entries and proofs, all from stored nodes (O(log n) reads)."""
+
+from __future__ import annotations
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from gateway.domain.party import Party
+from gateway.domain.vocabulary import Role
+from gateway.ledger import merkle
+from gateway.ledger.store import DatabaseNodes, Ledger, entry_from_row
+from gateway.problems import ProblemError
+from gateway.storage.models import LedgerCheckpoint, LedgerEntry
+
+
+def checkpoint(session: Session, size: int | None = None) -> LedgerCheckpoint:
+    statement = select(LedgerCheckpoint)
+    statement = statement.where(LedgerCheckpoint.size == size) if size is not None else statement.order_by(LedgerCheckpoint.size.desc()).limit(1)
+    found = session.execute(statement).scalar_one_or_none()
+    if found is None:
+        raise ProblemError("not-found", "no checkpoint of that size" if size is not None else "the ledger is empty")
+    return found
+
+
+def _visible(caller: Party):
+    """Auditors see every entry; an institution, the entries it sent or received."""
+    if caller.role is Role.AUDITOR:
+        return True
+    return or_(LedgerEntry.sender_id == caller.id, LedgerEntry.recipient_id == caller.id)
+
+
+def entries(session: Session, caller: Party, start: int, end: int) -> list[LedgerEntry]:
+    statement = select(LedgerEntry).where(LedgerEntry.seq > start, LedgerEntry.seq <= end, _visible(caller)).order_by(LedgerEntry.seq)
+    return list(session.execute(statement).scalars())
+
+
+def _require_size(session: Session, size: int) -> None:
+    current = Ledger.size(session)
+    if not 0 < size <= current:
+        raise ProblemError("not-found", f"the ledger has {current} entries")
+
+
+def inclusion(session: Session, caller: Party, size: int, index: int | None, leaf_hash: str | None) -> tuple[int, str, list[bytes]]:
+    statement = select(LedgerEntry).where(_visible(caller))
+    if leaf_hash is not None:
+        statement = statement.where(LedgerEntry.leaf_hash == leaf_hash.lower())
+    else:
+        statement = statement.where(LedgerEntry.seq == (index or 0) + 1)
+    row = session.execute(statement).scalar_one_or_none()
+    if row is None or row.seq > size:
+        raise ProblemError("not-found", "no such entry in a tree of that size")
+    _require_size(session, size)
+    return row.seq - 1, entry_from_row(row).leaf_hash().hex(), merkle.inclusion_proof(row.seq - 1, size, DatabaseNodes(session))
+
+
+def consistency(session: Session, first: int, second: int) -> list[bytes]:
+    if not 0 < first <= second:
+        raise ProblemError("validation-failed", "need 0 < first <= second",
+                           errors=[{"parameter": "first", "detail": "must be positive and at most second", "code": "range"}])
+    _require_size(session, second)
+    return merkle.consistency_proof(first, second, DatabaseNodes(session))
