@@ -45,7 +45,9 @@ def background_gateway(settings: Settings, app: Any = None, *, log_level: str = 
     """Serve on a free loopback port until the block ends; yields the base URL."""
     port = free_port()
     scheme = "http" if settings.trust_proxy_client_cert else "https"
-    server = uvicorn.Server(server_config(settings, app, host="127.0.0.1", port=port, log_level=log_level, lifespan="on"))
+    server = uvicorn.Server(
+        server_config(settings, app, host="127.0.0.1", port=port, log_level=log_level, lifespan="on", timeout_graceful_shutdown=1)
+    )
     thread = threading.Thread(target=server.run, name="gateway", daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

@@ -151,7 +151,7 @@ class Exchange:
             self.session, self.keys, kind=receipts.ACCEPTANCE, case_id=case_id, resource=resource,
             sender_id=self.caller.id, counterpart_id=counterpart_id, signature=self.signed.token,
             sub=self.caller.id, htm=self.request.method, htu=target, req_dig=self.body_digest,
-            ledger={"index": appended.index, "leaf_hash": appended.entry.leaf_hash().hex(), "checkpoint": appended.checkpoint,
+            ledger={"index": appended.index, "entry": appended.entry.as_dict(), "checkpoint": appended.checkpoint,
                     "inclusion": b64(appended.inclusion)},
         )
         headers = {**(headers or {}), RECEIPT_HEADER: receipt.token, "Receipt-Location": f"/v1/receipts/{receipt.id}"}

@@ -13,6 +13,7 @@ from gateway.client.errors import (
     Conflict,
     Forbidden,
     GatewayError,
+    LedgerInconsistent,
     NotFound,
     PayloadTooLarge,
     PreconditionFailed,
@@ -28,6 +29,6 @@ from gateway.contract.cases import CaseCreate, Complainant, HousingProject, Mess
 
 __all__ = [
     "Accepted", "AsyncGatewayClient", "BadRequest", "CaseCreate", "Complainant", "Conflict", "Forbidden", "GatewayClient",
-    "GatewayError", "HousingProject", "MessageCreate", "NotFound", "PayloadTooLarge", "PreconditionFailed", "Receipt",
+    "GatewayError", "HousingProject", "LedgerInconsistent", "MessageCreate", "NotFound", "PayloadTooLarge", "PreconditionFailed", "Receipt",
     "ReceiptInvalid", "ServerError", "SignatureRefused", "TransitionRefused", "Unauthenticated", "ValidationFailed",
 ]

@@ -5,6 +5,7 @@ A client only supplies `_run(call)`: the sync one returns the result, the async 
 
 from __future__ import annotations
 
+import base64
 import json
 import random
 import uuid
@@ -15,12 +16,15 @@ from typing import Any, Generic, TypeVar
 import httpx
 from pydantic import BaseModel, TypeAdapter
 
-from gateway.client.errors import GatewayError, ReceiptInvalid, ServerError, error_for
+from gateway.client.errors import GatewayError, LedgerInconsistent, ReceiptInvalid, ServerError, error_for
 from gateway.contract.cases import CaseCreate, CaseDetail, CaseSummary, MessageCreate, MessageOut
 from gateway.contract.common import Page, Problem
 from gateway.contract.inbox import InboxEventOut
 from gateway.contract.institutions import InstitutionOut
 from gateway.contract.receipts import ReceiptOut
+from gateway.ledger import merkle
+from gateway.ledger.checkpoint import Checkpoint, NoteVerifier, open_checkpoint
+from gateway.ledger.entry import Entry
 from gateway.security.signing import (
     RECEIPT_HEADER,
     SIGNATURE_HEADER,
@@ -156,11 +160,14 @@ def should_retry(outcome: httpx.Response | Exception, call: Call[Any]) -> bool:
 
 
 class ReceiptChecker:
-    """Verifies receipts against the gateway's published keys (fetched once, refreshed on an unknown kid)."""
+    """Verifies receipts against the gateway's published keys (fetched once, refreshed on an unknown
+    kid), and the ledger proof they carry; remembers the latest checkpoint it has seen."""
 
     def __init__(self, gateway_id: str, institution_id: str) -> None:
         self.gateway_id, self.institution_id = gateway_id, institution_id
         self.keys: dict[str, VerificationKey] = {}
+        self.log: NoteVerifier | None = None
+        self.latest: Checkpoint | None = None
 
     def needs_keys(self, token: str) -> bool:
         from jose import jws
@@ -169,6 +176,42 @@ class ReceiptChecker:
 
     def load(self, jwks: dict[str, Any]) -> None:
         self.keys = keys_from_jwks(jwks)
+        note_keys = [k["note_key"] for k in jwks.get("keys", []) if k.get("owner") == self.gateway_id and "note_key" in k]
+        self.log = NoteVerifier.from_key_string(note_keys[0]) if note_keys else None
+
+    def ledger_claim(self, receipt: Receipt, signatures_sent: list[str], body: bytes) -> Checkpoint:
+        """Check the receipt's ledger entry is this request, included in a checkpoint the gateway signed."""
+        claim = receipt.claims.get("ledger")
+        if not isinstance(claim, dict) or self.log is None:
+            raise ReceiptInvalid("the receipt carries no ledger proof")
+        try:
+            entry = Entry.from_dict(claim["entry"])
+            checkpoint = open_checkpoint(claim["checkpoint"], self.log)
+            proof = [base64.b64decode(node) for node in claim["inclusion"]]
+            merkle.verify_inclusion(entry.leaf_hash(), claim["index"], checkpoint.size, proof, checkpoint.root_hash)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ReceiptInvalid(f"the receipt's ledger proof does not verify: {exc}") from exc
+        if entry.payload_digest != content_digest(body) or entry.signature_digest not in {content_digest(s.encode()) for s in signatures_sent}:
+            raise ReceiptInvalid("the ledger entry is not this request")
+        return checkpoint
+
+    def consistency_needed(self, checkpoint: Checkpoint) -> tuple[int, int] | None:
+        """The (first, second) sizes to prove, if this checkpoint is not the one last seen."""
+        if self.latest is None or checkpoint.size == self.latest.size:
+            if self.latest is not None and checkpoint.root_hash != self.latest.root_hash:
+                raise LedgerInconsistent(f"two different roots for tree size {checkpoint.size}")
+            self.latest = self.latest or checkpoint
+            return None
+        return tuple(sorted((self.latest.size, checkpoint.size)))  # type: ignore[return-value]
+
+    def accept_consistency(self, checkpoint: Checkpoint, proof_document: dict[str, Any]) -> None:
+        older, newer = sorted((self.latest, checkpoint), key=lambda c: c.size)
+        try:
+            proof = [base64.b64decode(node) for node in proof_document["proof"]]
+            merkle.verify_consistency(older.size, newer.size, proof, older.root_hash, newer.root_hash)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise LedgerInconsistent(f"checkpoint {checkpoint.size} does not extend checkpoint {self.latest.size}: {exc}") from exc
+        self.latest = newer
 
     def verify(self, token: str) -> dict[str, Any]:
         """The claims of a receipt fetched later (GET /v1/receipts/…), if a published gateway key signed it."""
@@ -230,4 +273,14 @@ def conversation(call: Call[Any], http: httpx.Client | httpx.AsyncClient, checke
             raise keys
         raise_for_problem(keys)
         checker.load(keys.json())
-    return Accepted(value, checker.check(outcome, signatures))
+    receipt = checker.check(outcome, signatures)
+    checkpoint = checker.ledger_claim(receipt, signatures, outcome.request.content)
+    sizes = checker.consistency_needed(checkpoint)
+    if sizes is not None:
+        proof = yield http.build_request("GET", "/v1/ledger/proof/consistency", params={"first": sizes[0], "second": sizes[1]})
+        if isinstance(proof, Exception):
+            raise proof
+        if not proof.is_success:  # the gateway cannot link what this client saw to what it shows now
+            raise LedgerInconsistent(f"no consistency proof between tree sizes {sizes[0]} and {sizes[1]} ({proof.status_code})")
+        checker.accept_consistency(checkpoint, proof.json())
+    return Accepted(value, receipt)

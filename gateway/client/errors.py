@@ -50,6 +50,11 @@ class ReceiptInvalid(Exception):
     """The gateway's answer came without a receipt that verifies: do not treat the write as proven."""
 
 
+class LedgerInconsistent(ReceiptInvalid):
+    """The gateway showed this client a ledger that does not extend the one it saw before:
+    a rewritten or forked history. Keep the evidence and alert the auditors."""
+
+
 _BY_STATUS: dict[int, type[GatewayError]] = {
     400: BadRequest, 401: Unauthenticated, 403: Forbidden, 404: NotFound, 409: Conflict,
     412: PreconditionFailed, 413: PayloadTooLarge, 415: BadRequest, 422: ValidationFailed,

@@ -16,6 +16,7 @@ from gateway.app import create_app
 from gateway.ledger import merkle
 from gateway.ledger.checkpoint import NoteVerifier, open_checkpoint
 from gateway.ledger.entry import Entry
+from gateway.security.signing import content_digest
 from tests.conftest import POSTGRES_URL, institution_client
 from tests.factories import SHORT_LIFE, case_payload, message
 
@@ -41,7 +42,8 @@ def test_every_accepted_write_is_an_entry_proved_in_its_receipt(imr, omrane):
         assert proof["index"] == position
         checkpoint = open_checkpoint(proof["checkpoint"], log)
         assert checkpoint.size == position + 1
-        merkle.verify_inclusion(bytes.fromhex(proof["leaf_hash"]), position, checkpoint.size,
+        assert proof["entry"]["payload_digest"] == content_digest(response.request.content)
+        merkle.verify_inclusion(Entry.from_dict(proof["entry"]).leaf_hash(), position, checkpoint.size,
                                 [base64.b64decode(p) for p in proof["inclusion"]], checkpoint.root_hash)
     entries = imr.get("/v1/ledger/entries").json()
     assert [e["entry"]["kind"] for e in entries] == ["case_opened"] + ["message_sent"] * len(SHORT_LIFE)

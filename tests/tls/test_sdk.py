@@ -134,3 +134,23 @@ def test_server_errors_are_retried_with_backoff(sdk, monkeypatch):
     monkeypatch.setattr(imr.http, "send", flaky)
     monkeypatch.setattr("gateway.client.core.backoff", lambda attempt: 0.0)
     assert imr.me().id == "imr" and len(failures) == 2
+
+
+def test_a_forked_ledger_is_caught_by_the_client(sdk, settings, template, tmp_path):
+    """The same gateway keys serve two different histories (an operator rewrote the log, or shows
+    each institution its own view): the client that saw one refuses the other."""
+    from gateway.client import LedgerInconsistent
+    from gateway.server import background_gateway
+
+    imr = sdk("imr")
+    for _ in range(3):
+        imr.open_case(CaseCreate(**case_payload()))
+    seen = imr.receipts.latest
+    assert seen is not None and seen.size == 3
+    fork = settings.model_copy(update={"database_url": template.clone(tmp_path)})
+    with background_gateway(fork) as forked_url:
+        imr.http.base_url = httpx.URL(forked_url)
+        for _ in range(4):  # a different history, growing past what the client saw
+            with pytest.raises(LedgerInconsistent):
+                imr.open_case(CaseCreate(**case_payload()))
+    assert imr.receipts.latest == seen  # the client kept the history it could prove
