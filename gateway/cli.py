@@ -72,6 +72,38 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _ledger_export(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.security.keys import checkpoint_signer
+    from gateway.services.ledger import export_lines
+    from gateway.storage.engine import Database
+
+    database = Database(settings.database_url)
+    note_key = checkpoint_signer(settings.checkpoint_key_path, settings.origin).verifier.key_string
+    with (open(args.output, "w", encoding="utf-8") if args.output != "-" else sys.stdout) as out:
+        out.writelines(export_lines(database, settings.origin, note_key, args.start))
+    database.dispose()
+    return 0
+
+
+def _ledger_verify(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.ledger.checkpoint import COSIGNATURE_V1, NoteError, NoteVerifier
+    from gateway.ledger.verify import VerificationFailed, verify_export
+
+    try:
+        log = NoteVerifier.from_key_string(args.key)
+        witnesses = [NoteVerifier.from_key_string(key) for key in args.witness]
+        if any(w.signature_type != COSIGNATURE_V1 for w in witnesses):
+            raise NoteError("witness keys are cosignature (type 0x04) verifier keys")
+        since = Path(args.since).read_text(encoding="utf-8") if args.since else None
+        with open(args.export, encoding="utf-8") as lines:
+            verdict = verify_export(lines, log, witnesses, since)
+    except (VerificationFailed, NoteError, OSError) as failure:
+        print(f"FAILED: {failure}")
+        return 1
+    print(verdict.line())
+    return 0
+
+
 def _contract(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.contract.export import stale_files, write_files
 
@@ -113,6 +145,18 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--url", help="drive this running gateway instead of starting one")
     demo.add_argument("--pki", type=Path, help="credentials for --url (default: GATEWAY_PKI_DIR)")
     demo.set_defaults(run=_demo)
+
+    ledger = commands.add_parser("ledger", help="the exchange ledger").add_subparsers(dest="ledger_command", required=True)
+    export = ledger.add_parser("export", help="write the ledger as JSON Lines (entries and signed checkpoints)")
+    export.add_argument("output", help="file to write, or - for standard output")
+    export.add_argument("--from", dest="start", type=int, default=0, help="resume from this entry index")
+    export.set_defaults(run=_ledger_export)
+    verify = ledger.add_parser("verify", help="verify an export offline against the keys you trust")
+    verify.add_argument("export")
+    verify.add_argument("--key", required=True, help="the gateway's checkpoint verifier key (C2SP vkey)")
+    verify.add_argument("--witness", action="append", default=[], help="a witness's cosignature verifier key (repeatable)")
+    verify.add_argument("--since", help="a signed checkpoint saved earlier: the export must extend it")
+    verify.set_defaults(run=_ledger_verify)
 
     contract = commands.add_parser("contract", help="regenerate openapi/v1.json and schemas/ from the models")
     contract.add_argument("--check", action="store_true", help="exit 1 if the committed files are stale")

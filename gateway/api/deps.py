@@ -100,6 +100,7 @@ def require_roles(*roles: Role) -> Callable[[Party], Party]:
 
 CaseParty = Annotated[Party, Depends(require_roles(Role.MEDIATOR, Role.RESPONDENT))]
 Mediator = Annotated[Party, Depends(require_roles(Role.MEDIATOR))]
+Auditor = Annotated[Party, Depends(require_roles(Role.AUDITOR))]
 
 
 async def raw_body(request: Request) -> bytes:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -59,3 +62,27 @@ def consistency(session: Session, first: int, second: int) -> list[bytes]:
                            errors=[{"parameter": "first", "detail": "must be positive and at most second", "code": "range"}])
     _require_size(session, second)
     return merkle.consistency_proof(first, second, DatabaseNodes(session))
+
+
+def export_lines(database, origin: str, note_key: str, start: int = 0, batch: int = 1000) -> Iterator[str]:
+    """The ledger as JSON Lines, from entry `start`: each entry then the checkpoint of the size it
+    reached. Reads in batches with short transactions, so a long export holds no lock."""
+    with database.session(write=False) as session:
+        size = Ledger.size(session)
+    yield json.dumps({"type": "header", "origin": origin, "note_key": note_key, "from": start, "size": size}) + "\n"
+    position = start
+    while position < size:
+        with database.session(write=False) as session:
+            entries = [entry_from_row(row) for row in session.execute(
+                select(LedgerEntry).where(LedgerEntry.seq > position, LedgerEntry.seq <= min(size, position + batch)).order_by(LedgerEntry.seq)
+            ).scalars()]
+            notes = dict(session.execute(
+                select(LedgerCheckpoint.size, LedgerCheckpoint.note).where(
+                    LedgerCheckpoint.size > position, LedgerCheckpoint.size <= min(size, position + batch)
+                )
+            ).all())
+        for entry in entries:
+            yield json.dumps({"type": "entry", "index": entry.seq - 1, "entry": entry.as_dict()}) + "\n"
+            if entry.seq in notes:
+                yield json.dumps({"type": "checkpoint", "size": entry.seq, "note": notes[entry.seq]}, ensure_ascii=False) + "\n"
+        position += batch

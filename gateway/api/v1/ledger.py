@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
 
-from gateway.api.deps import CurrentInstitution, SessionDep
+from gateway.api.deps import Auditor, CurrentInstitution, SessionDep
 from gateway.api.pagination import MAX_POSITION
 from gateway.api.responses import PROBLEM_RESPONSES
 from gateway.contract.ledger import CheckpointOut, ConsistencyProofOut, EntryOut, InclusionProofOut, LedgerKeyOut
@@ -55,6 +56,14 @@ def inclusion_proof(
                            errors=[{"parameter": "index", "detail": "give exactly one of index and leaf_hash", "code": "one_of"}])
     found, leaf, proof = service.inclusion(session, caller, size, index, leaf_hash)
     return InclusionProofOut(index=found, size=size, leaf_hash=leaf, proof=b64(proof))
+
+
+@router.get("/export", summary="The whole ledger as JSON Lines (auditors), resumable from an index",
+            response_class=StreamingResponse, responses={200: {"content": {"application/jsonl": {}}}})
+def export(request: Request, caller: Auditor, start: Index = 0) -> StreamingResponse:
+    ledger = request.app.state.key_ring.ledger
+    lines = service.export_lines(request.app.state.database, ledger.origin, ledger.signer.verifier.key_string, start)
+    return StreamingResponse(lines, media_type="application/jsonl")
 
 
 @router.get("/proof/consistency", summary="Consistency proof between two tree sizes")
