@@ -1,0 +1,78 @@
+"""The store at 100,000 entries: a root, an inclusion proof and a consistency proof each cost one
+SELECT of O(log n) rows, and an append a constant number of statements, on both engines."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import event, insert, text
+
+from gateway.ledger import merkle
+from gateway.ledger.checkpoint import NoteSigner
+from gateway.ledger.store import DatabaseNodes, Ledger
+from gateway.storage.engine import Database
+from gateway.storage.models import LedgerNode
+
+SIZE = 100_000
+
+
+@pytest.fixture
+def big_ledger(database_url):
+    """The complete-subtree nodes of a 100,000-entry tree, written straight into ledger_nodes."""
+    tree = merkle.MemoryTree()
+    for i in range(SIZE):
+        tree.append_leaf_hash(hashlib.sha256(i.to_bytes(8, "big")).digest())
+    database = Database(database_url)
+    rows = [{"level": node.level, "idx": node.index, "hash": value} for node, value in tree.nodes.items()]
+    with database.session(write=True) as session:
+        for start in range(0, len(rows), 20_000):
+            session.execute(insert(LedgerNode), rows[start:start + 20_000])
+        session.execute(text("UPDATE sequences SET value = :size WHERE name = 'ledger'"), {"size": SIZE})
+        session.commit()
+    yield database, tree
+    database.dispose()
+
+
+def counting(database):
+    statements: list[str] = []
+    event.listen(database.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    return statements
+
+
+def test_proofs_cost_one_select_of_logarithmically_many_rows(big_ledger):
+    database, tree = big_ledger
+    statements = counting(database)
+    bound = 2 * math.ceil(math.log2(SIZE)) + 2
+    with database.session(write=False) as session:
+        reader, requested = DatabaseNodes(session), []
+        real_get = reader.get_nodes
+        reader.get_nodes = lambda ids: (requested.append(len(ids)), real_get(ids))[1]
+        for name, run, expected in [
+            ("root", lambda: merkle.root(SIZE - 1, reader), tree.root(SIZE - 1)),
+            ("inclusion", lambda: merkle.inclusion_proof(54_321, SIZE - 1, reader), tree.inclusion_proof(54_321, SIZE - 1)),
+            ("consistency", lambda: merkle.consistency_proof(31_337, SIZE - 1, reader), tree.consistency_proof(31_337, SIZE - 1)),
+        ]:
+            statements.clear()
+            requested.clear()
+            assert run() == expected, name
+            selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+            assert len(selects) == 1, (name, statements)
+            assert requested[0] <= bound, (name, requested)
+
+
+def test_an_append_at_100_000_costs_a_constant_number_of_statements(big_ledger):
+    database, tree = big_ledger
+    ledger = Ledger("test/ledger", NoteSigner("test/ledger", Ed25519PrivateKey.generate()))
+    statements = counting(database)
+    with database.session(write=True) as session:
+        appended = ledger.append(session, kind="case_opened", detail=None, sender="imr", recipient="al-omrane", case="c",
+                                 resource="/v1/cases/c", payload_digest="sha-256=:x:", signature_digest="sha-256=:y:")
+        session.commit()
+    assert appended.index == SIZE
+    tree.append_leaf_hash(appended.entry.leaf_hash())
+    merkle.verify_inclusion(appended.entry.leaf_hash(), SIZE, SIZE + 1, appended.inclusion, tree.root())
+    data = [s for s in statements if not s.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"))]
+    assert len(data) <= 6, data
