@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from gateway.ledger import merkle
@@ -32,9 +32,14 @@ class DatabaseNodes:
         self.session = session
 
     def get_nodes(self, ids: Sequence[merkle.NodeId]) -> list[bytes]:
+        # One `level = L AND idx IN (…)` term per level: both engines answer it from the primary
+        # key (SQLite scans the table for a row-value `(level, idx) IN (…)`).
+        by_level: dict[int, list[int]] = {}
+        for node in ids:
+            by_level.setdefault(node.level, []).append(node.index)
         rows = self.session.execute(
             select(LedgerNode.level, LedgerNode.idx, LedgerNode.hash).where(
-                tuple_(LedgerNode.level, LedgerNode.idx).in_([tuple(node) for node in ids])
+                or_(*(and_(LedgerNode.level == level, LedgerNode.idx.in_(indexes)) for level, indexes in by_level.items()))
             )
         ).all()
         found = {merkle.NodeId(level, idx): bytes(value) for level, idx, value in rows}

@@ -76,3 +76,33 @@ def test_an_append_at_100_000_costs_a_constant_number_of_statements(big_ledger):
     merkle.verify_inclusion(appended.entry.leaf_hash(), SIZE, SIZE + 1, appended.inclusion, tree.root())
     data = [s for s in statements if not s.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"))]
     assert len(data) <= 6, data
+
+
+def test_node_reads_use_the_primary_key_not_a_scan(big_ledger):
+    """The regression bench/ledger.py once showed (a row-value IN made SQLite scan 2M rows)."""
+    database, _ = big_ledger
+    statements = counting(database)
+    with database.session(write=False) as session:
+        merkle.inclusion_proof(54_321, SIZE - 1, DatabaseNodes(session))
+        select_sql = next(s for s in statements if s.lstrip().upper().startswith("SELECT"))
+    dialect = database.engine.dialect.name
+    with database.engine.connect() as connection:
+        raw = connection.connection.driver_connection
+        if dialect == "sqlite":
+            plan = " ".join(str(row) for row in raw.execute(f"EXPLAIN QUERY PLAN {select_sql}", _sqlite_params(select_sql)).fetchall())
+            assert "SEARCH" in plan and "SCAN" not in plan, plan
+        else:
+            connection.exec_driver_sql("ANALYZE ledger_nodes")
+            statement = select_sql
+            plan = " ".join(row[0] for row in connection.exec_driver_sql(f"EXPLAIN {_inline_pg(statement)}").fetchall())
+            assert "Seq Scan" not in plan, plan
+
+
+def _sqlite_params(sql: str) -> list[int]:
+    return [0] * sql.count("?")
+
+
+def _inline_pg(sql: str) -> str:
+    import re
+
+    return re.sub(r"%\(\w+\)s", "0", sql)
