@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 
 from gateway.api import problems
 from gateway.api.deps import WRITE_METHODS, Replay
-from gateway.api.limits import BodyLimit
+from gateway.api.limits import RequestGuard
 from gateway.api.v1 import router as v1_router
 from gateway.config import Settings
 from gateway.problems import CATALOGUE, PROBLEM_BASE, ProblemError
@@ -100,7 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse(request.app.state.key_ring.jwks(), headers={"Cache-Control": "max-age=300"})
 
     app.include_router(v1_router)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestGuard, max_bytes=settings.max_body_bytes)
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     return app
 

@@ -1,4 +1,5 @@
-"""Request size limit, enforced before the body reaches the app (pure ASGI, no buffering beyond the limit)."""
+"""Checks made before a request reaches the app (pure ASGI): its size, and no NUL character in its
+target (PostgreSQL refuses NUL in text, SQLite stores it: refuse it at the edge, on both engines)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from gateway.api.problems import problem_response
 from gateway.problems import CATALOGUE
 
 
-class BodyLimit:
+class RequestGuard:
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app, self.max_bytes = app, max_bytes
 
@@ -18,6 +19,11 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
+        target = scope.get("raw_path", b"") + b"?" + scope.get("query_string", b"")
+        if b"%00" in target.lower() or b"\x00" in target or "\x00" in scope.get("path", ""):
+            response = problem_response(headers, CATALOGUE["malformed-request"], path=None, detail="NUL characters are not allowed")
+            await response(scope, receive, send)
+            return
         declared = headers.get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
             await self._refuse(scope, headers, receive, send)

@@ -29,8 +29,9 @@ Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339_only)]
 
 
 def text(max_length: int) -> Any:
-    """Free text, kept exactly as sent (no trimming, no normalisation: Arabic and French round-trip)."""
-    return Annotated[str, StringConstraints(min_length=1, max_length=max_length)]
+    """Free text, kept exactly as sent (no trimming, no normalisation: Arabic and French round-trip),
+    except NUL, which no database stores faithfully."""
+    return Annotated[str, StringConstraints(min_length=1, max_length=max_length, pattern=r"^[^\x00]*$")]
 
 
 class Input(BaseModel):

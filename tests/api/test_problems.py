@@ -115,3 +115,11 @@ def test_unexpected_errors_are_opaque_500s(app, imr, monkeypatch):
     response = client.get("/v1/cases")
     assert response.status_code == 500 and response.json()["type"] == "/problems/internal-error"
     assert "SELECT" not in response.text and "Traceback" not in response.text
+
+
+def test_nul_characters_are_refused_on_both_engines(imr):
+    """PostgreSQL refuses NUL in text and SQLite stores it: the gateway refuses it before either sees it."""
+    assert imr.get("/v1/receipts", params={"resource": "\x00"}).status_code == 400
+    assert imr.get("/v1/cases/%00").status_code == 400
+    response = imr.post("/v1/cases", json=case_payload(title="avant\x00après"))
+    assert response.status_code == 422 and response.json()["errors"][0]["pointer"] == "#/title"
