@@ -31,6 +31,20 @@ def decode_cursor(cursor: str) -> dict[str, Any]:
     return position
 
 
+def encode_position(seq: int) -> str:
+    return encode_cursor({"s": seq})
+
+
+def decode_position(cursor: str | None) -> int:
+    """The sequence number a position cursor resumes after (0 without a cursor)."""
+    if cursor is None:
+        return 0
+    seq = decode_cursor(cursor).get("s")
+    if not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq <= MAX_POSITION:
+        raise ProblemError("invalid-cursor", "use the cursor exactly as the previous page returned it")
+    return seq
+
+
 def next_link(request: Request, parameter: str, cursor: str | None) -> dict[str, str]:
     if cursor is None:
         return {}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -11,6 +13,7 @@ from sqlalchemy.orm import Session
 from gateway.domain.party import Party
 from gateway.domain.vocabulary import Role
 from gateway.ledger import merkle
+from gateway.ledger.stats import statistics
 from gateway.ledger.store import DatabaseNodes, Ledger, entry_from_row
 from gateway.problems import ProblemError
 from gateway.storage.models import LedgerCheckpoint, LedgerEntry
@@ -86,3 +89,46 @@ def export_lines(database, origin: str, note_key: str, start: int = 0, batch: in
             if entry.seq in notes:
                 yield json.dumps({"type": "checkpoint", "size": entry.seq, "note": notes[entry.seq]}, ensure_ascii=False) + "\n"
         position += batch
+
+
+@dataclass(frozen=True)
+class EntryFilter:
+    case: str | None = None
+    institution: str | None = None
+    kind: str | None = None
+    since: str | None = None  # RFC 3339, compared with the fixed-width `at`
+    until: str | None = None
+
+
+def search(session: Session, caller: Party, filters: EntryFilter, after: int, limit: int) -> list[LedgerEntry]:
+    statement = select(LedgerEntry).where(_visible(caller), LedgerEntry.seq > after)
+    if filters.case:
+        statement = statement.where(LedgerEntry.case_id == filters.case)
+    if filters.institution:
+        statement = statement.where(or_(LedgerEntry.sender_id == filters.institution, LedgerEntry.recipient_id == filters.institution))
+    if filters.kind:
+        statement = statement.where(LedgerEntry.kind == filters.kind)
+    if filters.since:
+        statement = statement.where(LedgerEntry.at >= filters.since)
+    if filters.until:
+        statement = statement.where(LedgerEntry.at < filters.until)
+    return list(session.execute(statement.order_by(LedgerEntry.seq).limit(limit)).scalars())
+
+
+def processing_statistics(database, reply_days: int, batch: int = 5000) -> dict:
+    """Read the ledger in batches (short transactions) and summarize it."""
+
+    def entries() -> Iterator:
+        position = 0
+        while True:
+            with database.session(write=False) as session:
+                rows = [entry_from_row(row) for row in session.execute(
+                    select(LedgerEntry).where(LedgerEntry.seq > position, LedgerEntry.kind.in_(["case_opened", "message_sent"]))
+                    .order_by(LedgerEntry.seq).limit(batch)
+                ).scalars()]
+            if not rows:
+                return
+            yield from rows
+            position = rows[-1].seq
+
+    return statistics(entries(), reply_days, datetime.now(UTC))

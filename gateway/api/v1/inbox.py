@@ -7,24 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from gateway.api.deps import CaseParty, SessionDep, SettingsDep, WriteExchange
-from gateway.api.pagination import MAX_POSITION, decode_cursor, encode_cursor, next_link
+from gateway.api.pagination import decode_position, encode_position, next_link
 from gateway.api.responses import PROBLEM_RESPONSES
 from gateway.contract.common import Page
 from gateway.contract.inbox import InboxEventOut
-from gateway.problems import ProblemError
 from gateway.services import inbox as service
 from gateway.services.cases import counterpart, get_case
 
 router = APIRouter(prefix="/inbox", tags=["inbox"], responses=PROBLEM_RESPONSES)
-
-
-def _after(cursor: str | None) -> int:
-    if cursor is None:
-        return 0
-    seq = decode_cursor(cursor).get("s")
-    if not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq <= MAX_POSITION:
-        raise ProblemError("invalid-cursor", "use the cursor exactly as the previous page returned it")
-    return seq
 
 
 @router.get("", summary="Events addressed to you, oldest first")
@@ -38,11 +28,11 @@ def list_events(
     limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
 ) -> Page[InboxEventOut]:
     size = min(limit or settings.page_size_default, settings.page_size_max)
-    events = service.list_events(session, caller.id, _after(after), size)
+    events = service.list_events(session, caller.id, decode_position(after), size)
     items = [InboxEventOut.model_validate(event, from_attributes=True) for event in events]
     # Always hand back a cursor: the inbox is a stream, and the next poll resumes from it.
-    position = items[-1].seq if items else _after(after)
-    next_cursor = encode_cursor({"s": position})
+    position = items[-1].seq if items else decode_position(after)
+    next_cursor = encode_position(position)
     if len(items) == size:
         response.headers.update(next_link(request, "after", next_cursor))
     return Page[InboxEventOut](items=items, next_cursor=next_cursor)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from gateway.api.deps import Auditor, CurrentInstitution, SessionDep
-from gateway.api.pagination import MAX_POSITION
+from gateway.api.deps import Auditor, CurrentInstitution, SessionDep, SettingsDep
+from gateway.api.pagination import MAX_POSITION, decode_position, encode_position, next_link
+from gateway.contract.common import InstitutionId, Page, Timestamp
+from gateway.ledger.entry import timestamp
 from gateway.api.responses import PROBLEM_RESPONSES
 from gateway.contract.ledger import CheckpointOut, ConsistencyProofOut, EntryOut, InclusionProofOut, LedgerKeyOut
 from gateway.ledger.store import b64, entry_from_row
@@ -45,6 +47,31 @@ def entries(
         EntryOut(index=row.seq - 1, leaf_hash=row.leaf_hash, entry=entry_from_row(row).as_dict())
         for row in service.entries(session, caller, start, end)
     ]
+
+
+@router.get("/search", summary="Entries by case, institution, kind and time range, oldest first")
+def search(
+    request: Request, response: Response, caller: CurrentInstitution, session: SessionDep, settings: SettingsDep,
+    case: Annotated[str | None, Query(max_length=36)] = None, institution: InstitutionId | None = None,
+    kind: Annotated[str | None, Query(pattern="^[a-z_]{1,40}$")] = None, since: Timestamp | None = None,
+    until: Timestamp | None = None, cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
+) -> Page[EntryOut]:
+    size = min(limit or settings.page_size_default, settings.page_size_max)
+    after = decode_position(cursor)
+    filters = service.EntryFilter(case, institution, kind, since and timestamp(since), until and timestamp(until))
+    rows = service.search(session, caller, filters, after, size + 1)
+    items = [EntryOut(index=row.seq - 1, leaf_hash=row.leaf_hash, entry=entry_from_row(row).as_dict()) for row in rows[:size]]
+    next_cursor = encode_position(rows[size - 1].seq) if len(rows) > size else None
+    response.headers.update(next_link(request, "cursor", next_cursor))
+    return Page[EntryOut](items=items, next_cursor=next_cursor)
+
+
+@router.get("/statistics", summary="Processing times computed from the ledger alone (auditors)")
+def processing_statistics(
+    request: Request, caller: Auditor, settings: SettingsDep, reply_days: Annotated[int | None, Query(ge=1, le=365)] = None,
+) -> dict:
+    return service.processing_statistics(request.app.state.database, reply_days or settings.default_reply_days)
 
 
 @router.get("/proof/inclusion", summary="Inclusion proof of an entry (by index or leaf hash) in the tree of a given size")

@@ -1,0 +1,78 @@
+"""What auditors get from the ledger: search with cursors, and processing times from entries alone."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from gateway.ledger.entry import Entry, timestamp
+from gateway.ledger.stats import percentile, statistics
+from tests.factories import SHORT_LIFE, case_payload, message
+
+
+def test_search_by_case_institution_kind_and_time_with_cursors(imr, omrane, client_for):
+    start = datetime.now(UTC)
+    first = imr.post("/v1/cases", json=case_payload()).json()["id"]
+    clients = {"imr": imr, "al-omrane": omrane}
+    for sender, kind, extra in SHORT_LIFE:
+        clients[sender].post(f"/v1/cases/{first}/messages", json=message(kind, **extra))
+    other = imr.post("/v1/cases", json=case_payload(respondent_id="ac-casa", subject="title_deeds")).json()["id"]
+    auditor = client_for("auditor")
+
+    seen, cursor = [], None
+    while True:
+        page = auditor.get("/v1/ledger/search", params={"case": first, "limit": 2, **({"cursor": cursor} if cursor else {})})
+        seen += page.json()["items"]
+        cursor = page.json()["next_cursor"]
+        if cursor is None:
+            break
+        assert page.headers["link"].endswith('rel="next"')
+    assert [e["entry"]["detail"] for e in seen] == ["delivery_delays"] + [kind for _, kind, _ in SHORT_LIFE]
+
+    by_kind = auditor.get("/v1/ledger/search", params={"kind": "case_opened"}).json()["items"]
+    assert [e["entry"]["case"] for e in by_kind] == [first, other]
+    by_institution = auditor.get("/v1/ledger/search", params={"institution": "ac-casa"}).json()["items"]
+    assert [e["entry"]["case"] for e in by_institution] == [other]
+    window = {"since": start.isoformat(), "until": (datetime.now(UTC) + timedelta(seconds=1)).isoformat()}
+    assert len(auditor.get("/v1/ledger/search", params=window).json()["items"]) == 7
+    assert auditor.get("/v1/ledger/search", params={"until": start.isoformat()}).json()["items"] == []
+    # an institution searches only what it sent or received
+    assert {e["entry"]["case"] for e in client_for("al-omrane").get("/v1/ledger/search").json()["items"]} == {first}
+    assert auditor.get("/v1/ledger/search", params={"cursor": "bogus"}).status_code == 400
+
+
+def entry(seq, at, kind, detail, case, recipient="al-omrane"):
+    return Entry(seq, timestamp(at), kind, detail, "imr" if kind == "case_opened" else recipient, recipient, case, "/", "d", "s")
+
+
+def test_statistics_from_entries_alone_match_a_hand_count():
+    t0 = datetime(2026, 3, 1, tzinfo=UTC)
+    day = timedelta(days=1)
+    entries = [
+        entry(1, t0, "case_opened", "delivery_delays", "a"),
+        entry(2, t0 + 2 * day, "message_sent", "acknowledgement", "a"),
+        entry(3, t0 + 10 * day, "message_sent", "final_reply", "a"),
+        entry(4, t0 + 12 * day, "message_sent", "closure", "a"),
+        entry(5, t0 + day, "case_opened", "title_deeds", "b"),
+        entry(6, t0 + 5 * day, "message_sent", "acknowledgement", "b"),
+        entry(7, t0 + 41 * day, "message_sent", "final_reply", "b"),  # answered after 40 days: overdue at 30
+        entry(8, t0 + 40 * day, "case_opened", "title_deeds", "c", recipient="ac-casa"),  # April, never acknowledged
+    ]
+    report = statistics(entries, reply_days=30, now=t0 + 80 * day)
+    overall = report["overall"]
+    assert (overall["opened"], overall["acknowledged"], overall["answered"], overall["closed"]) == (3, 2, 2, 1)
+    assert overall["seconds_to_acknowledged"] == {"median": 2 * 86400, "p90": 4 * 86400}
+    assert overall["seconds_to_answered"] == {"median": 10 * 86400, "p90": 40 * 86400}
+    assert overall["overdue"] == 2  # b answered late; c never answered and 40 days old
+    assert set(report["by_respondent"]) == {"al-omrane", "ac-casa"} and report["by_respondent"]["ac-casa"]["opened"] == 1
+    assert report["by_subject"]["title_deeds"]["opened"] == 2
+    assert report["by_month"]["2026-03"]["opened"] == 2 and report["by_month"]["2026-04"]["opened"] == 1
+    assert percentile([5, 1, 3], 0.9) == 5 and percentile([], 0.5) is None
+
+
+def test_the_statistics_endpoint_is_for_auditors_and_reads_the_ledger(imr, omrane, client_for):
+    case_id = imr.post("/v1/cases", json=case_payload()).json()["id"]
+    omrane.post(f"/v1/cases/{case_id}/messages", json=message("acknowledgement"))
+    report = client_for("auditor").get("/v1/ledger/statistics").json()
+    assert report["overall"]["opened"] == 1 and report["overall"]["acknowledged"] == 1 and report["reply_days"] == 30
+    assert report["by_subject"]["delivery_delays"]["seconds_to_acknowledged"]["median"] >= 0
+    assert imr.get("/v1/ledger/statistics").status_code == 403
