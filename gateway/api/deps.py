@@ -8,6 +8,7 @@ the work together with its signed receipt and the stored answer.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -128,6 +129,17 @@ def request_target(request: Request) -> str:
     return path + ("?" + request.url.query if request.url.query else "")
 
 
+@dataclass(frozen=True)
+class ExchangeEvent:
+    """What an accepted write did, as the ledger records it and the receipt proves it."""
+
+    case_id: str
+    counterpart_id: str
+    kind: str
+    detail: str | None = None
+    location: str | None = None
+
+
 class Exchange:
     """One accepted write: its caller, its evidence, its transaction, and the committed answer."""
 
@@ -139,31 +151,36 @@ class Exchange:
         self.body_digest = content_digest(body)
         self.committed = False
 
-    def commit(self, status_code: int, content: BaseModel, *, case_id: str, counterpart_id: str, event: str,
-               detail: str | None = None, location: str | None = None, headers: dict[str, str] | None = None) -> Response:
-        """Commit the work, its ledger entry, its signed receipt and its stored answer together, then answer."""
-        target = request_target(self.request)
-        resource = location or target
-        appended = self.keys.ledger.append(
-            self.session, kind=event, detail=detail, sender=self.caller.id, recipient=counterpart_id, case=case_id,
-            resource=resource, payload_digest=self.body_digest, signature_digest=content_digest(self.signed.token.encode()),
-        )
-        receipt = receipts.issue(
-            self.session, self.keys, kind=receipts.ACCEPTANCE, case_id=case_id, resource=resource,
-            sender_id=self.caller.id, counterpart_id=counterpart_id, signature=self.signed.token,
-            sub=self.caller.id, htm=self.request.method, htu=target, req_dig=self.body_digest,
-            ledger={"index": appended.index, "entry": appended.entry.as_dict(), "checkpoint": appended.checkpoint,
-                    "inclusion": b64(appended.inclusion)},
-        )
-        headers = {**(headers or {}), RECEIPT_HEADER: receipt.token, "Receipt-Location": f"/v1/receipts/{receipt.id}"}
-        if location:
-            headers["Location"] = location
+    def commit(self, status_code: int, content: BaseModel, event: ExchangeEvent | None, headers: dict[str, str] | None = None) -> Response:
+        """Commit the work, its ledger entry and signed receipt (for an exchange event), and its
+        stored answer, together; then answer."""
+        headers = {**(headers or {}), **(self._record(event) if event else {})}
         body = content.model_dump_json()
         if self.claim is not None:
             idempotency.complete(self.session, self.claim, idempotency.StoredResponse(status_code, headers, body))
         self.session.commit()
         self.committed = True
         return Response(body, status_code=status_code, headers=headers, media_type="application/json")
+
+    def _record(self, event: ExchangeEvent) -> dict[str, str]:
+        target = request_target(self.request)
+        resource = event.location or target
+        appended = self.keys.ledger.append(
+            self.session, kind=event.kind, detail=event.detail, sender=self.caller.id, recipient=event.counterpart_id,
+            case=event.case_id, resource=resource, payload_digest=self.body_digest,
+            signature_digest=content_digest(self.signed.token.encode()),
+        )
+        receipt = receipts.issue(
+            self.session, self.keys, kind=receipts.ACCEPTANCE, case_id=event.case_id, resource=resource,
+            sender_id=self.caller.id, counterpart_id=event.counterpart_id, signature=self.signed.token,
+            sub=self.caller.id, htm=self.request.method, htu=target, req_dig=self.body_digest,
+            ledger={"index": appended.index, "entry": appended.entry.as_dict(), "checkpoint": appended.checkpoint,
+                    "inclusion": b64(appended.inclusion)},
+        )
+        headers = {RECEIPT_HEADER: receipt.token, "Receipt-Location": f"/v1/receipts/{receipt.id}"}
+        if event.location:
+            headers["Location"] = event.location
+        return headers
 
 
 def verify_signature(request: Request, body: bytes, caller: Party, settings: Settings, keys: KeyRing) -> VerifiedRequest:

@@ -14,12 +14,12 @@ from gateway.contract.cases import CaseCreate, CaseDetail, CaseSummary, MessageC
 from gateway.contract.common import Problem
 from gateway.contract.inbox import InboxEventOut
 from gateway.contract.institutions import InstitutionOut
-from gateway.contract.ledger import CheckpointOut, ConsistencyProofOut, EntryOut, InclusionProofOut
+from gateway.contract.ledger import CheckpointOut, ConsistencyProofOut, CosignatureIn, EntryOut, InclusionProofOut
 from gateway.contract.receipts import ReceiptOut
 
 PAYLOADS: tuple[type[BaseModel], ...] = (
     CaseCreate, CaseDetail, CaseSummary, MessageCreate, MessageOut, InboxEventOut, InstitutionOut, Problem, ReceiptOut,
-    CheckpointOut, ConsistencyProofOut, EntryOut, InclusionProofOut,
+    CheckpointOut, ConsistencyProofOut, CosignatureIn, EntryOut, InclusionProofOut,
 )
 
 

@@ -2,12 +2,22 @@
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class CheckpointOut(BaseModel):
     size: int
     note: str = Field(description="C2SP signed note (tlog-checkpoint), with any witness cosignatures.")
+
+
+class CosignatureIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    size: int = Field(ge=1, le=2**62, description="The checkpoint's tree size.")
+    cosignature: str = Field(
+        min_length=10, max_length=500, pattern="^\u2014 [^ ]+ [A-Za-z0-9+/=]+\n$",
+        description="Your C2SP tlog-cosignature line: '— <witness name> <base64(key id || timestamp || signature)>' and a newline.",
+    )
 
 
 class LedgerKeyOut(BaseModel):

@@ -12,7 +12,7 @@ import base64
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from gateway.ledger.checkpoint import NoteSigner
+from gateway.ledger.checkpoint import COSIGNATURE_V1, NoteSigner, NoteVerifier
 from gateway.ledger.store import Ledger
 from gateway.security.pki import load_private_key
 from gateway.security.registry import Registry
@@ -40,12 +40,20 @@ def checkpoint_signer(path: Path, origin: str) -> NoteSigner:
     return NoteSigner(origin, key)
 
 
+def _witness_key(vkey: str) -> NoteVerifier:
+    verifier = NoteVerifier.from_key_string(vkey)
+    if verifier.signature_type != COSIGNATURE_V1:
+        raise ValueError(f"witness key {verifier.name} is not a cosignature (type 0x04) key")
+    return verifier
+
+
 @dataclass(frozen=True)
 class KeyRing:
     gateway_id: str
     receipt_signer: Signer
     keys: dict[str, VerificationKey]  # kid → key, institutions' and the gateway's
     ledger: Ledger
+    witnesses: dict[str, list[NoteVerifier]]  # institution → its cosignature keys
 
     @classmethod
     def build(cls, registry: Registry, gateway_id: str, signing_key: Path, retired: list[Path], checkpoint_key: Path, origin: str) -> KeyRing:
@@ -66,7 +74,10 @@ class KeyRing:
                     not_after=entry.not_after,
                     revoked=entry.revoked,
                 )
-        return cls(gateway_id, signer, keys, Ledger(origin, checkpoint_signer(checkpoint_key, origin)))
+        witnesses = {
+            institution.id: [_witness_key(vkey) for vkey in institution.witness_keys] for institution in registry.institutions
+        }
+        return cls(gateway_id, signer, keys, Ledger(origin, checkpoint_signer(checkpoint_key, origin)), witnesses)
 
     def jwks(self) -> dict[str, Any]:
         """RFC 7517 JWK Set: what anyone needs to verify requests, receipts and checkpoints on their own."""

@@ -57,6 +57,9 @@ class RegisteredInstitution(_Strict):
     role: Role
     certificates: list[CertificateRef] = Field(min_length=1)
     signing_keys: list[RegisteredKey] = Field(default_factory=list)
+    witness_keys: list[str] = Field(
+        default_factory=list, description="C2SP cosignature verifier keys (type 0x04) this institution witnesses the ledger with."
+    )
 
 
 class Registry(_Strict):

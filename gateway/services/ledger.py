@@ -16,16 +16,45 @@ from gateway.ledger import merkle
 from gateway.ledger.stats import statistics
 from gateway.ledger.store import DatabaseNodes, Ledger, entry_from_row
 from gateway.problems import ProblemError
-from gateway.storage.models import LedgerCheckpoint, LedgerEntry
+from gateway.ledger.checkpoint import NoteError, NoteVerifier, parse_note, verify_cosignature
+from gateway.storage.models import LedgerCheckpoint, LedgerCosignature, LedgerEntry
+from gateway.storage.upsert import insert_ignore
 
 
-def checkpoint(session: Session, size: int | None = None) -> LedgerCheckpoint:
+def checkpoint(session: Session, size: int | None = None) -> tuple[int, str]:
+    """A signed checkpoint (the latest, or of `size`) with every witness cosignature gathered."""
     statement = select(LedgerCheckpoint)
     statement = statement.where(LedgerCheckpoint.size == size) if size is not None else statement.order_by(LedgerCheckpoint.size.desc()).limit(1)
     found = session.execute(statement).scalar_one_or_none()
     if found is None:
         raise ProblemError("not-found", "no checkpoint of that size" if size is not None else "the ledger is empty")
-    return found
+    lines = session.execute(
+        select(LedgerCosignature.line).where(LedgerCosignature.size == found.size).order_by(LedgerCosignature.created_at)
+    ).scalars().all()
+    return found.size, found.note + "".join(lines)
+
+
+def add_cosignature(session: Session, witness: Party, keys: list[NoteVerifier], size: int, line: str) -> tuple[int, str]:
+    """Keep a witness's cosignature, if it verifies with one of the witness's registered keys
+    over the checkpoint the gateway signed for `size`. Submitting it again changes nothing."""
+    found = session.get(LedgerCheckpoint, size)
+    if found is None:
+        raise ProblemError("not-found", "no checkpoint of that size")
+    try:
+        _, signatures = parse_note(found.note + line)
+        signature = signatures[-1]
+        key = next(k for k in keys if (k.name, k.key_id) == (signature.name, signature.key_id))
+        verify_cosignature(found.note + signature.line(), key)
+    except StopIteration:
+        raise ProblemError("role-forbidden", "the cosignature is not made with one of your registered witness keys") from None
+    except NoteError as error:
+        raise ProblemError("validation-failed", str(error),
+                           errors=[{"pointer": "#/cosignature", "detail": str(error), "code": "cosignature"}]) from None
+    insert_ignore(session, LedgerCosignature, [{
+        "size": size, "witness": signature.name, "key_id": signature.key_id.hex(), "institution_id": witness.id,
+        "line": signature.line(), "created_at": datetime.now(UTC),
+    }])
+    return checkpoint(session, size)
 
 
 def _visible(caller: Party):
@@ -79,11 +108,16 @@ def export_lines(database, origin: str, note_key: str, start: int = 0, batch: in
             entries = [entry_from_row(row) for row in session.execute(
                 select(LedgerEntry).where(LedgerEntry.seq > position, LedgerEntry.seq <= min(size, position + batch)).order_by(LedgerEntry.seq)
             ).scalars()]
+            in_batch = (position, min(size, position + batch))
             notes = dict(session.execute(
-                select(LedgerCheckpoint.size, LedgerCheckpoint.note).where(
-                    LedgerCheckpoint.size > position, LedgerCheckpoint.size <= min(size, position + batch)
-                )
+                select(LedgerCheckpoint.size, LedgerCheckpoint.note).where(LedgerCheckpoint.size > in_batch[0], LedgerCheckpoint.size <= in_batch[1])
             ).all())
+            for cosigned, line in session.execute(
+                select(LedgerCosignature.size, LedgerCosignature.line)
+                .where(LedgerCosignature.size > in_batch[0], LedgerCosignature.size <= in_batch[1])
+                .order_by(LedgerCosignature.created_at)
+            ).all():
+                notes[cosigned] += line
         for entry in entries:
             yield json.dumps({"type": "entry", "index": entry.seq - 1, "entry": entry.as_dict()}) + "\n"
             if entry.seq in notes:

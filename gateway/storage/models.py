@@ -218,3 +218,16 @@ class LedgerCheckpoint(Base):
     size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     note: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
+
+
+class LedgerCosignature(Base):
+    """A witness's cosignature on a checkpoint (C2SP tlog-cosignature), append-only."""
+
+    __tablename__ = "ledger_cosignatures"
+
+    size: Mapped[int] = mapped_column(ForeignKey("ledger_checkpoints.size"), primary_key=True)
+    witness: Mapped[str] = mapped_column(String(200), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(8), primary_key=True)
+    institution_id: Mapped[str] = mapped_column(ForeignKey("institutions.id"))
+    line: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]

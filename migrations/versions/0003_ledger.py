@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import gateway.storage.types
+from gateway.storage.append_only import append_only
 
 revision: str = '0003'
 down_revision: str | None = '0002'
@@ -64,21 +65,6 @@ def upgrade() -> None:
 
 
 LEDGER_TABLES = ("ledger_entries", "ledger_nodes", "ledger_checkpoints")
-
-
-def append_only(dialect: str, table: str) -> list[str]:
-    if dialect == "sqlite":
-        return [
-            f"CREATE TRIGGER {table}_no_{action.lower()} BEFORE {action} ON {table} "
-            f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
-            for action in ("UPDATE", "DELETE")
-        ]
-    return [
-        "CREATE OR REPLACE FUNCTION ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
-        "BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege'; END $$",
-        f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} FOR EACH ROW EXECUTE FUNCTION ledger_append_only()",
-        f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} FOR EACH STATEMENT EXECUTE FUNCTION ledger_append_only()",
-    ]
 
 
 def downgrade() -> None:

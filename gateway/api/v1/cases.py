@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
-from gateway.api.deps import CaseParty, Mediator, SessionDep, SettingsDep, WriteExchange
+from gateway.api.deps import CaseParty, ExchangeEvent, Mediator, SessionDep, SettingsDep, WriteExchange
 from gateway.api.pagination import decode_cursor, encode_cursor, next_link
 from gateway.api.responses import PROBLEM_RESPONSES
 from gateway.contract.cases import (
@@ -98,10 +98,8 @@ def case_detail(case: Case, messages: list[Message], caller: Party) -> CaseDetai
 @router.post("", status_code=201, summary="Open a case file (mediator)", response_model=CaseDetail)
 def open_case(payload: CaseCreate, caller: Mediator, exchange: WriteExchange, settings: SettingsDep) -> Response:
     case = service.open_case(exchange.session, caller, payload, settings.default_reply_days, exchange.evidence)
-    return exchange.commit(
-        201, case_detail(case, [], caller), case_id=case.id, counterpart_id=case.respondent_id,
-        event="case_opened", detail=case.subject, location=f"/v1/cases/{case.id}", headers={"ETag": etag(case)},
-    )
+    event = ExchangeEvent(case.id, case.respondent_id, "case_opened", case.subject, f"/v1/cases/{case.id}")
+    return exchange.commit(201, case_detail(case, [], caller), event, {"ETag": etag(case)})
 
 
 @router.get("", summary="Cases you are a party to")
@@ -170,11 +168,9 @@ def post_message(
     case, message = service.post_message(
         exchange.session, caller, case_id, payload, parse_if_match(if_match, case_id), exchange.evidence
     )
-    return exchange.commit(
-        201, message_out(message), case_id=case.id, counterpart_id=service.counterpart(case, caller.id),
-        event="message_sent", detail=message.kind, location=f"/v1/cases/{case.id}/messages/{message.id}",
-        headers={"ETag": etag(case)},
-    )
+    location = f"/v1/cases/{case.id}/messages/{message.id}"
+    event = ExchangeEvent(case.id, service.counterpart(case, caller.id), "message_sent", message.kind, location)
+    return exchange.commit(201, message_out(message), event, {"ETag": etag(case)})
 
 
 @router.get("/{case_id}/messages/{message_id}", summary="One message")

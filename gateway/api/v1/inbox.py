@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from gateway.api.deps import CaseParty, SessionDep, SettingsDep, WriteExchange
+from gateway.api.deps import CaseParty, ExchangeEvent, SessionDep, SettingsDep, WriteExchange
 from gateway.api.pagination import decode_position, encode_position, next_link
 from gateway.api.responses import PROBLEM_RESPONSES
 from gateway.contract.common import Page
@@ -42,7 +42,5 @@ def list_events(
 def acknowledge(event_id: str, caller: CaseParty, exchange: WriteExchange) -> Response:
     event = service.acknowledge(exchange.session, caller.id, event_id, exchange.evidence, exchange.keys)
     case = get_case(exchange.session, caller.id, event.case_id)
-    return exchange.commit(
-        200, InboxEventOut.model_validate(event, from_attributes=True), case_id=event.case_id,
-        counterpart_id=counterpart(case, caller.id), event="delivery_acknowledged", detail=event.kind,
-    )
+    recorded = ExchangeEvent(event.case_id, counterpart(case, caller.id), "delivery_acknowledged", event.kind)
+    return exchange.commit(200, InboxEventOut.model_validate(event, from_attributes=True), recorded)

@@ -7,12 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from gateway.api.deps import Auditor, CurrentInstitution, SessionDep, SettingsDep
+from gateway.api.deps import Auditor, CurrentInstitution, SessionDep, SettingsDep, WriteExchange
 from gateway.api.pagination import MAX_POSITION, decode_position, encode_position, next_link
 from gateway.contract.common import InstitutionId, Page, Timestamp
 from gateway.ledger.entry import timestamp
 from gateway.api.responses import PROBLEM_RESPONSES
-from gateway.contract.ledger import CheckpointOut, ConsistencyProofOut, EntryOut, InclusionProofOut, LedgerKeyOut
+from gateway.contract.ledger import CheckpointOut, CosignatureIn, ConsistencyProofOut, EntryOut, InclusionProofOut, LedgerKeyOut
 from gateway.ledger.store import b64, entry_from_row
 from gateway.problems import ProblemError
 from gateway.services import ledger as service
@@ -31,8 +31,16 @@ def key(request: Request, caller: CurrentInstitution) -> LedgerKeyOut:
 
 @router.get("/checkpoint", summary="The latest signed checkpoint (or the one of a given size)")
 def checkpoint(caller: CurrentInstitution, session: SessionDep, size: Size | None = None) -> CheckpointOut:
-    found = service.checkpoint(session, size)
-    return CheckpointOut(size=found.size, note=found.note)
+    found, note = service.checkpoint(session, size)
+    return CheckpointOut(size=found, note=note)
+
+
+@router.post("/cosignatures", status_code=201, summary="Add your witness cosignature to a checkpoint", response_model=CheckpointOut)
+def cosign(payload: CosignatureIn, caller: CurrentInstitution, exchange: WriteExchange, request: Request) -> Response:
+    """Check consistency with the last checkpoint you cosigned before cosigning (C2SP tlog-cosignature)."""
+    keys = request.app.state.key_ring.witnesses.get(caller.id, [])
+    size, note = service.add_cosignature(exchange.session, caller, keys, payload.size, payload.cosignature)
+    return exchange.commit(201, CheckpointOut(size=size, note=note), None)
 
 
 @router.get("/entries", summary="Entries with index in [start, end)")
