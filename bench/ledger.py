@@ -16,28 +16,23 @@ import time
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import insert, text
 
 from gateway.ledger import merkle
 from gateway.ledger.checkpoint import NoteSigner
-from gateway.ledger.store import DatabaseNodes, Ledger
+from gateway.ledger.store import DatabaseNodes, Ledger, write_tree
 from gateway.storage.engine import Database
 from gateway.storage.migrations import upgrade
-from gateway.storage.models import LedgerNode
 
 BASELINE = 1_000
 
 
 def fill(database: Database, size: int) -> None:
     """Write the complete-subtree nodes of a `size`-entry tree, as the store would have them."""
-    tree, rows = merkle.MemoryTree(), []
+    tree = merkle.MemoryTree()
     for i in range(size):
         tree.append_leaf_hash(hashlib.sha256(i.to_bytes(8, "big")).digest())
-    rows = [{"level": node.level, "idx": node.index, "hash": value} for node, value in tree.nodes.items()]
     with database.session(write=True) as session:
-        for start in range(0, len(rows), 50_000):
-            session.execute(insert(LedgerNode), rows[start:start + 50_000])
-        session.execute(text("UPDATE sequences SET value = :size WHERE name = 'ledger'"), {"size": size})
+        write_tree(session, tree)
         session.commit()
 
 

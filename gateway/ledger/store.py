@@ -13,14 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from gateway.ledger import merkle
 from gateway.ledger.checkpoint import Checkpoint, NoteSigner, sign_note
 from gateway.ledger.entry import Entry, timestamp
 from gateway.storage import sequences
-from gateway.storage.models import LedgerCheckpoint, LedgerEntry, LedgerNode
+from gateway.storage.models import LedgerCheckpoint, LedgerEntry, LedgerNode, Sequence
 
 SEQUENCE = "ledger"
 
@@ -95,6 +95,15 @@ class _Overlay:
 
     def get_nodes(self, ids: Sequence[merkle.NodeId]) -> list[bytes]:
         return [self.nodes[node] for node in ids]
+
+
+def write_tree(session: Session, tree: merkle.MemoryTree, batch: int = 50_000) -> None:
+    """Seed an empty store with a whole tree's nodes (how the benchmarks and scale tests build a
+    large ledger without appending entry by entry); the caller commits."""
+    rows = [{"level": node.level, "idx": node.index, "hash": value} for node, value in tree.nodes.items()]
+    for start in range(0, len(rows), batch):
+        session.execute(insert(LedgerNode), rows[start:start + batch])
+    session.execute(update(Sequence).where(Sequence.name == SEQUENCE).values(value=tree.size))
 
 
 def entry_from_row(row: LedgerEntry) -> Entry:

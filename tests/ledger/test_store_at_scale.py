@@ -8,13 +8,12 @@ import math
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import event, insert, text
+from sqlalchemy import event
 
 from gateway.ledger import merkle
 from gateway.ledger.checkpoint import NoteSigner
-from gateway.ledger.store import DatabaseNodes, Ledger
+from gateway.ledger.store import DatabaseNodes, Ledger, write_tree
 from gateway.storage.engine import Database
-from gateway.storage.models import LedgerNode
 
 SIZE = 100_000
 
@@ -26,11 +25,8 @@ def big_ledger(database_url):
     for i in range(SIZE):
         tree.append_leaf_hash(hashlib.sha256(i.to_bytes(8, "big")).digest())
     database = Database(database_url)
-    rows = [{"level": node.level, "idx": node.index, "hash": value} for node, value in tree.nodes.items()]
     with database.session(write=True) as session:
-        for start in range(0, len(rows), 20_000):
-            session.execute(insert(LedgerNode), rows[start:start + 20_000])
-        session.execute(text("UPDATE sequences SET value = :size WHERE name = 'ledger'"), {"size": SIZE})
+        write_tree(session, tree)
         session.commit()
     yield database, tree
     database.dispose()
