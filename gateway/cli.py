@@ -85,6 +85,13 @@ def _ledger_export(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _ledger_key(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.security.keys import checkpoint_signer
+
+    print(checkpoint_signer(settings.checkpoint_key_path, settings.origin).verifier.key_string)
+    return 0
+
+
 def _ledger_verify(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.ledger.checkpoint import COSIGNATURE_V1, NoteError, NoteVerifier
     from gateway.ledger.verify import VerificationFailed, verify_export
@@ -151,6 +158,7 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("output", help="file to write, or - for standard output")
     export.add_argument("--from", dest="start", type=int, default=0, help="resume from this entry index")
     export.set_defaults(run=_ledger_export)
+    ledger.add_parser("key", help="print the checkpoint verifier key (C2SP vkey) to give auditors").set_defaults(run=_ledger_key)
     verify = ledger.add_parser("verify", help="verify an export offline against the keys you trust")
     verify.add_argument("export")
     verify.add_argument("--key", required=True, help="the gateway's checkpoint verifier key (C2SP vkey)")

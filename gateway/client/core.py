@@ -88,13 +88,26 @@ def backoff(attempt: int, base: float = 0.2, cap: float = 5.0) -> float:
 
 
 class Operations:
-    """The gateway's API v1, one method per operation; `_run` executes a Call."""
+    """The gateway's API v1, one method per operation. A client provides `_drive(steps)`, which
+    performs a conversation's requests (blocking or async); `_run(call)` is one call's conversation."""
 
     institution_id: str
     gateway_id: str
+    http: httpx.Client | httpx.AsyncClient
+    receipts: ReceiptChecker
+    retries: int
 
-    def _run(self, call: Call[Any]) -> Any:  # pragma: no cover - provided by the clients
+    def _drive(self, steps: Steps) -> Any:  # provided by the clients
         raise NotImplementedError
+
+    def _run(self, call: Call[Any]) -> Any:
+        return self._drive(conversation(call, self.http, self.receipts, self.retries))
+
+    def audit_entries(self, start: int = 0, end: int | None = None):
+        """Re-check the ledger entries this institution can read against the latest checkpoint it
+        trusts: each entry's leaf must be included in that tree. Returns how many were checked;
+        raises LedgerInconsistent naming the first entry that was changed."""
+        return self._drive(entries_audit(self.http, self.receipts, start, end))
 
     def me(self):
         return self._run(Call("GET", "/v1/me", _model(InstitutionOut)))
@@ -242,6 +255,34 @@ class Sleep:
 
 Outcome = httpx.Response | httpx.TransportError
 Steps = Generator[httpx.Request | Sleep, Outcome | None, Any]
+
+
+def _get(http, path: str, **params: Any) -> httpx.Request:
+    return http.build_request("GET", path, params={k: v for k, v in params.items() if v is not None})
+
+
+def _answer(outcome: Outcome | None) -> Any:
+    if isinstance(outcome, Exception):
+        raise outcome
+    raise_for_problem(outcome)
+    return outcome.json()
+
+
+def entries_audit(http, checker: ReceiptChecker, start: int, end: int | None) -> Steps:
+    if checker.log is None:
+        checker.load(_answer((yield _get(http, "/.well-known/jwks.json"))))
+    if checker.latest is None:
+        checker.latest = open_checkpoint(_answer((yield _get(http, "/v1/ledger/checkpoint")))["note"], checker.log)
+    trusted = checker.latest
+    entries = _answer((yield _get(http, "/v1/ledger/entries", start=start, end=min(end or trusted.size, trusted.size))))
+    for item in entries:
+        leaf = Entry.from_dict(item["entry"]).leaf_hash()
+        proof = _answer((yield _get(http, "/v1/ledger/proof/inclusion", index=item["index"], size=trusted.size)))["proof"]
+        try:
+            merkle.verify_inclusion(leaf, item["index"], trusted.size, [base64.b64decode(p) for p in proof], trusted.root_hash)
+        except ValueError as exc:
+            raise LedgerInconsistent(f"entry {item['index']} is not what checkpoint {trusted.size} committed to: {exc}") from exc
+    return len(entries)
 
 
 def conversation(call: Call[Any], http: httpx.Client | httpx.AsyncClient, checker: ReceiptChecker, retries: int) -> Steps:

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from gateway.client.core import Call, Operations, ReceiptChecker, Sleep, Steps, conversation
+from gateway.client.core import Operations, ReceiptChecker, Sleep, Steps
 from gateway.client.signing import RequestSigner
 
 DEFAULT_GATEWAY_ID = "imr-alomrane-gateway"
@@ -61,8 +61,7 @@ class GatewayClient(_Settings, Operations):
         super().__init__(base_url, institution_id, **options)
         self.http = httpx.Client(**self._http_options)
 
-    def _run(self, call: Call[Any]) -> Any:
-        steps: Steps = conversation(call, self.http, self.receipts, self.retries)
+    def _drive(self, steps: Steps) -> Any:
         outcome: Any = None
         try:
             while True:
@@ -105,8 +104,7 @@ class AsyncGatewayClient(_Settings, Operations):
         super().__init__(base_url, institution_id, **options)
         self.http = httpx.AsyncClient(**self._http_options)
 
-    async def _run(self, call: Call[Any]) -> Any:
-        steps: Steps = conversation(call, self.http, self.receipts, self.retries)
+    async def _drive(self, steps: Steps) -> Any:
         outcome: Any = None
         try:
             while True:

@@ -57,6 +57,8 @@ def test_the_cli_export_from_the_database_is_the_same(history, settings, tmp_pat
     monkeypatch.setenv("GATEWAY_PKI_DIR", str(settings.pki_dir))
     assert main(["ledger", "export", str(tmp_path / "cli.jsonl")]) == 0
     assert (tmp_path / "cli.jsonl").read_text(encoding="utf-8") == "".join(lines)
+    capsys.readouterr()
+    assert main(["ledger", "key"]) == 0 and capsys.readouterr().out.strip() == key
 
 
 def test_a_changed_entry_is_caught(history, tmp_path, capsys):

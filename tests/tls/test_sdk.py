@@ -154,3 +154,19 @@ def test_a_forked_ledger_is_caught_by_the_client(sdk, settings, template, tmp_pa
             with pytest.raises(LedgerInconsistent):
                 imr.open_case(CaseCreate(**case_payload()))
     assert imr.receipts.latest == seen  # the client kept the history it could prove
+
+
+def test_an_entry_changed_in_the_database_is_caught_by_the_client(sdk, engine_sql, database_url):
+    from gateway.client import LedgerInconsistent
+
+    imr = sdk("imr")
+    for _ in range(4):
+        imr.open_case(CaseCreate(**case_payload()))
+    assert imr.audit_entries() == 4
+    if database_url.startswith("sqlite"):  # a superuser bypasses the append-only triggers
+        engine_sql("DROP TRIGGER ledger_entries_no_update")
+    else:
+        engine_sql("ALTER TABLE ledger_entries DISABLE TRIGGER USER")
+    engine_sql("UPDATE ledger_entries SET recipient_id = 'ac-casa' WHERE seq = 3")
+    with pytest.raises(LedgerInconsistent, match="entry 2 "):
+        imr.audit_entries()
