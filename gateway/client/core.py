@@ -16,7 +16,7 @@ from typing import Any, Generic, TypeVar
 import httpx
 from pydantic import BaseModel, TypeAdapter
 
-from gateway.client.errors import GatewayError, LedgerInconsistent, ReceiptInvalid, ServerError, error_for
+from gateway.client.errors import LedgerInconsistent, ReceiptInvalid, error_for
 from gateway.contract.cases import CaseCreate, CaseDetail, CaseSummary, MessageCreate, MessageOut
 from gateway.contract.common import Page, Problem
 from gateway.contract.inbox import InboxEventOut
@@ -163,7 +163,7 @@ def raise_for_problem(response: httpx.Response) -> None:
     raise error_for(problem)
 
 
-def should_retry(outcome: httpx.Response | Exception, call: Call[Any]) -> bool:
+def should_retry(outcome: httpx.Response | Exception) -> bool:
     if isinstance(outcome, httpx.TransportError):
         return True
     if isinstance(outcome, httpx.Response):
@@ -296,7 +296,7 @@ def conversation(call: Call[Any], http: httpx.Client | httpx.AsyncClient, checke
         outcome = yield request
         if request.headers.get(SIGNATURE_HEADER):
             signatures.append(request.headers[SIGNATURE_HEADER])
-        if attempt < retries and should_retry(outcome, call):
+        if attempt < retries and should_retry(outcome):
             yield Sleep(backoff(attempt))
             attempt += 1
             continue

@@ -13,14 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.orm import Session
 
 from gateway.ledger import merkle
 from gateway.ledger.checkpoint import Checkpoint, NoteSigner, sign_note
 from gateway.ledger.entry import Entry, timestamp
 from gateway.storage import sequences
-from gateway.storage.models import LedgerCheckpoint, LedgerEntry, LedgerNode, Sequence
+from gateway.storage.models import LedgerCheckpoint, LedgerEntry, LedgerNode
 
 SEQUENCE = "ledger"
 
@@ -103,7 +103,7 @@ def write_tree(session: Session, tree: merkle.MemoryTree, batch: int = 50_000) -
     rows = [{"level": node.level, "idx": node.index, "hash": value} for node, value in tree.nodes.items()]
     for start in range(0, len(rows), batch):
         session.execute(insert(LedgerNode), rows[start:start + batch])
-    session.execute(update(Sequence).where(Sequence.name == SEQUENCE).values(value=tree.size))
+    sequences.set_value(session, SEQUENCE, tree.size)
 
 
 def entry_from_row(row: LedgerEntry) -> Entry:

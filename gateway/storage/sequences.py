@@ -25,3 +25,9 @@ def next_value(session: Session, name: str) -> int:
 def ensure(session: Session, name: str) -> None:
     """Create the counter at 0 unless it exists; concurrent creators do not conflict."""
     insert_ignore(session, Sequence, [{"name": name, "value": 0}])
+
+
+def set_value(session: Session, name: str, value: int) -> None:
+    """Move a counter (only for seeding a store, e.g. a benchmark's ledger)."""
+    ensure(session, name)
+    session.execute(update(Sequence).where(Sequence.name == name).values(value=value))

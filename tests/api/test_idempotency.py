@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+
+from gateway.services.idempotency import fingerprint
 
 from tests.factories import case_payload, message
 
@@ -46,17 +49,11 @@ def test_keys_belong_to_one_institution(imr, client_for):
 
 def test_a_key_in_flight_answers_409_until_its_lease_expires(imr, engine_sql):
     now = datetime.now(UTC)
-    payload = case_payload()
-    import json
-
-    from gateway.services.idempotency import fingerprint
-
-    body = json.dumps(payload).encode()
-    print_ = fingerprint("POST", "/v1/cases", body)
+    body = json.dumps(case_payload()).encode()
     engine_sql(
         "INSERT INTO idempotency_records (institution_id, key, fingerprint, lease_until, created_at) "
         "VALUES ('imr', 'busy', :f, :lease, :now)",
-        f=print_, lease=now + timedelta(minutes=5), now=now,
+        f=fingerprint("POST", "/v1/cases", body), lease=now + timedelta(minutes=5), now=now,
     )
     headers = {"Idempotency-Key": "busy", "Content-Type": "application/json"}
     busy = imr.post("/v1/cases", content=body, headers=headers)

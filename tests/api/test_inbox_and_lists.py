@@ -43,37 +43,27 @@ def test_acknowledging_is_idempotent_and_private(imr, omrane):
     assert imr.post(f"/v1/inbox/{event['id']}/ack").status_code == 404
 
 
-def test_events_become_visible_in_seq_order_even_when_writers_race(app, settings):
+def test_events_become_visible_in_seq_order_even_when_writers_race(imr, settings):
     """A writer that took seq n holds it until commit: a later writer cannot commit n+1 first,
     so a reader resuming after what it saw never skips an event that commits late."""
+    case = imr.post("/v1/cases", json=case_payload()).json()  # its case_opened event is seq 1
     database = Database(settings.database_url)
-    with database.session(write=False) as session:
-        case = session.query(Case).first()
-    if case is None:
-        with database.session(write=True) as session:
-            from gateway.services.cases import open_case
-            from gateway.contract.cases import CaseCreate
-            from gateway.domain.party import Party
-            from gateway.domain.vocabulary import Role
-
-            case = open_case(session, Party("imr", Role.MEDIATOR, "", ""), CaseCreate(**case_payload()), 30)
-            session.commit()
     second_done = threading.Event()
 
     def second_writer():
         with database.session(write=True) as session:
-            publish(session, "al-omrane", InboxEventKind.MESSAGE_RECEIVED, session.get(Case, case.id))
+            publish(session, "al-omrane", InboxEventKind.MESSAGE_RECEIVED, session.get(Case, case["id"]))
             session.commit()
         second_done.set()
 
     with database.session(write=True) as first:
-        publish(first, "al-omrane", InboxEventKind.MESSAGE_RECEIVED, first.get(Case, case.id))
+        publish(first, "al-omrane", InboxEventKind.MESSAGE_RECEIVED, first.get(Case, case["id"]))
         thread = threading.Thread(target=second_writer)
         thread.start()
         time.sleep(0.5)
         assert not second_done.is_set(), "the second writer committed while the first still held its seq"
         with database.session(write=False) as reader:
-            assert [e.seq for e in list_events(reader, "al-omrane", 0, 10)] == [1]
+            assert [e.seq for e in list_events(reader, "al-omrane", 0, 10)] == [1]  # seq 2 is not visible yet
         first.commit()
     thread.join(10)
     with database.session(write=False) as reader:
