@@ -20,6 +20,7 @@ from gateway.security.keys import KeyRing
 from gateway.security.registry import Registry
 from gateway.security.signing import SIGNATURE_HEADER
 from gateway.services.registry import sync_registry
+from gateway.services.vault import Vault
 from gateway.storage.engine import Database
 from gateway.storage.migrations import check_up_to_date
 
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         database = Database(settings.database_url)
         check_up_to_date(database.engine)
         app.state.key_ring = load_registry(settings, database)
+        app.state.vault = Vault(settings.load_master_key())
         app.state.database = database
         app.state.client_ca = (
             x509.load_pem_x509_certificate(settings.client_ca_path.read_bytes()) if settings.trust_proxy_client_cert else None

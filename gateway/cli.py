@@ -18,7 +18,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         _, wrote_registry = ensure_dev_setup(settings.pki_dir, settings.registry_file)
         if wrote_registry:
             print(f"development registry written to {settings.registry_file}")
-    upgrade(settings.database_url)
+    upgrade(settings.database_url, master_key=settings.load_master_key())
     host, port = args.host or settings.host, args.port or settings.port
     pki_dir = settings.pki_dir
     if settings.trust_proxy_client_cert:
@@ -37,7 +37,11 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 def _migrate(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.storage.migrations import upgrade
 
-    upgrade(settings.database_url, args.revision)
+    try:
+        master_key = settings.load_master_key()
+    except ValueError:
+        master_key = None  # only needed to seal existing rows; the migration says so if it is
+    upgrade(settings.database_url, args.revision, master_key)
     print(f"database at {args.revision}")
     return 0
 

@@ -11,8 +11,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Self
 
-from pydantic import Field, PositiveInt, model_validator
+from pydantic import Field, PositiveInt, SecretStr, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from gateway.security.encryption import MasterKey
 
 VAR_DIR = Path("var")
 
@@ -52,6 +54,8 @@ class Settings(BaseSettings):
     )
     checkpoint_key: Path | None = Field(default=None, description="Ed25519 key signing ledger checkpoints; default <pki_dir>/gateway-checkpoint.key.")
     ledger_origin: str | None = Field(default=None, description="The checkpoints' origin line; default <gateway_id>/ledger.")
+    master_key: SecretStr | None = Field(default=None, description="Base64 32-byte key wrapping the per-case data keys.")
+    master_key_file: Path | None = Field(default=None, description="File holding the master key instead; default <pki_dir>/master.key.")
     signature_max_skew_seconds: Annotated[int, Field(ge=10, le=3600)] = 300
 
     default_reply_days: Annotated[int, Field(ge=1, le=365)] = 30
@@ -98,6 +102,16 @@ class Settings(BaseSettings):
     @property
     def origin(self) -> str:
         return self.ledger_origin or f"{self.gateway_id}/ledger"
+
+    def load_master_key(self) -> MasterKey:
+        """The master key, from GATEWAY_MASTER_KEY or its file; a clear error when there is none."""
+        if self.master_key is not None:
+            return MasterKey.from_text(self.master_key.get_secret_value())
+        path = self.master_key_file or self.pki_dir / "master.key"
+        try:
+            return MasterKey.from_text(path.read_text())
+        except FileNotFoundError:
+            raise ValueError(f"no master key: set GATEWAY_MASTER_KEY or create {path} (gateway pki init makes one)") from None
 
     @property
     def client_ca_path(self) -> Path:

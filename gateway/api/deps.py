@@ -33,6 +33,7 @@ from gateway.security.signing import (
 )
 from gateway.ledger.store import b64
 from gateway.services import idempotency, nonces, receipts
+from gateway.services.vault import Vault
 from gateway.services.registry import institution_for_certificate
 from gateway.storage.engine import Database
 
@@ -123,6 +124,13 @@ def get_key_ring(request: Request) -> KeyRing:
 KeyRingDep = Annotated[KeyRing, Depends(get_key_ring)]
 
 
+def get_vault(request: Request) -> Vault:
+    return request.app.state.vault
+
+
+VaultDep = Annotated[Vault, Depends(get_vault)]
+
+
 def request_target(request: Request) -> str:
     """Path with query, as signed in `htu` (the raw path: what the client actually sent)."""
     path = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1")
@@ -146,6 +154,7 @@ class Exchange:
     def __init__(self, session: Session, caller: Party, request: Request, body: bytes, signed: VerifiedRequest,
                  keys: KeyRing, claim: idempotency.Claim | None) -> None:
         self.session, self.caller, self.request, self.keys, self.claim = session, caller, request, keys, claim
+        self.master = request.app.state.vault.master
         self.signed = signed
         self.evidence = Evidence(signed.token, body.decode("utf-8", errors="replace"))
         self.body_digest = content_digest(body)
@@ -157,7 +166,7 @@ class Exchange:
         headers = {**(headers or {}), **(self._record(event) if event else {})}
         body = content.model_dump_json()
         if self.claim is not None:
-            idempotency.complete(self.session, self.claim, idempotency.StoredResponse(status_code, headers, body))
+            idempotency.complete(self.session, self.master, self.claim, idempotency.StoredResponse(status_code, headers, body))
         self.session.commit()
         self.committed = True
         return Response(body, status_code=status_code, headers=headers, media_type="application/json")
@@ -207,7 +216,9 @@ def get_exchange(
         outcome = None
         if key is not None:
             fingerprint = idempotency.fingerprint(request.method, request_target(request), body)
-            outcome = idempotency.claim(session, caller.id, key, fingerprint, settings.idempotency_lease_seconds)
+            outcome = idempotency.claim(
+                session, request.app.state.vault.master, caller.id, key, fingerprint, settings.idempotency_lease_seconds
+            )
         session.commit()
     if isinstance(outcome, idempotency.StoredResponse):
         raise Replay(outcome)

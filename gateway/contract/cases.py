@@ -112,7 +112,7 @@ class SignedRequestOut(BaseModel):
     from /.well-known/jwks.json, then check that `dig` is the SHA-256 of `body`."""
 
     signature: str
-    body: str
+    body: str | None = Field(description="Absent once the case's personal data was erased (the signature stays).")
 
 
 class MessageOut(BaseModel):
@@ -133,7 +133,8 @@ class MessageOut(BaseModel):
 class CaseDetail(CaseSummary):
     """A case with its content and timeline, for the two parties."""
 
-    complainant: Complainant
+    complainant: Complainant | None = Field(description="Absent once the case's personal data was erased.")
+    personal_data_erased: bool
     summary: str
     project: HousingProject
     requested_action: str

@@ -8,6 +8,7 @@ included, and so that tests can make any certificate they need (expired, foreign
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import ipaddress
 import os
@@ -62,6 +63,7 @@ class DevPki:
     clients: Mapping[str, ClientFiles]
     gateway_signing_key: Path
     checkpoint_key: Path
+    master_key: Path
 
 
 def certificate_fingerprint(certificate: x509.Certificate) -> str:
@@ -83,13 +85,16 @@ def load_private_key(path: Path) -> PrivateKey:
     return key
 
 
-def write_private_key(path: Path, key: PrivateKey) -> None:
+def write_secret(path: Path, data: bytes) -> None:
     """Owner-only from the first byte: the file is created 0600, never chmod-ed afterwards."""
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     path.unlink(missing_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "wb") as handle:
-        handle.write(pem)
+        handle.write(data)
+
+
+def write_private_key(path: Path, key: PrivateKey) -> None:
+    write_secret(path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
 
 
 def write_certificate(path: Path, certificate: x509.Certificate) -> None:
@@ -257,6 +262,9 @@ def init_dev_pki(directory: Path, *, institutions: tuple[DevInstitution, ...] = 
     checkpoint_key = directory / "gateway-checkpoint.key"
     if not checkpoint_key.exists():
         write_private_key(checkpoint_key, ed25519.Ed25519PrivateKey.generate())
+    master_key = directory / "master.key"
+    if not master_key.exists():  # wraps the per-case data keys (gateway.security.encryption)
+        write_secret(master_key, base64.b64encode(os.urandom(32)) + b"\n")
     return DevPki(
         directory=directory,
         ca_cert=directory / "ca.pem",
@@ -266,6 +274,7 @@ def init_dev_pki(directory: Path, *, institutions: tuple[DevInstitution, ...] = 
         clients=MappingProxyType(clients),
         gateway_signing_key=gateway_signing_key,
         checkpoint_key=checkpoint_key,
+        master_key=master_key,
     )
 
 

@@ -17,6 +17,7 @@ from gateway.domain.vocabulary import CaseStatus, InboxEventKind, MessageKind, R
 from gateway.problems import ProblemError
 from gateway.security.signing import Evidence
 from gateway.services.inbox import publish
+from gateway.services.vault import Vault
 from gateway.storage.models import Case, Institution, Message
 
 # Processing times record when a case first reached each milestone.
@@ -31,7 +32,9 @@ def counterpart(case: Case, institution_id: str) -> str:
     return case.respondent_id if institution_id == case.mediator_id else case.mediator_id
 
 
-def open_case(session: Session, mediator: Party, payload: CaseCreate, default_reply_days: int, evidence: Evidence | None = None) -> Case:
+def open_case(
+    session: Session, vault: Vault, mediator: Party, payload: CaseCreate, default_reply_days: int, evidence: Evidence | None = None
+) -> Case:
     respondent = session.get(Institution, payload.respondent_id)
     if respondent is None or not respondent.active or respondent.role != Role.RESPONDENT:
         raise ProblemError("unknown-respondent", "respondent_id names no active respondent institution")
@@ -50,7 +53,6 @@ def open_case(session: Session, mediator: Party, payload: CaseCreate, default_re
         subject=payload.subject.value,
         title=payload.title,
         summary=payload.summary,
-        complainant=payload.complainant.model_dump(mode="json"),
         project_name=payload.project.name,
         project_city=payload.project.city,
         project_region=payload.project.region,
@@ -61,13 +63,13 @@ def open_case(session: Session, mediator: Party, payload: CaseCreate, default_re
         updated_at=now,
         version=1,
         signature=evidence.signature if evidence else None,
-        signed_body=evidence.body if evidence else None,
     )
     session.add(case)
     try:
         session.flush()
     except IntegrityError:  # a concurrent request with the same reference committed first
         raise ProblemError("duplicate-reference", "you already opened a case with this reference") from None
+    vault.seal_case(session, case, payload.complainant.model_dump(mode="json"), evidence.body if evidence else None)
     publish(session, respondent.id, InboxEventKind.CASE_OPENED, case)
     return case
 

@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 
 from gateway.problems import ProblemError
 from gateway.storage.models import IdempotencyRecord
+from gateway.security.encryption import MasterKey
+from gateway.services.vault import open_reply, seal_reply
 from gateway.storage.upsert import insert_ignore
 
 MAX_KEY_LENGTH = 255
@@ -48,7 +50,11 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     return hashlib.sha256(b"\n".join([method.encode(), path.encode(), body])).hexdigest()
 
 
-def claim(session: Session, institution_id: str, key: str, request_fingerprint: str, lease_seconds: int) -> Claim | StoredResponse:
+def _context(record_or_claim) -> str:
+    return f"idempotent reply:{record_or_claim.institution_id}:{record_or_claim.key}"
+
+
+def claim(session: Session, master: MasterKey, institution_id: str, key: str, request_fingerprint: str, lease_seconds: int) -> Claim | StoredResponse:
     """Claim the key, or return the response stored by the first request with it."""
     now = datetime.now(UTC)
     lease = now + timedelta(seconds=lease_seconds)
@@ -63,7 +69,7 @@ def claim(session: Session, institution_id: str, key: str, request_fingerprint: 
     if record.fingerprint != request_fingerprint:
         raise ProblemError("idempotency-key-reused", "this key was first used with another request")
     if record.status_code is not None:
-        return StoredResponse(record.status_code, dict(record.response_headers or {}), record.response_body or "")
+        return StoredResponse(record.status_code, dict(record.response_headers or {}), open_reply(master, record.response_body, _context(record)))
     if not ours:
         if record.lease_until is not None and record.lease_until > now:
             raise ProblemError("idempotency-in-flight", "retry once the first request has finished", headers={"Retry-After": "1"})
@@ -71,11 +77,12 @@ def claim(session: Session, institution_id: str, key: str, request_fingerprint: 
     return Claim(institution_id, key, request_fingerprint)
 
 
-def complete(session: Session, claim: Claim, response: StoredResponse) -> None:
+def complete(session: Session, master: MasterKey, claim: Claim, response: StoredResponse) -> None:
+    sealed = seal_reply(master, response.body, _context(claim))
     session.execute(
         update(IdempotencyRecord)
         .where(IdempotencyRecord.institution_id == claim.institution_id, IdempotencyRecord.key == claim.key)
-        .values(status_code=response.status_code, response_headers=response.headers, response_body=response.body, lease_until=None)
+        .values(status_code=response.status_code, response_headers=response.headers, response_body=sealed, lease_until=None)
     )
 
 

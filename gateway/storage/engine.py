@@ -23,24 +23,26 @@ def _json_dumps(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, foreign_keys: bool = True) -> Engine:
+    """`foreign_keys=False` is for migrations: SQLite alters a table by rebuilding it, which its
+    foreign-key enforcement would refuse while other tables reference it."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, json_serializer=_json_dumps, connect_args={"timeout": 30})
-        _sqlite_transactions(engine)
+        _sqlite_transactions(engine, foreign_keys)
         return engine
     return create_engine(url, json_serializer=_json_dumps, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
-def _sqlite_transactions(engine: Engine) -> None:
+def _sqlite_transactions(engine: Engine, foreign_keys: bool) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 

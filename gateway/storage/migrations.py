@@ -10,6 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from gateway.security.encryption import MasterKey
+
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
 
@@ -20,8 +22,11 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(url), revision)
+def upgrade(url: str, revision: str = "head", master_key: MasterKey | None = None) -> None:
+    """Migrate; data migrations that seal personal data receive the master key this way."""
+    config = alembic_config(url)
+    config.attributes["master_key"] = master_key
+    command.upgrade(config, revision)
 
 
 def check_up_to_date(engine: Engine) -> None:

@@ -82,7 +82,7 @@ class Case(Base):
     subject: Mapped[str] = mapped_column(String(40))
     title: Mapped[str] = mapped_column(String(300))
     summary: Mapped[str] = mapped_column(Text)
-    complainant: Mapped[dict[str, Any]]
+    complainant_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  # personal data, sealed with the case key
     project_name: Mapped[str] = mapped_column(String(200))
     project_city: Mapped[str] = mapped_column(String(100))
     project_region: Mapped[str] = mapped_column(String(100))
@@ -96,7 +96,8 @@ class Case(Base):
     updated_at: Mapped[datetime] = mapped_column(index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     signature: Mapped[str | None] = mapped_column(Text)  # the mediator's request JWS
-    signed_body: Mapped[str | None] = mapped_column(Text)  # the exact body it covers
+    signed_body_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  # the exact body it covers, sealed
+    personal_data_erased_at: Mapped[datetime | None]
     messages: Mapped[list[Message]] = relationship(order_by="Message.position", lazy="raise")
 
 
@@ -231,3 +232,13 @@ class LedgerCosignature(Base):
     institution_id: Mapped[str] = mapped_column(ForeignKey("institutions.id"))
     line: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
+
+
+class CaseKey(Base):
+    """A case's data key, wrapped by the master key. Erasing personal data destroys it."""
+
+    __tablename__ = "case_keys"
+
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    master_key_id: Mapped[str | None] = mapped_column(String(16))
+    wrapped: Mapped[bytes | None] = mapped_column(LargeBinary)

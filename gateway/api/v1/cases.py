@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
+from sqlalchemy.orm import Session
 
-from gateway.api.deps import CaseParty, ExchangeEvent, Mediator, SessionDep, SettingsDep, WriteExchange
+from gateway.api.deps import CaseParty, ExchangeEvent, Mediator, SessionDep, SettingsDep, VaultDep, WriteExchange
 from gateway.api.pagination import decode_cursor, encode_cursor, next_link
 from gateway.api.responses import PROBLEM_RESPONSES
 from gateway.contract.cases import (
@@ -27,6 +28,7 @@ from gateway.domain.party import Party
 from gateway.domain.vocabulary import CaseStatus
 from gateway.problems import ProblemError
 from gateway.services import cases as service
+from gateway.services.vault import Vault
 from gateway.storage.models import Case, Message
 
 router = APIRouter(prefix="/cases", tags=["cases"], responses=PROBLEM_RESPONSES)
@@ -72,34 +74,36 @@ def _summary_fields(case: Case, caller: Party, now: datetime) -> dict:
     )
 
 
-def evidence_out(row: Case | Message) -> SignedRequestOut | None:
-    return SignedRequestOut(signature=row.signature, body=row.signed_body) if row.signature and row.signed_body else None
+def evidence_out(signature: str | None, body: str | None) -> SignedRequestOut | None:
+    return SignedRequestOut(signature=signature, body=body) if signature else None
 
 
 def message_out(message: Message) -> MessageOut:
     return MessageOut.model_validate(
         {**{name: getattr(message, name) for name in MessageOut.model_fields if name != "signed_request"},
-         "signed_request": evidence_out(message)}
+         "signed_request": evidence_out(message.signature, message.signed_body)}
     )
 
 
-def case_detail(case: Case, messages: list[Message], caller: Party) -> CaseDetail:
+def case_detail(session: Session, vault: Vault, case: Case, messages: list[Message], caller: Party) -> CaseDetail:
+    complainant, signed_body = vault.open_case(session, case)
     return CaseDetail(
         **_summary_fields(case, caller, datetime.now(UTC)),
-        complainant=Complainant.model_validate(case.complainant),
+        complainant=Complainant.model_validate(complainant) if complainant else None,
+        personal_data_erased=case.personal_data_erased_at is not None,
         summary=case.summary,
         project=HousingProject(name=case.project_name, city=case.project_city, region=case.project_region),
         requested_action=case.requested_action,
         messages=[message_out(message) for message in messages],
-        signed_request=evidence_out(case),
+        signed_request=evidence_out(case.signature, signed_body),
     )
 
 
 @router.post("", status_code=201, summary="Open a case file (mediator)", response_model=CaseDetail)
-def open_case(payload: CaseCreate, caller: Mediator, exchange: WriteExchange, settings: SettingsDep) -> Response:
-    case = service.open_case(exchange.session, caller, payload, settings.default_reply_days, exchange.evidence)
+def open_case(payload: CaseCreate, caller: Mediator, exchange: WriteExchange, settings: SettingsDep, vault: VaultDep) -> Response:
+    case = service.open_case(exchange.session, vault, caller, payload, settings.default_reply_days, exchange.evidence)
     event = ExchangeEvent(case.id, case.respondent_id, "case_opened", case.subject, f"/v1/cases/{case.id}")
-    return exchange.commit(201, case_detail(case, [], caller), event, {"ETag": etag(case)})
+    return exchange.commit(201, case_detail(exchange.session, vault, case, [], caller), event, {"ETag": etag(case)})
 
 
 @router.get("", summary="Cases you are a party to")
@@ -139,10 +143,10 @@ def _case_cursor(cursor: str) -> service.CaseCursor:
 
 
 @router.get("/{case_id}", summary="A case with its timeline")
-def get_case(case_id: str, response: Response, caller: CaseParty, session: SessionDep) -> CaseDetail:
+def get_case(case_id: str, response: Response, caller: CaseParty, session: SessionDep, vault: VaultDep) -> CaseDetail:
     case = service.get_case(session, caller.id, case_id, with_messages=True)
     response.headers["ETag"] = etag(case)
-    return case_detail(case, case.messages, caller)
+    return case_detail(session, vault, case, case.messages, caller)
 
 
 @router.post(
