@@ -203,3 +203,20 @@ def _apply(case: Case, payload: MessageCreate, after: CaseStatus, now: datetime)
     case.updated_at = now
     case.version += 1
 
+
+
+def erase_personal_data(session: Session, vault: Vault, mediator: Party, case_id: str) -> tuple[Case, bool]:
+    """Crypto-shred the case's personal data; returns the case and whether it was erased just now."""
+    case = get_case(session, mediator.id, case_id, for_update=True)
+    if case.mediator_id != mediator.id:
+        raise ProblemError("role-forbidden", "only the mediator who opened the case erases its personal data")
+    if case.personal_data_erased_at is not None:
+        return case, False
+    vault.erase(session, case)
+    case.updated_at = case.personal_data_erased_at
+    case.version += 1
+    return case, True
+
+
+def messages_of(session: Session, case: Case) -> list[Message]:
+    return list(session.execute(select(Message).where(Message.case_id == case.id).order_by(Message.position)).scalars())

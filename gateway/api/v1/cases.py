@@ -177,6 +177,18 @@ def post_message(
     return exchange.commit(201, message_out(message), event, {"ETag": etag(case)})
 
 
+@router.delete("/{case_id}/personal-data", summary="Erase the complainant's personal data (mediator): crypto-shredding",
+               response_model=CaseDetail)
+def erase_personal_data(case_id: str, caller: Mediator, exchange: WriteExchange, vault: VaultDep) -> Response:
+    """The case's data key and ciphertexts are destroyed; the case keeps its non-personal skeleton
+    (subject, dates, statuses, messages), and the erasure is itself a ledger entry. Erasing again
+    changes nothing."""
+    case, erased_now = service.erase_personal_data(exchange.session, vault, caller, case_id)
+    event = ExchangeEvent(case.id, case.respondent_id, "personal_data_erased", None, f"/v1/cases/{case.id}") if erased_now else None
+    detail = case_detail(exchange.session, vault, case, service.messages_of(exchange.session, case), caller)
+    return exchange.commit(200, detail, event, {"ETag": etag(case)})
+
+
 @router.get("/{case_id}/messages/{message_id}", summary="One message")
 def get_message(case_id: str, message_id: str, caller: CaseParty, session: SessionDep) -> MessageOut:
     case = service.get_case(session, caller.id, case_id, with_messages=True)
