@@ -1,9 +1,10 @@
 """A development PKI: a CA, the gateway's server certificate, and each institution's client
 certificate and signing keys, generated at run time under `var/pki/` (never committed).
 
-Production institutions bring certificates from their own CA; only their registry entry matters
-to the gateway. This module exists so that one command gives a realistic set-up, mutual TLS
-included, and so that tests can make any certificate they need (expired, foreign CA, …).
+This is for development and tests only. Production institutions bring certificates from their own
+CA; only their registry entry (the certificate's fingerprint, their signing keys) matters to the
+gateway. This module exists so that one command gives a realistic set-up, mutual TLS included,
+and so that tests can make any certificate they need (expired, not yet valid, foreign CA, ...).
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ import hashlib
 import ipaddress
 import os
 import re
+import secrets
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
-from typing import Mapping
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -26,11 +28,25 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 PrivateKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 
-_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 CA_LIFETIME = timedelta(days=3650)
-SERVER_LIFETIME = timedelta(days=825)
+SERVER_LIFETIME = timedelta(days=825)  # the most browsers and macOS ever accepted for a TLS server
 CLIENT_LIFETIME = timedelta(days=730)
 _BACKDATE = timedelta(minutes=5)  # tolerate small clock skew between machines
+
+_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+_ORGANIZATION = "IMR – Al Omrane exchange (development)"
+SERVER_NAMES: tuple[x509.GeneralName, ...] = (
+    x509.DNSName("localhost"),
+    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+    x509.IPAddress(ipaddress.ip_address("::1")),
+)
+
+
+def check_name(name: str) -> str:
+    """Institution names become file names: allow nothing that could be a path trick."""
+    if not _NAME.fullmatch(name):  # fullmatch: `$` would let a trailing newline through
+        raise ValueError(f"invalid institution name {name!r}: use 1-63 lowercase letters, digits and '-', not starting with '-'")
+    return name
 
 
 @dataclass(frozen=True)
@@ -48,9 +64,16 @@ DEV_INSTITUTIONS: tuple[DevInstitution, ...] = (
 
 @dataclass(frozen=True)
 class ClientFiles:
+    """An institution's files: its TLS client certificate and key, and its request-signing key."""
+
     cert: Path
     key: Path
     signing_key: Path
+
+    @classmethod
+    def at(cls, directory: Path, name: str) -> ClientFiles:
+        check_name(name)
+        return cls(directory / f"{name}.pem", directory / f"{name}.key", directory / f"{name}-signing.key")
 
 
 @dataclass(frozen=True)
@@ -64,6 +87,21 @@ class DevPki:
     gateway_signing_key: Path
     checkpoint_key: Path
     master_key: Path
+
+    @classmethod
+    def at(cls, directory: Path, names: Iterable[str]) -> DevPki:
+        """Where every file lives; reads and creates nothing."""
+        return cls(
+            directory=directory,
+            ca_cert=directory / "ca.pem",
+            ca_key=directory / "ca.key",
+            server_cert=directory / "server.pem",
+            server_key=directory / "server.key",
+            clients=MappingProxyType({name: ClientFiles.at(directory, name) for name in names}),
+            gateway_signing_key=directory / "gateway-signing.key",
+            checkpoint_key=directory / "gateway-checkpoint.key",
+            master_key=directory / "master.key",
+        )
 
 
 def certificate_fingerprint(certificate: x509.Certificate) -> str:
@@ -81,16 +119,30 @@ def load_certificate(path: Path) -> x509.Certificate:
 
 def load_private_key(path: Path) -> PrivateKey:
     key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    assert isinstance(key, ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey)
+    if not isinstance(key, PrivateKey):
+        raise TypeError(f"{path} holds a {type(key).__name__}, not an EC or Ed25519 private key")
     return key
 
 
+def _write_file(path: Path, data: bytes, mode: int) -> None:
+    """Write a fresh file created with `mode` (no umask-dependent window, never chmod-ed wider than
+    it began) and rename it over `path`: a crash leaves the old file or the new, never a truncated
+    key that the next `init_dev_pki` would keep."""
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            os.fchmod(handle.fileno(), mode)  # exactly `mode`, whatever the umask took away
+            handle.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
 def write_secret(path: Path, data: bytes) -> None:
-    """Owner-only from the first byte: the file is created 0600, never chmod-ed afterwards."""
-    path.unlink(missing_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(data)
+    """Owner-only (0600) from the first byte."""
+    _write_file(path, data, 0o600)
 
 
 def write_private_key(path: Path, key: PrivateKey) -> None:
@@ -98,8 +150,7 @@ def write_private_key(path: Path, key: PrivateKey) -> None:
 
 
 def write_certificate(path: Path, certificate: x509.Certificate) -> None:
-    path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    path.chmod(0o644)
+    _write_file(path, certificate.public_bytes(serialization.Encoding.PEM), 0o644)
 
 
 def _new_key() -> ec.EllipticCurvePrivateKey:
@@ -113,88 +164,119 @@ def _name(common_name: str, organization: str | None = None) -> x509.Name:
     return x509.Name(attributes)
 
 
-def check_name(name: str) -> str:
-    """Institution names become file names: allow nothing that could be a path trick."""
-    if not _NAME.match(name):
-        raise ValueError(f"invalid institution name {name!r}: use 1-63 lowercase letters, digits and '-'")
-    return name
+def _validity(lifetime: timedelta, not_before: datetime | None = None, not_after: datetime | None = None) -> tuple[datetime, datetime]:
+    """From a few minutes ago for `lifetime` unless told otherwise. A lone `not_after` in the past
+    moves the start back with it, so an expired certificate needs one argument (a lone future
+    `not_before` likewise carries the end). Datetimes are timezone-aware."""
+    now = datetime.now(UTC)
+    if not_before is None:
+        not_before = now - _BACKDATE if not_after is None or not_after > now else not_after - lifetime
+    if not_after is None:
+        not_after = max(now, not_before) + lifetime
+    return not_before, not_after
+
+
+def _key_usage(*, ca: bool) -> x509.KeyUsage:
+    """A CA signs certificates (and CRLs); a leaf only signs its TLS handshakes (ECDHE-ECDSA)."""
+    return x509.KeyUsage(
+        digital_signature=not ca,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=ca,
+        crl_sign=ca,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+def _sign(
+    subject: x509.Name,
+    public_key: ec.EllipticCurvePublicKey,
+    issuer: x509.Name,
+    issuer_key: ec.EllipticCurvePrivateKey,
+    validity: tuple[datetime, datetime],
+    extensions: Sequence[tuple[x509.ExtensionType, bool]],
+) -> x509.Certificate:
+    """The one certificate builder (CA, server and client): what every certificate has, plus the
+    profile's `(extension, critical)` pairs. Key identifiers let verifiers find the issuer."""
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(validity[0])
+        .not_valid_after(validity[1])
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False)
+    )
+    for extension, critical in extensions:
+        builder = builder.add_extension(extension, critical=critical)
+    return builder.sign(issuer_key, hashes.SHA256())
 
 
 @dataclass(frozen=True)
-class CertificateAuthority:
+class CertifiedKey:
+    """A certificate and its private key, in memory until written."""
+
     certificate: x509.Certificate
     key: ec.EllipticCurvePrivateKey
 
+    def write(self, cert_path: Path, key_path: Path) -> None:
+        """Key first: a certificate on disk always has its key beside it."""
+        write_private_key(key_path, self.key)
+        write_certificate(cert_path, self.certificate)
+
+
+@dataclass(frozen=True)
+class CertificateAuthority(CertifiedKey):
+    """The development CA: signs the gateway's server certificate and the institutions' client
+    certificates (the gateway trusts it as its client CA)."""
+
     @classmethod
     def generate(cls, common_name: str = "Gateway development CA") -> CertificateAuthority:
+        """A new CA in memory; tests use a throwaway one as the CA the gateway does not know."""
         key = _new_key()
-        now = datetime.now(UTC)
-        subject = _name(common_name, "IMR – Al Omrane exchange (development)")
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - _BACKDATE)
-            .not_valid_after(now + CA_LIFETIME)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(_key_usage(cert_sign=True), critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        )
-        return cls(builder.sign(key, hashes.SHA256()), key)
+        subject = _name(common_name, _ORGANIZATION)
+        extensions = [(x509.BasicConstraints(ca=True, path_length=0), True), (_key_usage(ca=True), True)]
+        return cls(_sign(subject, key.public_key(), subject, key, _validity(CA_LIFETIME), extensions), key)
 
     @classmethod
     def load(cls, directory: Path) -> CertificateAuthority:
-        key = load_private_key(directory / "ca.key")
-        assert isinstance(key, ec.EllipticCurvePrivateKey)
-        return cls(load_certificate(directory / "ca.pem"), key)
-
-    def write(self, directory: Path) -> None:
-        write_certificate(directory / "ca.pem", self.certificate)
-        write_private_key(directory / "ca.key", self.key)
+        """The CA written by `init_dev_pki` in `directory` (`ca.pem`, `ca.key`)."""
+        certificate, key = load_certificate(directory / "ca.pem"), load_private_key(directory / "ca.key")
+        if not isinstance(key, ec.EllipticCurvePrivateKey) or key.public_key() != certificate.public_key():
+            raise ValueError(f"{directory / 'ca.key'} is not the private key of {directory / 'ca.pem'}")
+        return cls(certificate, key)
 
     def _issue(
-        self,
-        subject: x509.Name,
-        key: ec.EllipticCurvePrivateKey,
-        usage: x509.ObjectIdentifier,
-        alternative_names: list[x509.GeneralName],
-        not_before: datetime,
-        not_after: datetime,
-    ) -> x509.Certificate:
-        """The one builder behind server and client certificates."""
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(self.certificate.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(not_before)
-            .not_valid_after(not_after)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(_key_usage(cert_sign=False), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
-            .add_extension(x509.SubjectAlternativeName(alternative_names), critical=False)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()), critical=False)
-        )
-        return builder.sign(self.key, hashes.SHA256())
-
-    def issue_server(self, directory: Path) -> None:
+        self, subject: x509.Name, usage: x509.ObjectIdentifier, names: Sequence[x509.GeneralName], validity: tuple[datetime, datetime]
+    ) -> CertifiedKey:
         key = _new_key()
-        now = datetime.now(UTC)
-        names: list[x509.GeneralName] = [
-            x509.DNSName("localhost"),
-            x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-            x509.IPAddress(ipaddress.ip_address("::1")),
+        extensions = [
+            (x509.BasicConstraints(ca=False, path_length=None), True),
+            (_key_usage(ca=False), True),
+            (x509.ExtendedKeyUsage([usage]), False),
+            (x509.SubjectAlternativeName(names), False),
         ]
-        certificate = self._issue(
-            _name("localhost", "IMR – Al Omrane exchange gateway"), key, ExtendedKeyUsageOID.SERVER_AUTH, names,
-            now - _BACKDATE, now + SERVER_LIFETIME,
+        return CertifiedKey(_sign(subject, key.public_key(), self.certificate.subject, self.key, validity, extensions), key)
+
+    def server_certificate(self) -> CertifiedKey:
+        """The gateway's TLS server certificate, for localhost over IPv4 and IPv6."""
+        return self._issue(_name("localhost", _ORGANIZATION), ExtendedKeyUsageOID.SERVER_AUTH, SERVER_NAMES, _validity(SERVER_LIFETIME))
+
+    def client_certificate(
+        self, name: str, *, organization: str | None = None, not_before: datetime | None = None, not_after: datetime | None = None
+    ) -> CertifiedKey:
+        """An institution's TLS client certificate: CN=<name>, its URN as subject alternative name."""
+        return self._issue(
+            _name(check_name(name), organization),
+            ExtendedKeyUsageOID.CLIENT_AUTH,
+            [x509.UniformResourceIdentifier(f"urn:gateway:institution:{name}")],
+            _validity(CLIENT_LIFETIME, not_before, not_after),
         )
-        write_certificate(directory / "server.pem", certificate)
-        write_private_key(directory / "server.key", key)
 
     def issue_client(
         self,
@@ -205,77 +287,57 @@ class CertificateAuthority:
         not_before: datetime | None = None,
         not_after: datetime | None = None,
     ) -> ClientFiles:
-        """Write `<name>.pem`/`<name>.key` (re-issuing if present) and `<name>-signing.key` if missing."""
-        check_name(name)
-        key = _new_key()
-        now = datetime.now(UTC)
-        certificate = self._issue(
-            _name(name, organization),
-            key,
-            ExtendedKeyUsageOID.CLIENT_AUTH,
-            [x509.UniformResourceIdentifier(f"urn:gateway:institution:{name}")],
-            not_before or now - _BACKDATE,
-            not_after or now + CLIENT_LIFETIME,
-        )
-        files = ClientFiles(directory / f"{name}.pem", directory / f"{name}.key", directory / f"{name}-signing.key")
-        write_certificate(files.cert, certificate)
-        write_private_key(files.key, key)
-        if not files.signing_key.exists():
-            write_private_key(files.signing_key, _new_key())
+        """Write `<name>.pem`/`<name>.key` (replacing any) and `<name>-signing.key` if missing."""
+        files = ClientFiles.at(directory, name)
+        self.client_certificate(name, organization=organization, not_before=not_before, not_after=not_after).write(files.cert, files.key)
+        _create_key_if_missing(files.signing_key, _new_key)
         return files
 
 
-def _key_usage(*, cert_sign: bool) -> x509.KeyUsage:
-    return x509.KeyUsage(
-        digital_signature=not cert_sign,
-        content_commitment=False,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=cert_sign,
-        crl_sign=cert_sign,
-        encipher_only=False,
-        decipher_only=False,
-    )
+def _create_key_if_missing(path: Path, generate: Callable[[], PrivateKey]) -> None:
+    if not path.exists():
+        write_private_key(path, generate())
 
 
-def init_dev_pki(directory: Path, *, institutions: tuple[DevInstitution, ...] = DEV_INSTITUTIONS) -> DevPki:
-    """Create whatever is missing; keep every file that exists (safe to run twice)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    directory.chmod(0o700)
-    if (directory / "ca.pem").exists() and (directory / "ca.key").exists():
-        ca = CertificateAuthority.load(directory)
-    else:
-        ca = CertificateAuthority.generate()
-        ca.write(directory)
-    if not ((directory / "server.pem").exists() and (directory / "server.key").exists()):
-        ca.issue_server(directory)
-    clients: dict[str, ClientFiles] = {}
+def _missing(*paths: Path) -> bool:
+    return not all(path.exists() for path in paths)
+
+
+def _ca_for(pki: DevPki) -> tuple[CertificateAuthority, bool]:
+    """The CA in the directory, or a new one (and True) when there is none; half a CA is an error,
+    because replacing it would silently orphan every certificate it signed."""
+    if not _missing(pki.ca_cert, pki.ca_key):
+        return CertificateAuthority.load(pki.directory), False
+    if pki.ca_cert.exists() or pki.ca_key.exists():
+        raise FileNotFoundError(f"incomplete development CA in {pki.directory}: restore ca.pem and ca.key, or delete the directory")
+    ca = CertificateAuthority.generate()
+    ca.write(pki.ca_cert, pki.ca_key)
+    return ca, True
+
+
+def init_dev_pki(directory: Path, *, institutions: Iterable[DevInstitution] = DEV_INSTITUTIONS) -> DevPki:
+    """Create whatever is missing and keep every file that exists, so it is safe to run twice.
+
+    A certificate is (re)issued when it or its key is missing, and all of them when the CA itself
+    is new: certificates from a deleted CA would no longer chain to anything.
+    """
+    institutions = tuple(institutions)
+    pki = DevPki.at(directory, (institution.name for institution in institutions))
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    directory.chmod(0o700)  # an existing directory too: it holds the CA key
+    ca, new_ca = _ca_for(pki)
+    if new_ca or _missing(pki.server_cert, pki.server_key):
+        ca.server_certificate().write(pki.server_cert, pki.server_key)
     for institution in institutions:
-        files = ClientFiles(*(directory / f"{institution.name}{suffix}" for suffix in (".pem", ".key", "-signing.key")))
-        if not (files.cert.exists() and files.key.exists() and files.signing_key.exists()):
-            files = ca.issue_client(directory, institution.name, organization=institution.organization)
-        clients[institution.name] = files
-    gateway_signing_key = directory / "gateway-signing.key"
-    if not gateway_signing_key.exists():
-        write_private_key(gateway_signing_key, _new_key())
-    checkpoint_key = directory / "gateway-checkpoint.key"
-    if not checkpoint_key.exists():
-        write_private_key(checkpoint_key, ed25519.Ed25519PrivateKey.generate())
-    master_key = directory / "master.key"
-    if not master_key.exists():  # wraps the per-case data keys (gateway.security.encryption)
-        write_secret(master_key, base64.b64encode(os.urandom(32)) + b"\n")
-    return DevPki(
-        directory=directory,
-        ca_cert=directory / "ca.pem",
-        ca_key=directory / "ca.key",
-        server_cert=directory / "server.pem",
-        server_key=directory / "server.key",
-        clients=MappingProxyType(clients),
-        gateway_signing_key=gateway_signing_key,
-        checkpoint_key=checkpoint_key,
-        master_key=master_key,
-    )
+        files = pki.clients[institution.name]
+        if new_ca or _missing(files.cert, files.key):
+            ca.client_certificate(institution.name, organization=institution.organization).write(files.cert, files.key)
+        _create_key_if_missing(files.signing_key, _new_key)
+    _create_key_if_missing(pki.gateway_signing_key, _new_key)
+    _create_key_if_missing(pki.checkpoint_key, ed25519.Ed25519PrivateKey.generate)
+    if not pki.master_key.exists():  # wraps the per-case data keys (gateway.security.encryption)
+        write_secret(pki.master_key, base64.b64encode(secrets.token_bytes(32)) + b"\n")
+    return pki
 
 
 def issue_client_certificate(
@@ -287,8 +349,8 @@ def issue_client_certificate(
     not_after: datetime | None = None,
     ca: CertificateAuthority | None = None,
 ) -> ClientFiles:
-    """Issue (or re-issue) a client certificate under the development CA in `directory`."""
-    check_name(name)
+    """Issue (or re-issue) a client certificate under the development CA in `directory`, or `ca`."""
+    check_name(name)  # before reading anything from `directory`
     return (ca or CertificateAuthority.load(directory)).issue_client(
         directory, name, organization=organization, not_before=not_before, not_after=not_after
     )
