@@ -165,15 +165,17 @@ def _name(common_name: str, organization: str | None = None) -> x509.Name:
 
 
 def _validity(lifetime: timedelta, not_before: datetime | None = None, not_after: datetime | None = None) -> tuple[datetime, datetime]:
-    """From a few minutes ago for `lifetime` unless told otherwise. A lone `not_after` in the past
-    moves the start back with it, so an expired certificate needs one argument (a lone future
-    `not_before` likewise carries the end). Datetimes are timezone-aware."""
-    now = datetime.now(UTC)
+    """`lifetime` long from a few minutes ago, unless told otherwise (timezone-aware datetimes).
+
+    The backdating counts in the lifetime, so a server certificate never exceeds 825 days. One bound
+    alone carries the other: a `not_after` in the past gives an expired certificate, a `not_before`
+    in the future one that is not valid yet.
+    """
     if not_before is None:
-        not_before = now - _BACKDATE if not_after is None or not_after > now else not_after - lifetime
-    if not_after is None:
-        not_after = max(now, not_before) + lifetime
-    return not_before, not_after
+        not_before = datetime.now(UTC) - _BACKDATE
+        if not_after is not None and not_after <= not_before:
+            not_before = not_after - lifetime
+    return not_before, not_after or not_before + lifetime
 
 
 def _key_usage(*, ca: bool) -> x509.KeyUsage:
