@@ -21,6 +21,7 @@ from gateway.security.signing import (
     RECEIPT_TYPE,
     Signer,
     VerificationKey,
+    content_digest,
     public_jwk,
     sign_request,
     verify_receipt,
@@ -59,7 +60,7 @@ def main() -> None:
 
     def verify() -> None:
         verify_request(token, keys=keys, institution_id="imr", audience="gw", method="POST", target="/v1/cases",
-                       body=BODY, max_skew_seconds=10**9)
+                       digest=content_digest(BODY), max_skew_seconds=10**9)
 
     figures = {
         "baseline: raw ECDSA P-256 sign + verify (cryptography)": per_call(raw_ecdsa),

@@ -21,6 +21,7 @@ from gateway.security.registry import Registry
 from gateway.security.signing import SIGNATURE_HEADER
 from gateway.services.registry import sync_registry
 from gateway.services.vault import Vault
+from gateway.storage.blobs import LocalBlobStore
 from gateway.storage.engine import Database
 from gateway.storage.migrations import check_up_to_date
 
@@ -52,7 +53,9 @@ institution's registered signing key. Protected header: `{"alg": "ES256", "kid":
 refused). Payload (JSON): `iss` your institution id, `aud` the gateway id, `htm` the HTTP method,
 `htu` the path with query exactly as sent, `iat` Unix seconds (within the configured window, 300 s
 by default), `jti` a unique id (8-128 characters, never reused), `dig` the RFC 9530 digest of the
-exact body bytes, `sha-256=:<base64 SHA-256>:` (send the same value as `Content-Digest`).
+exact body bytes, `sha-256=:<base64 SHA-256>:` (send the same value as `Content-Digest`). A document
+upload is streamed: its `Content-Digest` is checked against the bytes as they arrive, and a
+mismatch stores nothing.
 Every accepted write answers with a `Receipt` header: a JWS signed by the gateway."""
 
 
@@ -64,7 +67,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         database = Database(settings.database_url)
         check_up_to_date(database.engine)
         app.state.key_ring = load_registry(settings, database)
-        app.state.vault = Vault(settings.load_master_key())
+        app.state.vault = Vault(settings.load_master_key(), settings.load_retired_master_keys())
+        app.state.blobs = LocalBlobStore(settings.blob_dir)
+        app.state.blobs.sweep_incoming()
         app.state.database = database
         app.state.client_ca = (
             x509.load_pem_x509_certificate(settings.client_ca_path.read_bytes()) if settings.trust_proxy_client_cert else None
@@ -102,7 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse(request.app.state.key_ring.jwks(), headers={"Cache-Control": "max-age=300"})
 
     app.include_router(v1_router)
-    app.add_middleware(RequestGuard, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestGuard, max_bytes=settings.max_body_bytes, max_stream_bytes=settings.max_document_bytes)
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     return app
 

@@ -115,6 +115,78 @@ def _ledger_verify(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _retention_apply(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from gateway.ledger.store import Ledger
+    from gateway.security.keys import checkpoint_signer
+    from gateway.services import retention
+    from gateway.services.vault import Vault
+    from gateway.storage.blobs import LocalBlobStore
+    from gateway.storage.engine import Database
+
+    policy = retention.Policy(args.days or settings.retention_days, datetime.now(UTC))
+    database = Database(settings.database_url)
+    try:
+        if args.dry_run:
+            due = retention.due(database, policy)
+            print(f"{len(due)} case(s) closed before {policy.closed_before:%Y-%m-%d} would have their personal data erased")
+            for case_id in due:
+                print(f"  {case_id}")
+            return 0
+        vault = Vault(settings.load_master_key(), settings.load_retired_master_keys())
+        ledger = Ledger(settings.origin, checkpoint_signer(settings.checkpoint_key_path, settings.origin))
+        erased = 0
+        for case_id in retention.apply(database, vault, ledger, LocalBlobStore(settings.blob_dir), settings.gateway_id, policy):
+            erased += 1
+            print(f"erased personal data of case {case_id}")
+        print(f"{erased} case(s) closed before {policy.closed_before:%Y-%m-%d}: personal data erased, each recorded in the ledger")
+        return 0
+    finally:
+        database.dispose()
+
+
+def _master_key_new(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.security.encryption import MasterKey
+    from gateway.security.pki import write_secret
+
+    if args.output.exists():
+        print(f"{args.output} exists: a master key is never overwritten (data keys wrapped by it would be lost)", file=sys.stderr)
+        return 1
+    key = MasterKey.generate_text()
+    write_secret(args.output, (key + "\n").encode())
+    print(f"new master key written to {args.output} (id {MasterKey.from_text(key).id})")
+    return 0
+
+
+def _master_key_rotate(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.services.vault import Vault
+    from gateway.storage.engine import Database
+
+    vault = Vault(settings.load_master_key(), settings.load_retired_master_keys())
+    database = Database(settings.database_url)
+    rewrapped, position = 0, None
+    try:
+        while True:
+            with database.session(write=True) as session:
+                done = vault.rewrap_batch(session)
+                session.commit()
+            if not done:
+                break
+            rewrapped += done
+        while True:
+            with database.session(write=True) as session:
+                position = vault.reseal_replies_batch(session, position)
+                session.commit()
+            if position is None:
+                break
+    finally:
+        database.dispose()
+    print(f"{rewrapped} data key(s) re-wrapped under master key {vault.master.id}; stored replies re-sealed. "
+          "No document was re-encrypted. The retired master keys can now be removed from the settings.")
+    return 0
+
+
 def _contract(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.contract.export import stale_files, write_files
 
@@ -169,6 +241,22 @@ def parser() -> argparse.ArgumentParser:
     verify.add_argument("--witness", action="append", default=[], help="a witness's cosignature verifier key (repeatable)")
     verify.add_argument("--since", help="a signed checkpoint saved earlier: the export must extend it")
     verify.set_defaults(run=_ledger_verify)
+
+    retention = commands.add_parser("retention", help="the personal-data retention policy").add_subparsers(dest="retention_command", required=True)
+    apply = retention.add_parser("apply", help="erase the personal data of cases closed longer ago than the retention period")
+    apply.add_argument("--days", type=int, help="retention period in days (default: GATEWAY_RETENTION_DAYS)")
+    apply.add_argument("--dry-run", action="store_true", help="list the cases, erase nothing")
+    apply.set_defaults(run=_retention_apply)
+
+    master = commands.add_parser("master-key", help="the master key wrapping the per-case data keys").add_subparsers(
+        dest="master_key_command", required=True
+    )
+    new = master.add_parser("new", help="write a new random master key to a file (0600)")
+    new.add_argument("output", type=Path)
+    new.set_defaults(run=_master_key_new)
+    master.add_parser(
+        "rotate", help="re-wrap every data key under GATEWAY_MASTER_KEY, using GATEWAY_RETIRED_MASTER_KEY(S|_FILES) to unwrap"
+    ).set_defaults(run=_master_key_rotate)
 
     contract = commands.add_parser("contract", help="regenerate openapi/v1.json and schemas/ from the models")
     contract.add_argument("--check", action="store_true", help="exit 1 if the committed files are stale")

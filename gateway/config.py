@@ -14,6 +14,7 @@ from typing import Annotated, Self
 from pydantic import Field, PositiveInt, SecretStr, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from gateway.domain import documents
 from gateway.security.encryption import MasterKey
 
 VAR_DIR = Path("var")
@@ -56,6 +57,21 @@ class Settings(BaseSettings):
     ledger_origin: str | None = Field(default=None, description="The checkpoints' origin line; default <gateway_id>/ledger.")
     master_key: SecretStr | None = Field(default=None, description="Base64 32-byte key wrapping the per-case data keys.")
     master_key_file: Path | None = Field(default=None, description="File holding the master key instead; default <pki_dir>/master.key.")
+    retired_master_keys: SecretStr | None = Field(
+        default=None, description="Comma-separated older master keys (base64), kept until `gateway master-key rotate` re-wrapped everything."
+    )
+    retired_master_key_files: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list, description="Comma-separated files holding older master keys, instead."
+    )
+    blob_dir: Path = Field(default=VAR_DIR / "blobs", description="Where document ciphertexts are stored (local blob store).")
+    max_document_bytes: PositiveInt = Field(default=50 * 1024 * 1024, description="Largest document accepted (413 above).")
+    document_types: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(documents.DEFAULT_ALLOWED),
+        description="Comma-separated media types accepted, as detected from the bytes (415 otherwise).",
+    )
+    retention_days: PositiveInt = Field(
+        default=5 * 365, description="`gateway retention apply` erases the personal data of cases closed longer ago than this."
+    )
     signature_max_skew_seconds: Annotated[int, Field(ge=10, le=3600)] = 300
 
     default_reply_days: Annotated[int, Field(ge=1, le=365)] = 30
@@ -67,7 +83,7 @@ class Settings(BaseSettings):
     @model_validator(mode="before")
     @classmethod
     def _split_lists(cls, data: dict) -> dict:
-        for name in ("trusted_proxies", "retired_signing_keys"):
+        for name in ("trusted_proxies", "retired_signing_keys", "retired_master_key_files", "document_types"):
             raw = data.get(name) if isinstance(data, dict) else None
             if isinstance(raw, str):
                 data[name] = [part.strip() for part in raw.split(",") if part.strip()]
@@ -79,6 +95,8 @@ class Settings(BaseSettings):
             ipaddress.ip_network(entry, strict=False)  # raises ValueError on a typo
         if self.trust_proxy_client_cert and not self.trusted_proxies:
             raise ValueError("GATEWAY_TRUST_PROXY_CLIENT_CERT needs GATEWAY_TRUSTED_PROXIES")
+        if not self.document_types:
+            raise ValueError("GATEWAY_DOCUMENT_TYPES is empty: no document could be attached")
         if self.page_size_default > self.page_size_max:
             raise ValueError("GATEWAY_PAGE_SIZE_DEFAULT exceeds GATEWAY_PAGE_SIZE_MAX")
         return self
@@ -112,6 +130,10 @@ class Settings(BaseSettings):
             return MasterKey.from_text(path.read_text())
         except FileNotFoundError:
             raise ValueError(f"no master key: set GATEWAY_MASTER_KEY or create {path} (gateway pki init makes one)") from None
+
+    def load_retired_master_keys(self) -> list[MasterKey]:
+        texts = [part for part in (self.retired_master_keys.get_secret_value() if self.retired_master_keys else "").split(",") if part.strip()]
+        return [MasterKey.from_text(text) for text in texts] + [MasterKey.from_text(path.read_text()) for path in self.retired_master_key_files]
 
     @property
     def client_ca_path(self) -> Path:

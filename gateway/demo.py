@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from gateway import samples
 from gateway.client import CaseCreate, GatewayClient, MessageCreate
 from gateway.config import Settings
 from gateway.security.dev import ensure_dev_setup
@@ -31,6 +32,7 @@ class Step:
     kind: str
     body: str
     extra: dict[str, Any] = field(default_factory=dict)
+    documents: dict[str, bytes] = field(default_factory=dict)  # file name → bytes, attached and referred to
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,9 @@ def scenarios() -> list[Scenario]:
             steps=[
                 Step(RESPONDENT, "acknowledgement", "توصلنا بالملف وهو قيد الدراسة لدى المديرية الجهوية."),
                 Step(RESPONDENT, "information_request", "المرجو موافاتنا بنسخة من عقد البيع ووصولات الأداء."),
-                Step(MEDIATOR, "information_response", "تجدون رفقته نسخة من العقد وثلاثة وصولات أداء."),
+                Step(MEDIATOR, "information_response", "تجدون رفقته نسخة من العقد وثلاثة وصولات أداء.",
+                     documents={"عقد البيع – إقامة النور.pdf": samples.pdf(["Contrat de vente - Residence Al Nour", "Lot B7, appartement 12"]),
+                                "وصل الأداء رقم 3.png": samples.png(120, 80)}),
                 Step(RESPONDENT, "interim_reply", "الأشغال المتبقية تخص الربط بشبكة الكهرباء، والتسليم مرتقب خلال ثلاثة أشهر."),
                 Step(RESPONDENT, "final_reply", "تم تحديد تاريخ التسليم في 15 مارس 2027 مع احتساب غرامات التأخير.",
                      {"outcome": "partially_favourable"}),
@@ -87,7 +91,9 @@ def scenarios() -> list[Scenario]:
                 Step(MEDIATOR, "follow_up", "La réception provisoire a été prononcée le mois dernier : merci de réexaminer.",
                      {"new_deadline": _later(20)}),
                 Step(RESPONDENT, "final_reply", "Le titre individuel sera remis à la plaignante sous quinze jours.",
-                     {"outcome": "favourable"}),
+                     {"outcome": "favourable"},
+                     documents={"Procès-verbal de réception provisoire.pdf": samples.pdf(["Proces-verbal de reception provisoire",
+                                                                                         "Voirie et reseaux divers - Al Firdaous"])}),
                 Step(MEDIATOR, "closure", "Clôture : suite favorable.", {"outcome": "favourable"}),
             ],
         ),
@@ -107,7 +113,9 @@ def scenarios() -> list[Scenario]:
                 Step(RESPONDENT, "acknowledgement", "Dossier reçu ; visite de terrain programmée."),
                 Step(MEDIATOR, "note", "Le plaignant signale que l'accès des secours est également bloqué."),
                 Step(RESPONDENT, "information_request", "Merci de fournir le plan cadastral de la parcelle."),
-                Step(MEDIATOR, "information_response", "Plan cadastral et acte de servitude transmis."),
+                Step(MEDIATOR, "information_response", "Plan cadastral et acte de servitude transmis.",
+                     documents={"Plan cadastral – parcelle 118.pdf": samples.pdf(["Plan cadastral, parcelle 118"]),
+                                "Photo du mur – صورة الجدار.png": samples.png(200, 150)}),
                 Step(RESPONDENT, "final_reply", "Un portail sera ouvert dans le mur ; travaux sous trente jours.",
                      {"outcome": "favourable"}),
                 Step(MEDIATOR, "closure", "Clôture après confirmation du plaignant.", {"outcome": "favourable"}),
@@ -124,6 +132,7 @@ class DemoFailure(Exception):
 class Tally:
     receipts: int = 0
     deliveries: int = 0
+    documents: int = 0
 
 
 def _deliver(client: GatewayClient, tally: Tally) -> None:
@@ -140,8 +149,14 @@ def play(clients: dict[str, GatewayClient], scenario: Scenario, say: Callable[[s
     case_id = opened.value.id
     for step in scenario.steps:
         _deliver(clients[step.actor], tally)
-        accepted = clients[step.actor].send_message(case_id, MessageCreate(kind=step.kind, body=step.body, **step.extra))
+        attached = [clients[step.actor].upload_document(case_id, data, name) for name, data in step.documents.items()]
+        tally.receipts += len(attached)
+        documents = [document.value.id for document in attached]
+        accepted = clients[step.actor].send_message(
+            case_id, MessageCreate(kind=step.kind, body=step.body, documents=documents, **step.extra)
+        )
         tally.receipts += 1
+        _check_documents(clients[MEDIATOR if step.actor == RESPONDENT else RESPONDENT], case_id, step, documents, tally)
         if accepted.receipt.claims["resource"] != f"/v1/cases/{case_id}/messages/{accepted.value.id}":
             raise DemoFailure(f"receipt for the wrong resource on {step.kind}")
     _deliver(respondent, tally)
@@ -151,6 +166,20 @@ def play(clients: dict[str, GatewayClient], scenario: Scenario, say: Callable[[s
         raise DemoFailure(f"{case.reference} ended {case.status}, not closed")
     tally.deliveries += _check_delivery_receipts(mediator, case)
     _print_timeline(case, say)
+
+
+def _check_documents(recipient: GatewayClient, case_id: str, step: Step, document_ids: list[str], tally: Tally) -> None:
+    """The other party downloads each document and finds the exact bytes and file name sent."""
+    by_id = {document.id: document for document in recipient.documents(case_id)}
+    with tempfile.TemporaryDirectory(prefix="gateway-demo-download-") as directory:
+        for (name, data), document_id in zip(step.documents.items(), document_ids, strict=True):
+            described = by_id[document_id]
+            received = recipient.download_document(case_id, document_id, Path(directory) / "document")
+            if described.filename != name or (Path(directory) / "document").read_bytes() != data:
+                raise DemoFailure(f"document {name!r} did not arrive intact")
+            if received.digest != described.digest:
+                raise DemoFailure(f"document {name!r} digest mismatch")
+            tally.documents += 1
 
 
 def _check_delivery_receipts(client: GatewayClient, case) -> int:
@@ -174,7 +203,8 @@ def _print_timeline(case, say: Callable[[str], None]) -> None:
     say(f"  {times.opened_at:%H:%M:%S.%f}"[:-3] + f"  {'imr':<10} {'case opened':<36} → open")
     for item in case.messages:
         outcome = f" ({item.outcome.value})" if item.outcome else ""
-        say(f"  {item.created_at:%H:%M:%S.%f}"[:-3] + f"  {item.sender_id:<10} {item.kind.value + outcome:<36} → {item.status_after.value}")
+        attached = f"  + {len(item.documents)} document(s)" if item.documents else ""
+        say(f"  {item.created_at:%H:%M:%S.%f}"[:-3] + f"  {item.sender_id:<10} {item.kind.value + outcome:<36} → {item.status_after.value}{attached}")
     elapsed = (times.closed_at - times.opened_at).total_seconds()
     to_ack = (times.acknowledged_at - times.opened_at).total_seconds()
     say(f"  processing time: acknowledged after {to_ack:.3f} s, closed after {elapsed:.3f} s; outcome {case.outcome.value}")
@@ -184,7 +214,8 @@ def _print_timeline(case, say: Callable[[str], None]) -> None:
 def _own_gateway() -> Iterator[tuple[str, Path]]:
     with tempfile.TemporaryDirectory(prefix="gateway-demo-") as directory:
         root = Path(directory)
-        settings = Settings(database_url=f"sqlite:///{root / 'demo.db'}", pki_dir=root / "pki", registry_file=root / "registry.json", _env_file=None)
+        settings = Settings(database_url=f"sqlite:///{root / 'demo.db'}", pki_dir=root / "pki", registry_file=root / "registry.json",
+                            blob_dir=root / "blobs", _env_file=None)
         ensure_dev_setup(settings.pki_dir, settings.registry_file)
         upgrade(settings.database_url)
         with background_gateway(settings) as url:
@@ -211,5 +242,5 @@ def run(url: str | None = None, pki_dir: Path | None = None, say: Callable[[str]
         finally:
             for client in clients.values():
                 client.close()
-        say(f"\nOK: 3 cases closed; {tally.receipts} acceptance receipts and {tally.deliveries} delivery receipts verified "
-            f"against the gateway's JWKS")
+        say(f"\nOK: 3 cases closed; {tally.documents} documents attached and downloaded intact (digests checked); "
+            f"{tally.receipts} acceptance receipts and {tally.deliveries} delivery receipts verified against the gateway's JWKS")

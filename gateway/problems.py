@@ -63,6 +63,14 @@ CATALOGUE: dict[str, ProblemType] = {
         _p("precondition-failed", 412, "Le dossier a changé depuis votre lecture", "تغير الملف منذ قراءتكم له", "The case changed since you read it"),
         _p("payload-too-large", 413, "Requête trop volumineuse", "الطلب كبير جدا", "Request too large"),
         _p("unsupported-media-type", 415, "Type de contenu non pris en charge", "نوع المحتوى غير مدعوم", "Unsupported media type"),
+        _p("document-type-refused", 415, "Type de document non accepté", "نوع الوثيقة غير مقبول", "Document type not accepted"),
+        _p("content-digest-required", 400, "Empreinte Content-Digest requise", "بصمة Content-Digest مطلوبة", "Content-Digest required"),
+        _p("content-digest-mismatch", 400, "Le contenu reçu ne correspond pas à son empreinte", "المحتوى المستلم لا يطابق بصمته", "The content received does not match its digest"),
+        _p("invalid-filename", 422, "Nom de fichier invalide", "اسم ملف غير صالح", "Invalid file name"),
+        _p("unknown-document", 422, "Document inconnu pour ce dossier", "وثيقة غير معروفة في هذا الملف", "Unknown document for this case"),
+        _p("case-closed", 409, "Le dossier est clôturé", "الملف مغلق", "The case is closed"),
+        _p("personal-data-erased", 410, "Données personnelles effacées", "تم محو المعطيات الشخصية", "Personal data erased"),
+        _p("range-not-satisfiable", 416, "Plage demandée hors du document", "النطاق المطلوب خارج الوثيقة", "Range not satisfiable"),
         _p("internal-error", 500, "Erreur interne", "خطأ داخلي", "Internal error"),
     )
 }

@@ -124,8 +124,11 @@ def database_url(template, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def settings(database_url: str, test_pki: TestPki, registry_file: Path) -> Settings:
-    return Settings(database_url=database_url, pki_dir=test_pki.dev.directory, registry_file=registry_file, _env_file=None)
+def settings(database_url: str, test_pki: TestPki, registry_file: Path, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url, pki_dir=test_pki.dev.directory, registry_file=registry_file, blob_dir=tmp_path / "blobs",
+        _env_file=None,
+    )
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ the work together with its signed receipt and the stored answer.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -29,6 +30,7 @@ from gateway.security.signing import (
     SignatureRejected,
     VerifiedRequest,
     content_digest,
+    parse_content_digest,
     verify_request,
 )
 from gateway.ledger.store import b64
@@ -149,16 +151,29 @@ class ExchangeEvent:
 
 
 class Exchange:
-    """One accepted write: its caller, its evidence, its transaction, and the committed answer."""
+    """One accepted write: its caller, its evidence, its transaction, and the committed answer.
 
-    def __init__(self, session: Session, caller: Party, request: Request, body: bytes, signed: VerifiedRequest,
-                 keys: KeyRing, claim: idempotency.Claim | None) -> None:
-        self.session, self.caller, self.request, self.keys, self.claim = session, caller, request, keys, claim
-        self.master = request.app.state.vault.master
+    The transaction opens on first use of `session`: a streamed upload receives its bytes first,
+    so that it does not hold the database's write lock while a large document arrives."""
+
+    def __init__(self, database: Database, caller: Party, request: Request, body: bytes | None, digest: str,
+                 signed: VerifiedRequest, keys: KeyRing, claim: idempotency.Claim | None) -> None:
+        self.caller, self.request, self.keys, self.claim = caller, request, keys, claim
+        self.vault: Vault = request.app.state.vault
         self.signed = signed
-        self.evidence = Evidence(signed.token, body.decode("utf-8", errors="replace"))
-        self.body_digest = content_digest(body)
+        self.evidence = Evidence(signed.token, body.decode("utf-8", errors="replace")) if body is not None else None
+        self.body_digest = digest
         self.committed = False
+        self._database, self._transaction, self._session = database, ExitStack(), None
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            self._session = self._transaction.enter_context(self._database.session(write=True))
+        return self._session
+
+    def close(self) -> None:
+        self._transaction.close()
 
     def commit(self, status_code: int, content: BaseModel, event: ExchangeEvent | None, headers: dict[str, str] | None = None) -> Response:
         """Commit the work, its ledger entry and signed receipt (for an exchange event), and its
@@ -166,7 +181,7 @@ class Exchange:
         headers = {**(headers or {}), **(self._record(event) if event else {})}
         body = content.model_dump_json()
         if self.claim is not None:
-            idempotency.complete(self.session, self.master, self.claim, idempotency.StoredResponse(status_code, headers, body))
+            idempotency.complete(self.session, self.vault, self.claim, idempotency.StoredResponse(status_code, headers, body))
         self.session.commit()
         self.committed = True
         return Response(body, status_code=status_code, headers=headers, media_type="application/json")
@@ -192,47 +207,66 @@ class Exchange:
         return headers
 
 
-def verify_signature(request: Request, body: bytes, caller: Party, settings: Settings, keys: KeyRing) -> VerifiedRequest:
+def verify_signature(request: Request, digest: str, caller: Party, settings: Settings, keys: KeyRing) -> VerifiedRequest:
     """Check the request's JWS before anything is written; each failure has its own problem type."""
     try:
         return verify_request(
             request.headers.get(SIGNATURE_HEADER), keys=keys.keys, institution_id=caller.id, audience=settings.gateway_id,
-            method=request.method, target=request_target(request), body=body, max_skew_seconds=settings.signature_max_skew_seconds,
+            method=request.method, target=request_target(request), digest=digest, max_skew_seconds=settings.signature_max_skew_seconds,
         )
     except SignatureRejected as rejected:
         raise ProblemError(rejected.slug, rejected.detail) from None
+
+
+def _admit(request: Request, body: bytes | None, digest: str, caller: Party, settings: Settings, database: Database,
+           keys: KeyRing) -> Iterator[Exchange]:
+    """Verify the signature, then, in one short transaction, use up its jti and claim the
+    idempotency key; yield the exchange, and release the claim if it was not committed."""
+    signed = verify_signature(request, digest, caller, settings, keys)
+    vault: Vault = request.app.state.vault
+    raw_key = request.headers.get("idempotency-key")
+    key = idempotency.parse_key(raw_key) if raw_key is not None else None
+    with database.session(write=True) as session:
+        nonces.consume(session, caller.id, signed.jti, settings.signature_max_skew_seconds)
+        outcome = None
+        if key is not None:
+            fingerprint = idempotency.fingerprint(request.method, request_target(request), body if body is not None else digest.encode())
+            outcome = idempotency.claim(session, vault, caller.id, key, fingerprint, settings.idempotency_lease_seconds)
+        session.commit()
+    if isinstance(outcome, idempotency.StoredResponse):
+        raise Replay(outcome)
+    claim = outcome
+    exchange = Exchange(database, caller, request, body, digest, signed, keys, claim)
+    try:
+        yield exchange
+    finally:
+        exchange.close()
+        if claim is not None and not exchange.committed:
+            with database.session(write=True) as session:
+                idempotency.release(session, claim)
+                session.commit()
 
 
 def get_exchange(
     request: Request, body: Annotated[bytes, Depends(raw_body)], caller: CurrentInstitution, settings: SettingsDep,
     database: DatabaseDep, keys: KeyRingDep,
 ) -> Iterator[Exchange]:
-    signed = verify_signature(request, body, caller, settings, keys)
-    raw_key = request.headers.get("idempotency-key")
-    key = idempotency.parse_key(raw_key) if raw_key is not None else None
-    # Admission, in its own short transaction: the jti is used up, the idempotency key claimed.
-    with database.session(write=True) as session:
-        nonces.consume(session, caller.id, signed.jti, settings.signature_max_skew_seconds)
-        outcome = None
-        if key is not None:
-            fingerprint = idempotency.fingerprint(request.method, request_target(request), body)
-            outcome = idempotency.claim(
-                session, request.app.state.vault.master, caller.id, key, fingerprint, settings.idempotency_lease_seconds
-            )
-        session.commit()
-    if isinstance(outcome, idempotency.StoredResponse):
-        raise Replay(outcome)
-    claim = outcome
-    exchange = None
-    try:
-        with database.session(write=True) as session:
-            exchange = Exchange(session, caller, request, body, signed, keys, claim)
-            yield exchange
-    finally:
-        if claim is not None and not (exchange and exchange.committed):
-            with database.session(write=True) as session:
-                idempotency.release(session, claim)
-                session.commit()
+    yield from _admit(request, body, content_digest(body), caller, settings, database, keys)
+
+
+def get_streamed_exchange(
+    request: Request, caller: CurrentInstitution, settings: SettingsDep, database: DatabaseDep, keys: KeyRingDep,
+) -> Iterator[Exchange]:
+    """For a body too large to hold: the signature covers the declared `Content-Digest`, which the
+    endpoint checks against the bytes as they arrive."""
+    declared = request.headers.get("content-digest")
+    if declared is None:
+        raise ProblemError("content-digest-required", "send the SHA-256 of the body as Content-Digest: sha-256=:<base64>:")
+    digest = parse_content_digest(declared)
+    if digest is None:
+        raise ProblemError("content-digest-required", "Content-Digest must carry a sha-256 digest (RFC 9530)")
+    yield from _admit(request, None, digest, caller, settings, database, keys)
 
 
 WriteExchange = Annotated[Exchange, Depends(get_exchange)]
+StreamedExchange = Annotated[Exchange, Depends(get_streamed_exchange)]

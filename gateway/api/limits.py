@@ -1,7 +1,12 @@
 """Checks made before a request reaches the app (pure ASGI): its size, and no NUL character in its
-target (PostgreSQL refuses NUL in text, SQLite stores it: refuse it at the edge, on both engines)."""
+target (PostgreSQL refuses NUL in text, SQLite stores it: refuse it at the edge, on both engines).
+
+Bodies are read whole, up to `max_bytes`, except document uploads: those are streamed to the
+endpoint, which counts and checks them as they arrive (`max_stream_bytes`)."""
 
 from __future__ import annotations
+
+import re
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -10,9 +15,16 @@ from gateway.api.problems import problem_response
 from gateway.problems import CATALOGUE
 
 
+STREAMED_UPLOAD = re.compile(r"/v1/cases/[^/]+/documents")
+
+
+def is_streamed_upload(scope: Scope) -> bool:
+    return scope.get("method") == "POST" and STREAMED_UPLOAD.fullmatch(scope.get("path", "")) is not None
+
+
 class RequestGuard:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app: ASGIApp, max_bytes: int, max_stream_bytes: int) -> None:
+        self.app, self.max_bytes, self.max_stream_bytes = app, max_bytes, max_stream_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -24,9 +36,14 @@ class RequestGuard:
             response = problem_response(headers, CATALOGUE["malformed-request"], path=None, detail="NUL characters are not allowed")
             await response(scope, receive, send)
             return
+        streamed = is_streamed_upload(scope)
+        limit = self.max_stream_bytes if streamed else self.max_bytes
         declared = headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._refuse(scope, headers, receive, send)
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await refuse_too_large(scope, headers, receive, send, limit)
+            return
+        if streamed:
+            await self.app(scope, receive, send)
             return
         chunks: list[bytes] = []
         size = 0
@@ -38,7 +55,7 @@ class RequestGuard:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
-                await self._refuse(scope, headers, receive, send)
+                await refuse_too_large(scope, headers, receive, send, self.max_bytes)
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
@@ -54,9 +71,11 @@ class RequestGuard:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, scope: Scope, headers: Headers, receive: Receive, send: Send) -> None:
-        response = problem_response(
-            headers, CATALOGUE["payload-too-large"], path=scope.get("path"), detail=f"the limit is {self.max_bytes} bytes",
-            headers={"Connection": "close"},
-        )
-        await response(scope, receive, send)
+
+
+async def refuse_too_large(scope: Scope, headers: Headers, receive: Receive, send: Send, limit: int) -> None:
+    response = problem_response(
+        headers, CATALOGUE["payload-too-large"], path=scope.get("path"), detail=f"the limit is {limit} bytes",
+        headers={"Connection": "close"},
+    )
+    await response(scope, receive, send)

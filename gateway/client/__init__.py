@@ -7,10 +7,11 @@ and verifies every receipt. Sync (`GatewayClient`) and async (`AsyncGatewayClien
         print(accepted.value.id, accepted.receipt.id)
 """
 
-from gateway.client.core import Accepted, Receipt
+from gateway.client.core import Accepted, Downloaded, Receipt
 from gateway.client.errors import (
     BadRequest,
     Conflict,
+    DocumentCorrupted,
     Forbidden,
     GatewayError,
     LedgerInconsistent,
@@ -22,13 +23,16 @@ from gateway.client.errors import (
     SignatureRefused,
     TransitionRefused,
     Unauthenticated,
+    UnsupportedDocument,
     ValidationFailed,
 )
 from gateway.client.http import AsyncGatewayClient, GatewayClient
 from gateway.contract.cases import CaseCreate, Complainant, HousingProject, MessageCreate
 
 __all__ = [
-    "Accepted", "AsyncGatewayClient", "BadRequest", "CaseCreate", "Complainant", "Conflict", "Forbidden", "GatewayClient",
+    "Accepted", "AsyncGatewayClient", "BadRequest", "CaseCreate", "Complainant", "Conflict", "DocumentCorrupted", "Downloaded",
+    "Forbidden", "GatewayClient",
     "GatewayError", "HousingProject", "LedgerInconsistent", "MessageCreate", "NotFound", "PayloadTooLarge", "PreconditionFailed", "Receipt",
-    "ReceiptInvalid", "ServerError", "SignatureRefused", "TransitionRefused", "Unauthenticated", "ValidationFailed",
+    "ReceiptInvalid", "ServerError", "SignatureRefused", "TransitionRefused", "Unauthenticated", "UnsupportedDocument",
+    "ValidationFailed",
 ]

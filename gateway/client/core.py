@@ -6,19 +6,23 @@ A client only supplies `_run(call)`: the sync one returns the result, the async 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import random
 import uuid
-from collections.abc import Callable, Generator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Generator, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from pathlib import Path
+from typing import Any, BinaryIO, Generic, TypeVar
 
 import httpx
 from pydantic import BaseModel, TypeAdapter
 
-from gateway.client.errors import LedgerInconsistent, ReceiptInvalid, error_for
+from gateway.client.errors import DocumentCorrupted, LedgerInconsistent, ReceiptInvalid, error_for
 from gateway.contract.cases import CaseCreate, CaseDetail, CaseSummary, MessageCreate, MessageOut
 from gateway.contract.common import Page, Problem
+from gateway.contract.documents import DocumentOut
 from gateway.contract.inbox import InboxEventOut
 from gateway.contract.institutions import InstitutionOut
 from gateway.contract.receipts import ReceiptOut
@@ -32,6 +36,7 @@ from gateway.security.signing import (
     VerificationKey,
     content_digest,
     keys_from_jwks,
+    sha256_field,
     verify_receipt,
 )
 
@@ -57,12 +62,43 @@ class Accepted(Generic[T]):
     receipt: Receipt
 
 
+CHUNK_BYTES = 256 * 1024
+
+
+class Upload:
+    """A document to send as a stream: bytes in memory, or a file read twice (once for its digest,
+    once while sending), never held whole. Each attempt re-reads it from the start."""
+
+    def __init__(self, source: bytes | Path) -> None:
+        self.source = source
+        sha = hashlib.sha256()
+        for chunk in self._chunks():
+            sha.update(chunk)
+        self.digest = sha256_field(sha.digest())
+        self.size = len(source) if isinstance(source, bytes) else source.stat().st_size
+
+    def _chunks(self) -> Iterator[bytes]:
+        if isinstance(self.source, bytes):
+            yield self.source
+            return
+        with open(self.source, "rb") as file:
+            while chunk := file.read(CHUNK_BYTES):
+                yield chunk
+
+    async def _async_chunks(self) -> AsyncIterator[bytes]:
+        for chunk in self._chunks():  # local disk reads of CHUNK_BYTES: short enough not to matter
+            yield chunk
+
+    def content(self, client: httpx.Client | httpx.AsyncClient) -> Iterable[bytes] | AsyncIterable[bytes]:
+        return self._async_chunks() if isinstance(client, httpx.AsyncClient) else self._chunks()
+
+
 @dataclass
 class Call(Generic[T]):
     method: str
     path: str
     parse: Callable[[Any], T]
-    body: BaseModel | None = None
+    body: BaseModel | Upload | None = None
     params: dict[str, Any] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -71,9 +107,13 @@ class Call(Generic[T]):
         return self.method in {"POST", "PUT", "PATCH", "DELETE"}
 
     def request(self, client: httpx.Client | httpx.AsyncClient) -> httpx.Request:
+        params = {name: value for name, value in self.params.items() if value is not None}
+        if isinstance(self.body, Upload):
+            headers = {**self.headers, "Content-Type": "application/octet-stream", "Content-Digest": self.body.digest,
+                       "Content-Length": str(self.body.size)}
+            return client.build_request(self.method, self.path, params=params, content=self.body.content(client), headers=headers)
         content = self.body.model_dump_json(exclude_none=True).encode() if self.body is not None else None
         headers = {**self.headers, **({"Content-Type": "application/json"} if content is not None else {})}
-        params = {name: value for name, value in self.params.items() if value is not None}
         return client.build_request(self.method, self.path, params=params, content=content, headers=headers)
 
 
@@ -126,6 +166,17 @@ class Operations:
         headers = {**_idempotent(idempotency_key), **({"If-Match": if_match} if if_match else {})}
         return self._run(Call("POST", f"/v1/cases/{case_id}/messages", _model(MessageOut), body=payload, headers=headers))
 
+    def upload_document(self, case_id: str, source: bytes | Path, filename: str | None = None, *, idempotency_key: str | None = None):
+        """Attach a document (bytes, or a file streamed from disk); `filename` defaults to the file's name."""
+        name = filename or (source.name if isinstance(source, Path) else None)
+        if not name:
+            raise ValueError("a document sent from memory needs a filename")
+        return self._run(Call("POST", f"/v1/cases/{case_id}/documents", _model(DocumentOut), body=Upload(source),
+                              params={"filename": name}, headers=_idempotent(idempotency_key)))
+
+    def documents(self, case_id: str):
+        return self._run(Call("GET", f"/v1/cases/{case_id}/documents", _model(list[DocumentOut])))
+
     def inbox_page(self, *, after: str | None = None, limit: int | None = None):
         return self._run(Call("GET", "/v1/inbox", _model(Page[InboxEventOut]), params={"after": after, "limit": limit}))
 
@@ -151,6 +202,61 @@ def _query(value: Any) -> Any:
     if isinstance(value, bool):
         return str(value).lower()
     return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+class DownloadCheck:
+    """Checks a streamed download against the digest the gateway announced (`Content-Digest`: of
+    the bytes in this response, whole document or range)."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.expected = response.headers.get("Content-Digest")
+        self.size = 0
+        self._sha = hashlib.sha256()
+
+    def feed(self, chunk: bytes) -> bytes:
+        self._sha.update(chunk)
+        self.size += len(chunk)
+        return chunk
+
+    def verify(self) -> str:
+        digest = sha256_field(self._sha.digest())
+        if self.expected != digest:
+            raise DocumentCorrupted(f"the bytes received hash to {digest}, the gateway announced {self.expected}")
+        return digest
+
+
+@dataclass(frozen=True)
+class Downloaded:
+    path: Path
+    size: int
+    digest: str  # of the bytes written (the whole document, or the range asked for)
+    media_type: str
+    partial: bool  # a range (206) rather than the whole document
+
+
+@contextmanager
+def staged_file(destination: Path) -> Iterator[BinaryIO]:
+    """Write beside `destination` and rename into place only on success: a failed or corrupted
+    download never leaves a file that looks complete."""
+    partial = destination.with_name(f".{destination.name}.part")
+    try:
+        with open(partial, "wb") as out:
+            yield out
+        partial.replace(destination)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def downloaded(destination: Path, response: httpx.Response, check: DownloadCheck) -> Downloaded:
+    return Downloaded(destination, check.size, check.verify(), response.headers.get("Content-Type", ""), response.status_code == 206)
+
+
+def download_request(http: httpx.Client | httpx.AsyncClient, case_id: str, document_id: str, start: int | None, end: int | None) -> httpx.Request:
+    """`start`/`end` (inclusive, as in HTTP) ask for a range."""
+    headers = {}
+    if start is not None or end is not None:
+        headers["Range"] = f"bytes={'' if start is None else start}-{'' if end is None else end}"
+    return http.build_request("GET", f"/v1/cases/{case_id}/documents/{document_id}/content", headers=headers)
 
 
 def raise_for_problem(response: httpx.Response) -> None:
@@ -192,7 +298,7 @@ class ReceiptChecker:
         note_keys = [k["note_key"] for k in jwks.get("keys", []) if k.get("owner") == self.gateway_id and "note_key" in k]
         self.log = NoteVerifier.from_key_string(note_keys[0]) if note_keys else None
 
-    def ledger_claim(self, receipt: Receipt, signatures_sent: list[str], body: bytes) -> Checkpoint:
+    def ledger_claim(self, receipt: Receipt, signatures_sent: list[str], body_digest: str) -> Checkpoint:
         """Check the receipt's ledger entry is this request, included in a checkpoint the gateway signed."""
         claim = receipt.claims.get("ledger")
         if not isinstance(claim, dict) or self.log is None:
@@ -204,7 +310,7 @@ class ReceiptChecker:
             merkle.verify_inclusion(entry.leaf_hash(), claim["index"], checkpoint.size, proof, checkpoint.root_hash)
         except (KeyError, TypeError, ValueError) as exc:
             raise ReceiptInvalid(f"the receipt's ledger proof does not verify: {exc}") from exc
-        if entry.payload_digest != content_digest(body) or entry.signature_digest not in {content_digest(s.encode()) for s in signatures_sent}:
+        if entry.payload_digest != body_digest or entry.signature_digest not in {content_digest(s.encode()) for s in signatures_sent}:
             raise ReceiptInvalid("the ledger entry is not this request")
         return checkpoint
 
@@ -239,7 +345,7 @@ class ReceiptChecker:
             raise ReceiptInvalid("the gateway accepted the write but sent no receipt")
         claims = self.verify(token)
         request = response.request
-        if claims.get("sub") != self.institution_id or claims.get("req_dig") != content_digest(request.content):
+        if claims.get("sub") != self.institution_id or claims.get("req_dig") != request.headers.get("Content-Digest"):
             raise ReceiptInvalid("the receipt is not for this request")
         if claims.get("sig_dig") not in {content_digest(signature.encode()) for signature in signatures_sent}:
             raise ReceiptInvalid("the receipt does not cover the signature this client sent")
@@ -315,7 +421,7 @@ def conversation(call: Call[Any], http: httpx.Client | httpx.AsyncClient, checke
         raise_for_problem(keys)
         checker.load(keys.json())
     receipt = checker.check(outcome, signatures)
-    checkpoint = checker.ledger_claim(receipt, signatures, outcome.request.content)
+    checkpoint = checker.ledger_claim(receipt, signatures, outcome.request.headers["Content-Digest"])
     sizes = checker.consistency_needed(checkpoint)
     if sizes is not None:
         proof = yield http.build_request("GET", "/v1/ledger/proof/consistency", params={"first": sizes[0], "second": sizes[1]})

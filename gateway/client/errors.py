@@ -36,6 +36,8 @@ class PreconditionFailed(GatewayError): ...
 class PayloadTooLarge(GatewayError): ...
 class ValidationFailed(GatewayError): ...
 class ServerError(GatewayError): ...
+class UnsupportedDocument(BadRequest): ...
+class Gone(GatewayError): ...
 
 
 class TransitionRefused(Conflict):
@@ -50,6 +52,10 @@ class ReceiptInvalid(Exception):
     """The gateway's answer came without a receipt that verifies: do not treat the write as proven."""
 
 
+class DocumentCorrupted(Exception):
+    """A downloaded document's bytes do not match the digest the gateway announced: nothing was kept."""
+
+
 class LedgerInconsistent(ReceiptInvalid):
     """The gateway showed this client a ledger that does not extend the one it saw before:
     a rewritten or forked history. Keep the evidence and alert the auditors."""
@@ -57,7 +63,7 @@ class LedgerInconsistent(ReceiptInvalid):
 
 _BY_STATUS: dict[int, type[GatewayError]] = {
     400: BadRequest, 401: Unauthenticated, 403: Forbidden, 404: NotFound, 409: Conflict,
-    412: PreconditionFailed, 413: PayloadTooLarge, 415: BadRequest, 422: ValidationFailed,
+    410: Gone, 412: PreconditionFailed, 413: PayloadTooLarge, 415: UnsupportedDocument, 422: ValidationFailed,
 }
 
 

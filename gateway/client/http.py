@@ -10,7 +10,18 @@ from typing import Any
 
 import httpx
 
-from gateway.client.core import Operations, ReceiptChecker, Sleep, Steps
+from gateway.client.core import (
+    Downloaded,
+    DownloadCheck,
+    Operations,
+    ReceiptChecker,
+    Sleep,
+    Steps,
+    download_request,
+    downloaded,
+    raise_for_problem,
+    staged_file,
+)
 from gateway.client.signing import RequestSigner
 
 DEFAULT_GATEWAY_ID = "imr-alomrane-gateway"
@@ -77,6 +88,23 @@ class GatewayClient(_Settings, Operations):
         except StopIteration as done:
             return done.value
 
+    def download_document(self, case_id: str, document_id: str, destination: Path, *, start: int | None = None,
+                          end: int | None = None) -> Downloaded:
+        """Stream a document (or the byte range start..end, inclusive) into `destination`, checking
+        its digest; raises DocumentCorrupted, leaving no file, if it does not match."""
+        response = self.http.send(download_request(self.http, case_id, document_id, start, end), stream=True)
+        try:
+            if not response.is_success:
+                response.read()
+                raise_for_problem(response)
+            check = DownloadCheck(response)
+            with staged_file(destination) as out:
+                for chunk in response.iter_bytes():
+                    out.write(check.feed(chunk))
+                return downloaded(destination, response, check)
+        finally:
+            response.close()
+
     def iter_inbox(self, after: str | None = None, limit: int | None = None):
         """Every event available now, oldest first; `self.inbox_cursor` is where to resume."""
         self.inbox_cursor = after
@@ -119,6 +147,21 @@ class AsyncGatewayClient(_Settings, Operations):
                     outcome = error
         except StopIteration as done:
             return done.value
+
+    async def download_document(self, case_id: str, document_id: str, destination: Path, *, start: int | None = None,
+                                end: int | None = None) -> Downloaded:
+        response = await self.http.send(download_request(self.http, case_id, document_id, start, end), stream=True)
+        try:
+            if not response.is_success:
+                await response.aread()
+                raise_for_problem(response)
+            check = DownloadCheck(response)
+            with staged_file(destination) as out:
+                async for chunk in response.aiter_bytes():
+                    out.write(check.feed(chunk))
+                return downloaded(destination, response, check)
+        finally:
+            await response.aclose()
 
     async def iter_inbox(self, after: str | None = None, limit: int | None = None):
         self.inbox_cursor = after

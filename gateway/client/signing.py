@@ -27,13 +27,15 @@ class RequestSigner:
             raise ValueError(f"{path} is not an EC P-256 signing key")
         return cls(institution_id, Signer.from_private_key(key, kid), audience)
 
-    def sign(self, method: str, target: str, body: bytes) -> str:
-        return sign_request(self.signer, self.institution_id, self.audience, method, target, body)
+    def sign(self, method: str, target: str, digest: str) -> str:
+        return sign_request(self.signer, self.institution_id, self.audience, method, target, digest=digest)
 
     def __call__(self, request):
+        """A streamed body (a document) comes with its Content-Digest computed beforehand; any
+        other body is read and digested here."""
         if request.method in WRITE_METHODS:
-            body = request.read()
+            if "Content-Digest" not in request.headers:
+                request.headers["Content-Digest"] = content_digest(request.read())
             target = request.url.raw_path.decode("ascii")
-            request.headers[SIGNATURE_HEADER] = self.sign(request.method, target, body)
-            request.headers["Content-Digest"] = content_digest(body)
+            request.headers[SIGNATURE_HEADER] = self.sign(request.method, target, request.headers["Content-Digest"])
         return request

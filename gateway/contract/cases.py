@@ -14,6 +14,7 @@ from gateway.domain.vocabulary import CaseStatus, Language, MessageKind, Outcome
 Reference = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9/_.-]{0,63}$")]
 Cin = Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,2}[0-9]{1,7}$")]
 Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{6,15}$")]
+DocumentId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
 
 
 class Complainant(Input):
@@ -84,6 +85,16 @@ class MessageCreate(Input):
     new_deadline: Timestamp | None = Field(
         default=None, validate_default=True, description="Required with follow_up, refused otherwise."
     )
+    documents: list[DocumentId] = Field(
+        default_factory=list, max_length=50, description="Documents of this case (uploaded first) that the message refers to."
+    )
+
+    @field_validator("documents")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("a document is listed once")
+        return value
 
     @field_validator("outcome")
     @classmethod
@@ -127,6 +138,7 @@ class MessageOut(BaseModel):
     status_before: CaseStatus
     status_after: CaseStatus
     created_at: datetime
+    documents: list[str]
     signed_request: SignedRequestOut | None
 
 

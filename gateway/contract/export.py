@@ -12,13 +12,14 @@ from pydantic import BaseModel
 
 from gateway.contract.cases import CaseCreate, CaseDetail, CaseSummary, MessageCreate, MessageOut
 from gateway.contract.common import Problem
+from gateway.contract.documents import DocumentOut
 from gateway.contract.inbox import InboxEventOut
 from gateway.contract.institutions import InstitutionOut
 from gateway.contract.ledger import CheckpointOut, ConsistencyProofOut, CosignatureIn, EntryOut, InclusionProofOut
 from gateway.contract.receipts import ReceiptOut
 
 PAYLOADS: tuple[type[BaseModel], ...] = (
-    CaseCreate, CaseDetail, CaseSummary, MessageCreate, MessageOut, InboxEventOut, InstitutionOut, Problem, ReceiptOut,
+    CaseCreate, CaseDetail, CaseSummary, MessageCreate, MessageOut, DocumentOut, InboxEventOut, InstitutionOut, Problem, ReceiptOut,
     CheckpointOut, ConsistencyProofOut, CosignatureIn, EntryOut, InclusionProofOut,
 )
 

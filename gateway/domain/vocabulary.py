@@ -58,3 +58,4 @@ class InboxEventKind(StrEnum):
     CASE_OPENED = "case_opened"
     MESSAGE_RECEIVED = "message_received"
     STATUS_CHANGED = "status_changed"
+    DOCUMENT_ATTACHED = "document_attached"

@@ -37,7 +37,30 @@ _FORBIDDEN_HEADER_PARAMETERS = frozenset({"jku", "x5u", "jwk", "x5c", "x5t", "x5
 
 def content_digest(body: bytes) -> str:
     """RFC 9530 `Content-Digest` value for SHA-256."""
-    return "sha-256=:" + base64.b64encode(hashlib.sha256(body).digest()).decode() + ":"
+    return sha256_field(hashlib.sha256(body).digest())
+
+
+def sha256_field(raw: bytes) -> str:
+    """A SHA-256 hash as an RFC 9530 digest field member: `sha-256=:<base64>:`."""
+    return "sha-256=:" + base64.b64encode(raw).decode() + ":"
+
+
+def parse_content_digest(header: str) -> str | None:
+    """The `sha-256=:…:` member of a `Content-Digest` dictionary (RFC 9530), normalised, or None
+    if it has none that is well formed. Other algorithms the sender listed are ignored."""
+    for member in header.split(","):
+        name, _, value = member.strip().partition("=")
+        if name.strip().lower() != "sha-256":
+            continue
+        value = value.strip()
+        if len(value) < 2 or value[0] != ":" or value[-1] != ":":
+            return None
+        try:
+            raw = base64.b64decode(value[1:-1], validate=True)
+        except ValueError:
+            return None
+        return sha256_field(raw) if len(raw) == 32 else None
+    return None
 
 
 def _b64url(data: bytes) -> str:
@@ -125,7 +148,11 @@ class VerifiedRequest:
     token: str
 
 
-def request_claims(issuer: str, audience: str, method: str, target: str, body: bytes, *, now: float | None = None, jti: str | None = None) -> dict[str, Any]:
+def request_claims(
+    issuer: str, audience: str, method: str, target: str, body: bytes = b"", *, digest: str | None = None,
+    now: float | None = None, jti: str | None = None,
+) -> dict[str, Any]:
+    """`digest` replaces `body` for a body sent as a stream (its SHA-256 computed beforehand)."""
     return {
         "iss": issuer,
         "aud": audience,
@@ -133,11 +160,11 @@ def request_claims(issuer: str, audience: str, method: str, target: str, body: b
         "htu": target,
         "iat": int(now if now is not None else time.time()),
         "jti": jti or secrets.token_urlsafe(16),
-        "dig": content_digest(body),
+        "dig": digest or content_digest(body),
     }
 
 
-def sign_request(signer: Signer, issuer: str, audience: str, method: str, target: str, body: bytes, **options: Any) -> str:
+def sign_request(signer: Signer, issuer: str, audience: str, method: str, target: str, body: bytes = b"", **options: Any) -> str:
     """What an institution puts in `Request-Signature` (the SDK does this for every write)."""
     return signer.sign(request_claims(issuer, audience, method, target, body, **options), REQUEST_TYPE)
 
@@ -150,11 +177,13 @@ def verify_request(
     audience: str,
     method: str,
     target: str,
-    body: bytes,
+    digest: str,
     max_skew_seconds: int,
     now: float | None = None,
 ) -> VerifiedRequest:
-    """Check a request signature against the registry's keys; raise SignatureRejected saying why."""
+    """Check a request signature against the registry's keys; raise SignatureRejected saying why.
+    `digest` is the RFC 9530 digest of the body received (or, for a stream, the one declared and
+    then checked against the bytes as they arrive)."""
     if not token:
         raise SignatureRejected("signature-missing", f"every write needs a {SIGNATURE_HEADER} header")
     try:
@@ -184,7 +213,7 @@ def verify_request(
     wrong = sorted(name for name, value in expected.items() if claims.get(name) != value)
     if wrong:
         raise SignatureRejected("signature-request-mismatch", f"claims that do not match this request: {', '.join(wrong)}")
-    if claims.get("dig") != content_digest(body):
+    if claims.get("dig") != digest:
         raise SignatureRejected("signature-digest-mismatch", "dig is not the SHA-256 digest of the body received")
     iat, jti = claims.get("iat"), claims.get("jti")
     if not isinstance(iat, int) or isinstance(iat, bool) or abs(now - iat) > max_skew_seconds:

@@ -18,7 +18,7 @@ from gateway.problems import ProblemError
 from gateway.security.signing import Evidence
 from gateway.services.inbox import publish
 from gateway.services.vault import Vault
-from gateway.storage.models import Case, Institution, Message
+from gateway.storage.models import Case, Document, Institution, Message
 
 # Processing times record when a case first reached each milestone.
 _FIRST_ENTERED = {
@@ -180,6 +180,7 @@ def post_message(
         created_at=now,
         signature=evidence.signature if evidence else None,
         signed_body=evidence.body if evidence else None,
+        document_ids=_documents_of_case(session, case.id, payload.documents) or None,
     )
     session.add(message)
     _apply(case, payload, after, now)
@@ -189,6 +190,19 @@ def post_message(
     if after != before:
         publish(session, recipient, InboxEventKind.STATUS_CHANGED, case, message)
     return case, message
+
+
+def _documents_of_case(session: Session, case_id: str, document_ids: list[str]) -> list[str]:
+    """A message refers only to documents of its own case that are still there."""
+    if not document_ids:
+        return []
+    found = set(session.execute(
+        select(Document.id).where(Document.case_id == case_id, Document.id.in_(document_ids), Document.erased_at.is_(None))
+    ).scalars())
+    missing = [document_id for document_id in document_ids if document_id not in found]
+    if missing:
+        raise ProblemError("unknown-document", f"not documents of this case: {', '.join(missing)}", documents=missing)
+    return document_ids
 
 
 def _apply(case: Case, payload: MessageCreate, after: CaseStatus, now: datetime) -> None:
@@ -205,17 +219,28 @@ def _apply(case: Case, payload: MessageCreate, after: CaseStatus, now: datetime)
 
 
 
-def erase_personal_data(session: Session, vault: Vault, mediator: Party, case_id: str) -> tuple[Case, bool]:
-    """Crypto-shred the case's personal data; returns the case and whether it was erased just now."""
+@dataclass(frozen=True)
+class Erasure:
+    case: Case
+    erased_now: bool  # False if it had been erased before
+    blobs: list[str]  # document blobs to delete once committed
+
+
+def erase_personal_data(session: Session, vault: Vault, mediator: Party, case_id: str) -> Erasure:
+    """Crypto-shred the case's personal data (the caller commits, then deletes the blobs)."""
     case = get_case(session, mediator.id, case_id, for_update=True)
     if case.mediator_id != mediator.id:
         raise ProblemError("role-forbidden", "only the mediator who opened the case erases its personal data")
+    return erase(session, vault, case)
+
+
+def erase(session: Session, vault: Vault, case: Case) -> Erasure:
     if case.personal_data_erased_at is not None:
-        return case, False
-    vault.erase(session, case)
+        return Erasure(case, False, [])
+    blobs = vault.erase(session, case)
     case.updated_at = case.personal_data_erased_at
     case.version += 1
-    return case, True
+    return Erasure(case, True, blobs)
 
 
 def messages_of(session: Session, case: Case) -> list[Message]:

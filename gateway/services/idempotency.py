@@ -17,8 +17,7 @@ from sqlalchemy.orm import Session
 
 from gateway.problems import ProblemError
 from gateway.storage.models import IdempotencyRecord
-from gateway.security.encryption import MasterKey
-from gateway.services.vault import open_reply, seal_reply
+from gateway.services.vault import Vault, reply_context
 from gateway.storage.upsert import insert_ignore
 
 MAX_KEY_LENGTH = 255
@@ -50,11 +49,7 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     return hashlib.sha256(b"\n".join([method.encode(), path.encode(), body])).hexdigest()
 
 
-def _context(record_or_claim) -> str:
-    return f"idempotent reply:{record_or_claim.institution_id}:{record_or_claim.key}"
-
-
-def claim(session: Session, master: MasterKey, institution_id: str, key: str, request_fingerprint: str, lease_seconds: int) -> Claim | StoredResponse:
+def claim(session: Session, vault: Vault, institution_id: str, key: str, request_fingerprint: str, lease_seconds: int) -> Claim | StoredResponse:
     """Claim the key, or return the response stored by the first request with it."""
     now = datetime.now(UTC)
     lease = now + timedelta(seconds=lease_seconds)
@@ -69,7 +64,7 @@ def claim(session: Session, master: MasterKey, institution_id: str, key: str, re
     if record.fingerprint != request_fingerprint:
         raise ProblemError("idempotency-key-reused", "this key was first used with another request")
     if record.status_code is not None:
-        return StoredResponse(record.status_code, dict(record.response_headers or {}), open_reply(master, record.response_body, _context(record)))
+        return StoredResponse(record.status_code, dict(record.response_headers or {}), vault.open_reply(record.response_body, reply_context(record)))
     if not ours:
         if record.lease_until is not None and record.lease_until > now:
             raise ProblemError("idempotency-in-flight", "retry once the first request has finished", headers={"Retry-After": "1"})
@@ -77,8 +72,8 @@ def claim(session: Session, master: MasterKey, institution_id: str, key: str, re
     return Claim(institution_id, key, request_fingerprint)
 
 
-def complete(session: Session, master: MasterKey, claim: Claim, response: StoredResponse) -> None:
-    sealed = seal_reply(master, response.body, _context(claim))
+def complete(session: Session, vault: Vault, claim: Claim, response: StoredResponse) -> None:
+    sealed = vault.seal_reply(response.body, reply_context(claim))
     session.execute(
         update(IdempotencyRecord)
         .where(IdempotencyRecord.institution_id == claim.institution_id, IdempotencyRecord.key == claim.key)

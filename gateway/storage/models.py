@@ -120,6 +120,26 @@ class Message(Base):
     created_at: Mapped[datetime]
     signature: Mapped[str | None] = mapped_column(Text)  # the sender's request JWS
     signed_body: Mapped[str | None] = mapped_column(Text)  # the exact body it covers
+    document_ids: Mapped[list[str] | None] = mapped_column(JSON)  # documents of the case it refers to
+
+
+class Document(Base):
+    """A document attached to a case. Its bytes are a blob sealed with the case's data key; its file
+    name is personal data too (it often names the citizen) and is sealed like the complainant."""
+
+    __tablename__ = "documents"
+    __table_args__ = (Index("ix_documents_case_created", "case_id", "created_at", "id"),)
+
+    id: Mapped[str] = mapped_column(UUID_STR, primary_key=True)  # also the blob's name
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))
+    sender_id: Mapped[str] = mapped_column(ForeignKey("institutions.id"))
+    media_type: Mapped[str] = mapped_column(String(100))  # detected from the bytes
+    size: Mapped[int] = mapped_column(BigInteger)
+    digest: Mapped[str] = mapped_column(String(60))  # RFC 9530 sha-256 of the plaintext: what was signed
+    filename_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+    signature: Mapped[str | None] = mapped_column(Text)  # the sender's request JWS (covers the digest)
+    erased_at: Mapped[datetime | None]
 
 
 class InboxEvent(Base):

@@ -11,7 +11,7 @@ from openapi_spec_validator import validate
 
 from gateway.contract.export import generated_files, stale_files
 from gateway.api.deps import WRITE_METHODS
-from gateway.security.signing import SIGNATURE_HEADER
+from gateway.security.signing import SIGNATURE_HEADER, content_digest
 from gateway.security.tls import with_client_certificate
 from tests.conftest import signer_for
 
@@ -50,7 +50,9 @@ def signing(app, signer):
         body = b"".join(chunks)
         query = scope.get("query_string", b"").decode()
         target = scope["raw_path"].decode() + (f"?{query}" if query else "")
-        headers = [*((n, v) for n, v in scope["headers"] if n != header), (header, signer.sign(scope["method"], target, body).encode())]
+        digest = content_digest(body).encode()  # streamed uploads need it declared; others ignore it
+        kept = [(n, v) for n, v in scope["headers"] if n not in (header, b"content-digest")]
+        headers = [*kept, (b"content-digest", digest), (header, signer.sign(scope["method"], target, digest.decode()).encode())]
 
         async def replay():
             return {"type": "http.request", "body": body, "more_body": False}

@@ -23,7 +23,8 @@ def personal_values(payload) -> list[str]:
 
 def everything_stored(engine_sql) -> bytes:
     dump = b""
-    for table in ("cases", "case_keys", "messages", "inbox_events", "receipts", "idempotency_records", "ledger_entries", "ledger_checkpoints"):
+    for table in ("cases", "case_keys", "messages", "documents", "inbox_events", "receipts", "idempotency_records", "ledger_entries",
+                  "ledger_checkpoints"):
         for row in engine_sql(f"SELECT * FROM {table}"):
             for value in row:
                 dump += value if isinstance(value, bytes) else str(value).encode()

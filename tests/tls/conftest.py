@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from gateway.app import create_app
+from gateway.client import GatewayClient
 from gateway.server import background_gateway
 from tests.conftest import signer_for
 
@@ -58,3 +59,21 @@ def https_client(tls_gateway: RunningGateway, test_pki) -> Callable[..., httpx.C
     yield make
     for client in clients:
         client.close()
+
+
+@pytest.fixture
+def sdk(tls_gateway, test_pki):
+    """`sdk(name)`: the institutions' SDK client for `name`, against the running gateway."""
+    made = []
+
+    def make(name: str, cls=GatewayClient, **options):
+        files = test_pki.files(name)
+        client = cls(tls_gateway.url, name, ca=test_pki.dev.ca_cert, cert=files.cert, key=files.key,
+                     signing_key=files.signing_key, **options)
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        if isinstance(client, GatewayClient):
+            client.close()

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.tls
 def test_the_demo_runs_its_own_gateway_and_passes(capsys):
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
-    assert out.count("→ closed") == 3 and "OK: 3 cases closed" in out
+    assert out.count("→ closed") == 3 and "OK: 3 cases closed; 5 documents attached and downloaded intact" in out
     assert "تأخر تسليم شقة" in out and "Titre foncier non délivré" in out
 
 

@@ -11,7 +11,6 @@ import pytest
 from gateway.client import (
     AsyncGatewayClient,
     CaseCreate,
-    GatewayClient,
     MessageCreate,
     NotFound,
     ReceiptInvalid,
@@ -21,23 +20,6 @@ from gateway.client import (
 from tests.factories import SHORT_LIFE, case_payload, message
 
 pytestmark = pytest.mark.tls
-
-
-@pytest.fixture
-def sdk(tls_gateway, test_pki):
-    made = []
-
-    def make(name: str, cls=GatewayClient, **options):
-        files = test_pki.files(name)
-        client = cls(tls_gateway.url, name, ca=test_pki.dev.ca_cert, cert=files.cert, key=files.key,
-                     signing_key=files.signing_key, **options)
-        made.append(client)
-        return client
-
-    yield make
-    for client in made:
-        if isinstance(client, GatewayClient):
-            client.close()
 
 
 def test_a_whole_case_through_the_sdk_with_every_receipt_verified(sdk):

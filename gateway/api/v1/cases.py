@@ -79,9 +79,9 @@ def evidence_out(signature: str | None, body: str | None) -> SignedRequestOut | 
 
 
 def message_out(message: Message) -> MessageOut:
+    computed = {"signed_request": evidence_out(message.signature, message.signed_body), "documents": message.document_ids or []}
     return MessageOut.model_validate(
-        {**{name: getattr(message, name) for name in MessageOut.model_fields if name != "signed_request"},
-         "signed_request": evidence_out(message.signature, message.signed_body)}
+        {**{name: getattr(message, name) for name in MessageOut.model_fields if name not in computed}, **computed}
     )
 
 
@@ -179,14 +179,18 @@ def post_message(
 
 @router.delete("/{case_id}/personal-data", summary="Erase the complainant's personal data (mediator): crypto-shredding",
                response_model=CaseDetail)
-def erase_personal_data(case_id: str, caller: Mediator, exchange: WriteExchange, vault: VaultDep) -> Response:
-    """The case's data key and ciphertexts are destroyed; the case keeps its non-personal skeleton
-    (subject, dates, statuses, messages), and the erasure is itself a ledger entry. Erasing again
-    changes nothing."""
-    case, erased_now = service.erase_personal_data(exchange.session, vault, caller, case_id)
-    event = ExchangeEvent(case.id, case.respondent_id, "personal_data_erased", None, f"/v1/cases/{case.id}") if erased_now else None
+def erase_personal_data(case_id: str, request: Request, caller: Mediator, exchange: WriteExchange, vault: VaultDep) -> Response:
+    """The case's data key and ciphertexts are destroyed, its documents' bytes and names with them;
+    the case keeps its non-personal skeleton (subject, dates, statuses, messages), and the erasure
+    is itself a ledger entry. Erasing again changes nothing."""
+    erasure = service.erase_personal_data(exchange.session, vault, caller, case_id)
+    case = erasure.case
+    event = ExchangeEvent(case.id, case.respondent_id, "personal_data_erased", None, f"/v1/cases/{case.id}") if erasure.erased_now else None
     detail = case_detail(exchange.session, vault, case, service.messages_of(exchange.session, case), caller)
-    return exchange.commit(200, detail, event, {"ETag": etag(case)})
+    response = exchange.commit(200, detail, event, {"ETag": etag(case)})
+    for blob in erasure.blobs:  # unreadable already without the key; now gone too
+        request.app.state.blobs.delete(blob)
+    return response
 
 
 @router.get("/{case_id}/messages/{message_id}", summary="One message")

@@ -1,0 +1,176 @@
+"""Documents of a case: streamed uploads (signed over their Content-Digest) and ranged downloads."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response, StreamingResponse
+
+from gateway.api.deps import CaseParty, ExchangeEvent, SessionDep, SettingsDep, StreamedExchange, VaultDep
+from gateway.api.ranges import ByteRange, parse_range
+from gateway.api.responses import PROBLEM_RESPONSES
+from gateway.contract.documents import DocumentOut
+from gateway.domain.documents import short_name
+from gateway.problems import ProblemError
+from gateway.security.signing import sha256_field
+from gateway.services import documents as service
+from gateway.services.vault import Vault
+from gateway.storage.blobs import BlobStore
+from gateway.storage.models import Document
+
+router = APIRouter(prefix="/cases/{case_id}/documents", tags=["documents"], responses=PROBLEM_RESPONSES)
+
+_BATCH_BYTES = 256 * 1024  # bytes handed to the worker thread at a time: hashing, encryption, disk
+_UPLOAD_BODY = {
+    "required": True,
+    "description": "The document's bytes, as they are. Its type is read from the bytes themselves.",
+    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+}
+
+
+def document_out(document: Document, filename: str | None) -> DocumentOut:
+    return DocumentOut(
+        id=document.id, case_id=document.case_id, sender_id=document.sender_id, filename=filename,
+        media_type=document.media_type, size=document.size, digest=document.digest, created_at=document.created_at,
+        erased=document.erased_at is not None, signature=document.signature,
+        content=f"/v1/cases/{document.case_id}/documents/{document.id}/content",
+    )
+
+
+def _described(session, vault: Vault, documents: list[Document]) -> list[DocumentOut]:
+    key = vault.data_key(session, documents[0].case_id) if documents else None
+    return [document_out(document, Vault.open_filename(key, document) if key else None) for document in documents]
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Attach a document (streamed; signed over its Content-Digest)",
+    response_model=DocumentOut,
+    openapi_extra={"requestBody": _UPLOAD_BODY},
+    responses={415: PROBLEM_RESPONSES[413] | {"description": "Not an accepted type (detected from the bytes)"}},
+)
+async def upload_document(
+    case_id: str,
+    request: Request,
+    caller: CaseParty,
+    exchange: StreamedExchange,
+    settings: SettingsDep,
+    vault: VaultDep,
+    filename: Annotated[str, Query(min_length=1, max_length=255, description="Kept exactly (Arabic, French…), never used as a path.")],
+) -> Response:
+    """The body is the document. `Content-Digest: sha-256=:…:` is required and the request signature
+    covers it: the bytes are hashed as they arrive, and a mismatch, a refused type or an excess
+    over the size limit stores nothing."""
+    blobs: BlobStore = request.app.state.blobs
+    target = await run_in_threadpool(_prepare, request, vault, caller, case_id, filename)
+    staged = blobs.stage()
+    try:
+        sink = service.DocumentSink(target, staged, settings.max_document_bytes, settings.document_types)
+        batch = bytearray()
+        async for chunk in request.stream():
+            batch += chunk
+            if len(batch) >= _BATCH_BYTES:
+                await run_in_threadpool(sink.write, bytes(batch))
+                batch.clear()
+        await run_in_threadpool(sink.write, bytes(batch))
+        received = await run_in_threadpool(sink.finish)
+        if received.digest != exchange.body_digest:
+            raise ProblemError("content-digest-mismatch", "the SHA-256 of the bytes received is not the Content-Digest signed")
+        return await run_in_threadpool(_attach, exchange, blobs, staged, target, received, filename)
+    finally:
+        staged.discard()  # after publication there is nothing left to discard
+
+
+def _prepare(request: Request, vault: Vault, caller, case_id: str, filename: str) -> service.UploadTarget:
+    with request.app.state.database.session(write=False) as session:
+        return service.prepare(session, vault, caller, case_id, filename)
+
+
+def _attach(exchange, blobs: BlobStore, staged, target: service.UploadTarget, received: service.Received, filename: str) -> Response:
+    document = service.attach(exchange.session, exchange.vault, exchange.caller, target, received, filename, exchange.signed.token)
+    location = f"/v1/cases/{document.case_id}/documents/{document.id}"
+    staged.publish(document.id)  # before the commit: an accepted document always has its bytes
+    try:
+        event = ExchangeEvent(document.case_id, target.counterpart_id, "document_attached", short_name(document.media_type), location)
+        return exchange.commit(201, document_out(document, filename), event)
+    except BaseException:
+        blobs.delete(document.id)
+        raise
+
+
+@router.get("", summary="The case's documents")
+def list_documents(case_id: str, caller: CaseParty, session: SessionDep, vault: VaultDep) -> list[DocumentOut]:
+    return _described(session, vault, service.documents_of(session, caller, case_id))
+
+
+@router.get("/{document_id}", summary="One document's description")
+def get_document(case_id: str, document_id: str, caller: CaseParty, session: SessionDep, vault: VaultDep) -> DocumentOut:
+    return _described(session, vault, [service.get_document(session, caller, case_id, document_id)])[0]
+
+
+@router.get(
+    "/{document_id}/content",
+    summary="Download a document (Range supported)",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+        206: {"description": "The requested range", "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+        410: PROBLEM_RESPONSES[404] | {"description": "Erased with the case's personal data"},
+        416: PROBLEM_RESPONSES[404] | {"description": "The range lies outside the document"},
+    },
+)
+def download_document(
+    case_id: str,
+    document_id: str,
+    request: Request,
+    caller: CaseParty,
+    session: SessionDep,
+    vault: VaultDep,
+    range_header: Annotated[str | None, Header(alias="Range")] = None,
+    if_range: Annotated[str | None, Header()] = None,
+) -> StreamingResponse:
+    """Streamed and decrypted one authenticated segment at a time. `Content-Digest` is the SHA-256
+    of the bytes in this response (the whole document, or the range); `Repr-Digest` is always the
+    whole document's (RFC 9530)."""
+    blobs: BlobStore = request.app.state.blobs
+    readable = service.readable(session, vault, caller, case_id, document_id)
+    document = readable.document
+    filename = Vault.open_filename(readable.data_key, document) or document.id
+    session.close()  # nothing more to read: do not hold a connection while streaming
+    etag = f'"{document.id}"'
+    wanted = parse_range(range_header, document.size) if range_header and if_range in (None, etag) else None
+    headers = {
+        "Accept-Ranges": "bytes", "ETag": etag, "Repr-Digest": document.digest, "X-Content-Type-Options": "nosniff",
+        "Content-Disposition": _attachment(filename), "Cache-Control": "private, no-store",
+    }
+    if wanted is None:
+        part, status = ByteRange(0, document.size), 200
+        headers["Content-Digest"] = document.digest
+    else:
+        part, status = wanted, 206
+        headers["Content-Range"] = f"bytes {part.start}-{part.end - 1}/{document.size}"
+        headers["Content-Digest"] = _digest(service.content(blobs, readable, part.start, part.end))
+    headers["Content-Length"] = str(part.end - part.start)
+    return StreamingResponse(
+        service.content(blobs, readable, part.start, part.end), status_code=status, media_type=document.media_type, headers=headers
+    )
+
+
+def _digest(chunks: Iterator[bytes]) -> str:
+    """A range's digest must be in the headers, before its bytes: it costs reading the range twice."""
+    sha = hashlib.sha256()
+    for chunk in chunks:
+        sha.update(chunk)
+    return sha256_field(sha.digest())
+
+
+def _attachment(filename: str) -> str:
+    """RFC 6266: an ASCII fallback and the exact name in RFC 8187 encoding."""
+    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"

@@ -1,0 +1,24 @@
+"""Documents attached to case files."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class DocumentOut(BaseModel):
+    """A document's description. The bytes are at `content`; their SHA-256 is `digest`, which the
+    sender's signature and the ledger entry cover."""
+
+    id: str
+    case_id: str
+    sender_id: str
+    filename: str | None = Field(description="Exactly as the sender gave it; absent once the case's personal data was erased.")
+    media_type: str = Field(description="Detected from the bytes, not taken from the sender.")
+    size: int
+    digest: str = Field(description="RFC 9530 `sha-256=:…:` of the document's bytes.")
+    created_at: datetime
+    erased: bool
+    signature: str | None = Field(description="The sender's request JWS; its `dig` claim is `digest`.")
+    content: str = Field(description="Where to download the bytes (supports Range).")

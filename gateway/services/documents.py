@@ -1,0 +1,170 @@
+"""Documents of a case: received as a stream, checked on their bytes, sealed with the case's data
+key into the blob store, and attached in the exchange's transaction.
+
+An upload goes through three steps, so that the database's write lock is not held while a large
+document arrives: `prepare` (may this caller attach to this case, and with which key), `DocumentSink`
+(bytes in: size, type, digest, encryption, staging), then `attach` (the row, in the exchange's
+transaction, re-checking the case). Nothing is visible until `attach` is committed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gateway.domain.documents import SNIFF_BYTES, detect_type, filename_problem
+from gateway.domain.party import Party
+from gateway.domain.vocabulary import CaseStatus, InboxEventKind
+from gateway.problems import ProblemError
+from gateway.security.signing import sha256_field
+from gateway.services.cases import counterpart, get_case
+from gateway.services.inbox import publish
+from gateway.services.vault import Vault
+from gateway.storage.blobs import BlobStore, StagedBlob
+from gateway.storage.models import Case, Document
+
+
+@dataclass(frozen=True)
+class UploadTarget:
+    case_id: str
+    counterpart_id: str
+    document_id: str
+    data_key: bytes
+
+
+def _writable_key(session: Session, vault: Vault, case: Case) -> bytes:
+    if case.status == CaseStatus.CLOSED.value:
+        raise ProblemError("case-closed", "documents are attached to open cases only")
+    key = vault.data_key(session, case.id)
+    if key is None:
+        raise ProblemError("personal-data-erased", "this case's personal data was erased: it takes no more documents")
+    return key
+
+
+def prepare(session: Session, vault: Vault, caller: Party, case_id: str, filename: str) -> UploadTarget:
+    """Check the upload may go ahead before reading any of its bytes."""
+    problem = filename_problem(filename)
+    if problem:
+        raise ProblemError("invalid-filename", problem)
+    case = get_case(session, caller.id, case_id)
+    key = _writable_key(session, vault, case)
+    return UploadTarget(case.id, counterpart(case, caller.id), str(uuid.uuid4()), key)
+
+
+@dataclass(frozen=True)
+class Received:
+    media_type: str
+    size: int
+    digest: str  # RFC 9530 sha-256 of the plaintext
+
+
+class DocumentSink:
+    """Bytes in, in chunks of any size: counts them against the limit, identifies the type from
+    the first bytes, hashes and encrypts them into a staged blob. Memory: one segment and the
+    first SNIFF_BYTES, whatever the document's size."""
+
+    def __init__(self, target: UploadTarget, staged: StagedBlob, max_bytes: int, allowed_types: list[str]) -> None:
+        self._staged, self._max_bytes, self._allowed = staged, max_bytes, allowed_types
+        self._encryptor = Vault.document_encryptor(target.data_key, target.case_id, target.document_id)
+        self._hash = hashlib.sha256()
+        self._head = bytearray()
+        self._size = 0
+        self.media_type: str | None = None
+
+    def write(self, chunk: bytes) -> None:
+        self._size += len(chunk)
+        if self._size > self._max_bytes:
+            raise ProblemError("payload-too-large", f"a document has at most {self._max_bytes} bytes", headers={"Connection": "close"})
+        if self.media_type is None:
+            self._head += chunk
+            if len(self._head) >= SNIFF_BYTES:
+                self._identify()
+            return
+        self._absorb(chunk)
+
+    def finish(self) -> Received:
+        if self.media_type is None:
+            self._identify()
+        self._staged.write(self._encryptor.finish())
+        return Received(self.media_type, self._size, sha256_field(self._hash.digest()))
+
+    def _identify(self) -> None:
+        detected = detect_type(bytes(self._head[:SNIFF_BYTES]))
+        if detected not in self._allowed:
+            raise ProblemError(
+                "document-type-refused",
+                f"the bytes are {'of no recognised type' if detected is None else detected}; accepted: {', '.join(self._allowed)}",
+                headers={"Connection": "close"}, accepted=list(self._allowed),
+            )
+        self.media_type = detected
+        self._staged.write(self._encryptor.header)
+        head, self._head = bytes(self._head), bytearray()
+        self._absorb(head)
+
+    def _absorb(self, chunk: bytes) -> None:
+        self._hash.update(chunk)
+        self._staged.write(self._encryptor.update(chunk))
+
+
+def attach(session: Session, vault: Vault, caller: Party, target: UploadTarget, received: Received, filename: str,
+           signature: str) -> Document:
+    """Record the document in the exchange's transaction; the case is re-checked under its lock
+    (it may have been closed, or its personal data erased, while the bytes were arriving)."""
+    case = get_case(session, caller.id, target.case_id, for_update=True)
+    key = _writable_key(session, vault, case)
+    if key != target.data_key:
+        raise ProblemError("personal-data-erased", "this case's data key changed while the document was arriving")
+    now = datetime.now(UTC)
+    document = Document(
+        id=target.document_id, case_id=case.id, sender_id=caller.id, media_type=received.media_type, size=received.size,
+        digest=received.digest, filename_sealed=vault.seal_filename(key, case.id, target.document_id, filename),
+        created_at=now, signature=signature, erased_at=None,
+    )
+    session.add(document)
+    case.updated_at = now
+    session.flush()
+    publish(session, target.counterpart_id, InboxEventKind.DOCUMENT_ATTACHED, case)
+    return document
+
+
+def documents_of(session: Session, caller: Party, case_id: str) -> list[Document]:
+    case = get_case(session, caller.id, case_id)
+    statement = select(Document).where(Document.case_id == case.id).order_by(Document.created_at, Document.id)
+    return list(session.execute(statement).scalars())
+
+
+def get_document(session: Session, caller: Party, case_id: str, document_id: str) -> Document:
+    case = get_case(session, caller.id, case_id)
+    document = session.get(Document, document_id)
+    if document is None or document.case_id != case.id:
+        raise ProblemError("not-found", "no such document on this case")
+    return document
+
+
+@dataclass(frozen=True)
+class Readable:
+    """What a download needs once the database session is closed."""
+
+    document: Document
+    data_key: bytes
+
+
+def readable(session: Session, vault: Vault, caller: Party, case_id: str, document_id: str) -> Readable:
+    document = get_document(session, caller, case_id, document_id)
+    key = vault.data_key(session, document.case_id) if document.erased_at is None else None
+    if key is None:
+        raise ProblemError("personal-data-erased", "this document was erased with the case's personal data")
+    return Readable(document, key)
+
+
+def content(blobs: BlobStore, readable: Readable, start: int, end: int) -> Iterator[bytes]:
+    """Plaintext bytes [start, end), decrypted one authenticated segment at a time."""
+    with blobs.open(readable.document.id) as source:
+        yield from Vault.document_bytes(readable.data_key, readable.document, source, start, end)
+

@@ -1,0 +1,72 @@
+"""The retention policy: once a case has been closed for the configured period, its personal data
+is erased (crypto-shredding, as the mediator's DELETE does), and each erasure is a ledger entry.
+
+A retention erasure is the gateway's own act, not an institution's signed request: its entry names
+the gateway as sender and the mediator as recipient, its `detail` is "retention", its payload
+digest covers the policy statement below, and its signature digest is that of the empty string
+(there is no sender's signature; the gateway's checkpoint signature covers the entry).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from gateway.ledger.store import Ledger
+from gateway.security.signing import content_digest
+from gateway.services.cases import erase
+from gateway.services.vault import Vault
+from gateway.storage.blobs import BlobStore
+from gateway.storage.engine import Database
+from gateway.storage.models import Case
+
+RETENTION = "retention"
+
+
+@dataclass(frozen=True)
+class Policy:
+    days: int
+    now: datetime
+
+    @property
+    def closed_before(self) -> datetime:
+        return self.now - timedelta(days=self.days)
+
+    def statement(self, case: Case) -> bytes:
+        """What the ledger entry's payload digest covers."""
+        return json.dumps(
+            {"case": case.id, "closed_at": case.closed_at.isoformat(), "policy": f"personal data erased {self.days} days after closure",
+             "applied_at": self.now.isoformat()},
+            sort_keys=True, separators=(",", ":"),
+        ).encode()
+
+
+def due(database: Database, policy: Policy) -> list[str]:
+    """Cases closed before the policy's cut-off whose personal data is still there."""
+    with database.session(write=False) as session:
+        statement = select(Case.id).where(Case.closed_at < policy.closed_before, Case.personal_data_erased_at.is_(None))
+        return list(session.execute(statement.order_by(Case.closed_at, Case.id)).scalars())
+
+
+def apply(database: Database, vault: Vault, ledger: Ledger, blobs: BlobStore, gateway_id: str, policy: Policy) -> Iterator[str]:
+    """Erase each due case in its own transaction (an interruption keeps what was done); yields
+    the ids of the cases erased."""
+    for case_id in due(database, policy):
+        with database.session(write=True) as session:
+            case = session.execute(select(Case).where(Case.id == case_id).with_for_update()).scalar_one()
+            erasure = erase(session, vault, case)
+            if not erasure.erased_now:  # erased meanwhile by the mediator
+                continue
+            ledger.append(
+                session, kind="personal_data_erased", detail=RETENTION, sender=gateway_id, recipient=case.mediator_id,
+                case=case.id, resource=f"/v1/cases/{case.id}", payload_digest=content_digest(policy.statement(case)),
+                signature_digest=content_digest(b""),
+            )
+            session.commit()
+        for blob in erasure.blobs:
+            blobs.delete(blob)
+        yield case_id

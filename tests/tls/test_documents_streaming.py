@@ -1,0 +1,117 @@
+"""Large documents over mutual TLS through the SDK: upload and download stream, so memory stays
+flat whatever the size; the digest is checked at both ends; a changed blob never becomes a file."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import tracemalloc
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gateway import samples
+from gateway.client import AsyncGatewayClient, CaseCreate, PayloadTooLarge, UnsupportedDocument
+from gateway.security.signing import sha256_field
+from tests.factories import case_payload
+
+pytestmark = pytest.mark.tls
+
+MiB = 1024 * 1024
+LARGE = 64 * MiB  # the gateway holds at most a 256 KiB batch and one 64 KiB segment of it at a time
+FLAT = 8 * MiB  # what "flat" allows for everything Python allocates meanwhile, client and server
+
+
+@pytest.fixture
+def settings(settings):
+    return settings.model_copy(update={"max_document_bytes": 2 * LARGE})
+
+
+def write_large_pdf(path: Path, size: int) -> str:
+    """A PDF of `size` bytes (random filler after a real header), written without holding it."""
+    sha = hashlib.sha256()
+    with open(path, "wb") as out:
+        head = samples.pdf(["Plan de masse – tranche 3"])
+        for block in [head, *(os.urandom(MiB) for _ in range((size - len(head)) // MiB))]:
+            out.write(block)
+            sha.update(block)
+        tail = os.urandom(size - out.tell())
+        out.write(tail)
+        sha.update(tail)
+    return sha256_field(sha.digest())
+
+
+def peak_while(action):
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        result = action()
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_document_far_larger_than_memory_streams_both_ways(sdk, tmp_path):
+    imr, omrane = sdk("imr"), sdk("al-omrane")
+    case_id = imr.open_case(CaseCreate(**case_payload())).value.id
+    source = tmp_path / "plan.pdf"
+    digest = write_large_pdf(source, LARGE)
+
+    accepted, upload_peak = peak_while(lambda: imr.upload_document(case_id, source, "مخطط الكتلة – plan de masse.pdf"))
+    assert accepted.value.size == LARGE and accepted.value.digest == digest
+    assert accepted.receipt.claims["req_dig"] == digest and accepted.receipt.claims["ledger"]["entry"]["payload_digest"] == digest
+
+    target = tmp_path / "received.pdf"
+    downloaded, download_peak = peak_while(lambda: omrane.download_document(case_id, accepted.value.id, target))
+    assert downloaded.digest == digest and target.stat().st_size == LARGE and not downloaded.partial
+    print(f"\nPython heap peak: upload {upload_peak / MiB:.1f} MiB, download {download_peak / MiB:.1f} MiB, document {LARGE // MiB} MiB")
+    assert upload_peak < FLAT and download_peak < FLAT
+
+    tail = omrane.download_document(case_id, accepted.value.id, tmp_path / "tail.bin", start=LARGE - 1000)
+    assert tail.partial and (tmp_path / "tail.bin").read_bytes() == source.read_bytes()[-1000:]
+
+
+def test_the_async_client_uploads_and_downloads(sdk, tmp_path):
+    photo = samples.png(320, 240)
+
+    async def scenario():
+        async with sdk("imr", AsyncGatewayClient) as imr:
+            case_id = (await imr.open_case(CaseCreate(**case_payload()))).value.id
+            document = (await imr.upload_document(case_id, photo, "شقوق الجدار.png")).value
+            listed = await imr.documents(case_id)
+            got = await imr.download_document(case_id, document.id, tmp_path / "photo.png", start=0, end=99)
+            return document, listed, got
+
+    document, listed, got = asyncio.run(scenario())
+    assert [d.filename for d in listed] == ["شقوق الجدار.png"] and document.media_type == "image/png"
+    assert got.partial and (tmp_path / "photo.png").read_bytes() == photo[:100]
+
+
+def test_refusals_reach_the_sdk_as_typed_errors(sdk, tmp_path, settings):
+    imr = sdk("imr")
+    case_id = imr.open_case(CaseCreate(**case_payload())).value.id
+    with pytest.raises(UnsupportedDocument) as refused:
+        imr.upload_document(case_id, b"MZ" + bytes(500), "facture.pdf")
+    assert refused.value.slug == "document-type-refused"
+    too_big = tmp_path / "too-big.pdf"
+    with open(too_big, "wb") as out:
+        out.truncate(settings.max_document_bytes + 1)
+    with pytest.raises(PayloadTooLarge):
+        imr.upload_document(case_id, too_big)
+
+
+def test_a_changed_blob_never_becomes_a_downloaded_file(sdk, settings, tmp_path):
+    imr = sdk("imr")
+    case_id = imr.open_case(CaseCreate(**case_payload())).value.id
+    document = imr.upload_document(case_id, samples.pdf(["x"], padding=300_000), "acte.pdf").value
+    [blob] = [path for path in settings.blob_dir.rglob("*") if path.is_file()]
+    sealed = bytearray(blob.read_bytes())
+    sealed[-100] ^= 1  # in the last segment: the stream breaks off after the earlier ones
+    blob.write_bytes(bytes(sealed))
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    with pytest.raises(httpx.HTTPError):
+        imr.download_document(case_id, document.id, downloads / "acte.pdf")
+    assert list(downloads.iterdir()) == []  # nor a partial file
