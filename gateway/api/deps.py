@@ -26,6 +26,7 @@ from gateway.security.keys import KeyRing
 from gateway.security.signing import (
     RECEIPT_HEADER,
     SIGNATURE_HEADER,
+    SIGNED_HEADERS,
     Evidence,
     SignatureRejected,
     VerifiedRequest,
@@ -213,6 +214,7 @@ def verify_signature(request: Request, digest: str, caller: Party, settings: Set
         return verify_request(
             request.headers.get(SIGNATURE_HEADER), keys=keys.keys, institution_id=caller.id, audience=settings.gateway_id,
             method=request.method, target=request_target(request), digest=digest, max_skew_seconds=settings.signature_max_skew_seconds,
+            headers={name: request.headers[name] for name in SIGNED_HEADERS if name in request.headers},
         )
     except SignatureRejected as rejected:
         raise ProblemError(rejected.slug, rejected.detail) from None

@@ -23,6 +23,7 @@ from gateway.client.errors import DocumentCorrupted, LedgerInconsistent, Receipt
 from gateway.contract.cases import CaseCreate, CaseDetail, CaseSummary, MessageCreate, MessageOut
 from gateway.contract.common import Page, Problem
 from gateway.contract.documents import DocumentOut
+from gateway.domain.documents import attachment_header
 from gateway.contract.inbox import InboxEventOut
 from gateway.contract.institutions import InstitutionOut
 from gateway.contract.receipts import ReceiptOut
@@ -171,8 +172,8 @@ class Operations:
         name = filename or (source.name if isinstance(source, Path) else None)
         if not name:
             raise ValueError("a document sent from memory needs a filename")
-        return self._run(Call("POST", f"/v1/cases/{case_id}/documents", _model(DocumentOut), body=Upload(source),
-                              params={"filename": name}, headers=_idempotent(idempotency_key)))
+        headers = {**_idempotent(idempotency_key), "Content-Disposition": attachment_header(name)}
+        return self._run(Call("POST", f"/v1/cases/{case_id}/documents", _model(DocumentOut), body=Upload(source), headers=headers))
 
     def documents(self, case_id: str):
         return self._run(Call("GET", f"/v1/cases/{case_id}/documents", _model(list[DocumentOut])))

@@ -8,7 +8,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from gateway.security.pki import load_private_key
-from gateway.security.signing import SIGNATURE_HEADER, Signer, content_digest, sign_request
+from gateway.security.signing import SIGNATURE_HEADER, SIGNED_HEADERS, Signer, content_digest, sign_request
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -27,8 +27,8 @@ class RequestSigner:
             raise ValueError(f"{path} is not an EC P-256 signing key")
         return cls(institution_id, Signer.from_private_key(key, kid), audience)
 
-    def sign(self, method: str, target: str, digest: str) -> str:
-        return sign_request(self.signer, self.institution_id, self.audience, method, target, digest=digest)
+    def sign(self, method: str, target: str, digest: str, headers: dict[str, str] | None = None) -> str:
+        return sign_request(self.signer, self.institution_id, self.audience, method, target, digest=digest, headers=headers)
 
     def __call__(self, request):
         """A streamed body (a document) comes with its Content-Digest computed beforehand; any
@@ -37,5 +37,6 @@ class RequestSigner:
             if "Content-Digest" not in request.headers:
                 request.headers["Content-Digest"] = content_digest(request.read())
             target = request.url.raw_path.decode("ascii")
-            request.headers[SIGNATURE_HEADER] = self.sign(request.method, target, request.headers["Content-Digest"])
+            headers = {name: request.headers[name] for name in SIGNED_HEADERS if name in request.headers}
+            request.headers[SIGNATURE_HEADER] = self.sign(request.method, target, request.headers["Content-Digest"], headers)
         return request

@@ -15,10 +15,15 @@ class DocumentOut(BaseModel):
     case_id: str
     sender_id: str
     filename: str | None = Field(description="Exactly as the sender gave it; absent once the case's personal data was erased.")
+    disposition: str | None = Field(
+        description="The Content-Disposition header as the sender sent and signed it (its digest is in the signature's `hdr` claim)."
+    )
     media_type: str = Field(description="Detected from the bytes, not taken from the sender.")
     size: int
     digest: str = Field(description="RFC 9530 `sha-256=:…:` of the document's bytes.")
     created_at: datetime
     erased: bool
-    signature: str | None = Field(description="The sender's request JWS; its `dig` claim is `digest`.")
+    signature: str | None = Field(
+        description="The sender's request JWS: its `dig` claim is `digest`, its `hdr` claim the digest of `disposition`."
+    )
     content: str = Field(description="Where to download the bytes (supports Range).")

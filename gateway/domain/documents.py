@@ -3,6 +3,9 @@ numbers, via the `filetype` library), never from the declared Content-Type or th
 
 from __future__ import annotations
 
+import re
+from urllib.parse import quote, unquote
+
 import filetype
 
 SNIFF_BYTES = 8192  # what `filetype` inspects; enough to find the first entries of a DOCX or ODT
@@ -41,3 +44,30 @@ def filename_problem(name: str) -> str | None:
     if name != name.strip():
         return "a file name does not start or end with spaces"
     return None
+
+
+_EXTENDED = re.compile(r"filename\*\s*=\s*UTF-8'[A-Za-z-]*'([A-Za-z0-9!#$&+.^_`|~%-]+)", re.IGNORECASE)
+_QUOTED = re.compile(r'filename\s*=\s*"((?:[^"\\]|\\.)*)"', re.IGNORECASE)
+_TOKEN = re.compile(r"filename\s*=\s*([A-Za-z0-9!#$&+.^_`|~-]+)\s*(?:;|$)", re.IGNORECASE)
+
+
+def attachment_header(filename: str) -> str:
+    """RFC 6266: an ASCII fallback for old readers and the exact name in RFC 8187 encoding. The
+    SDK sends a document's name this way (headers stay out of URLs, hence out of access logs)."""
+    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def filename_from_disposition(value: str) -> str:
+    """The file name a Content-Disposition header carries: `filename*` (UTF-8, RFC 8187) first,
+    else `filename`. Raises ValueError saying what is wrong."""
+    if extended := _EXTENDED.search(value):
+        try:
+            return unquote(extended.group(1), errors="strict")
+        except UnicodeDecodeError:
+            raise ValueError("filename* is not percent-encoded UTF-8") from None
+    if quoted := _QUOTED.search(value):
+        return re.sub(r"\\(.)", r"\1", quoted.group(1))
+    if token := _TOKEN.search(value):
+        return token.group(1)
+    raise ValueError("send the name as Content-Disposition: attachment; filename*=UTF-8''<percent-encoded name>")

@@ -33,6 +33,11 @@ RECEIPT_HEADER = "Receipt"
 REQUEST_TYPE = "gateway-request+jwt"
 RECEIPT_TYPE = "gateway-receipt+jwt"
 _FORBIDDEN_HEADER_PARAMETERS = frozenset({"jku", "x5u", "jwk", "x5c", "x5t", "x5t#S256", "crit"})
+# Request headers that carry meaning beyond the body and must be signed when present: the `hdr`
+# claim maps each one's lowercase name to the RFC 9530 digest of its value (a digest, so that the
+# signature, which is kept and shown, carries no personal data). A document's file name travels in
+# Content-Disposition: out of URLs, therefore out of access logs.
+SIGNED_HEADERS = ("content-disposition",)
 
 
 def content_digest(body: bytes) -> str:
@@ -61,6 +66,10 @@ def parse_content_digest(header: str) -> str | None:
             return None
         return sha256_field(raw) if len(raw) == 32 else None
     return None
+
+
+def header_digests(headers: Mapping[str, str]) -> dict[str, str]:
+    return {name.lower(): content_digest(value.encode("latin-1")) for name, value in headers.items()}
 
 
 def _b64url(data: bytes) -> str:
@@ -150,9 +159,11 @@ class VerifiedRequest:
 
 def request_claims(
     issuer: str, audience: str, method: str, target: str, body: bytes = b"", *, digest: str | None = None,
-    now: float | None = None, jti: str | None = None,
+    headers: Mapping[str, str] | None = None, now: float | None = None, jti: str | None = None,
 ) -> dict[str, Any]:
-    """`digest` replaces `body` for a body sent as a stream (its SHA-256 computed beforehand)."""
+    """`digest` replaces `body` for a body sent as a stream (its SHA-256 computed beforehand);
+    `headers` are the SIGNED_HEADERS the request carries, by lowercase name (signed as digests)."""
+    signed_headers = {"hdr": header_digests(headers)} if headers else {}
     return {
         "iss": issuer,
         "aud": audience,
@@ -161,6 +172,7 @@ def request_claims(
         "iat": int(now if now is not None else time.time()),
         "jti": jti or secrets.token_urlsafe(16),
         "dig": digest or content_digest(body),
+        **signed_headers,
     }
 
 
@@ -179,11 +191,13 @@ def verify_request(
     target: str,
     digest: str,
     max_skew_seconds: int,
+    headers: Mapping[str, str] | None = None,
     now: float | None = None,
 ) -> VerifiedRequest:
     """Check a request signature against the registry's keys; raise SignatureRejected saying why.
     `digest` is the RFC 9530 digest of the body received (or, for a stream, the one declared and
-    then checked against the bytes as they arrive)."""
+    then checked against the bytes as they arrive); `headers` are the SIGNED_HEADERS the request
+    carries, whose digests the `hdr` claim must list, no more and no fewer."""
     if not token:
         raise SignatureRejected("signature-missing", f"every write needs a {SIGNATURE_HEADER} header")
     try:
@@ -211,6 +225,8 @@ def verify_request(
         raise SignatureRejected("signature-invalid", "the signature does not verify with the registered key") from exc
     expected = {"iss": institution_id, "aud": audience, "htm": method.upper(), "htu": target}
     wrong = sorted(name for name, value in expected.items() if claims.get(name) != value)
+    if (claims.get("hdr") or {}) != header_digests(headers or {}):
+        wrong.append("hdr")
     if wrong:
         raise SignatureRejected("signature-request-mismatch", f"claims that do not match this request: {', '.join(wrong)}")
     if claims.get("dig") != digest:

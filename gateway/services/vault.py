@@ -1,5 +1,5 @@
-"""Personal data at rest: each case's complainant fields, signed opening, document file names and
-document bytes are sealed with the case's own data key, wrapped by the master key. Erasure destroys
+"""Personal data at rest: each case's complainant fields, signed opening, document names (their
+Content-Disposition) and document bytes are sealed with the case's own data key, wrapped by the master key. Erasure destroys
 the key and the ciphertexts: the case keeps its non-personal skeleton, and the ledger (digests only)
 still verifies.
 
@@ -66,7 +66,7 @@ class Vault:
         case.personal_data_erased_at = now
         documents = list(session.execute(select(Document).where(Document.case_id == case.id, Document.erased_at.is_(None))).scalars())
         for document in documents:
-            document.filename_sealed, document.erased_at = None, now
+            document.disposition_sealed, document.erased_at = None, now
         return [document.id for document in documents]
 
     # Documents --------------------------------------------------------------------------------
@@ -80,14 +80,16 @@ class Vault:
         return decrypt_range(data_key, _context(document.case_id, f"document:{document.id}"), source, document.size, start, end)
 
     @staticmethod
-    def seal_filename(data_key: bytes, case_id: str, document_id: str, filename: str) -> bytes:
-        return seal(data_key, filename.encode(), _context(case_id, f"filename:{document_id}"))
+    def seal_disposition(data_key: bytes, case_id: str, document_id: str, disposition: str) -> bytes:
+        """The Content-Disposition header exactly as signed: it names the file, and the sender's
+        signature covers its digest."""
+        return seal(data_key, disposition.encode(), _context(case_id, f"disposition:{document_id}"))
 
     @staticmethod
-    def open_filename(data_key: bytes, document: Document) -> str | None:
-        if document.filename_sealed is None:
+    def open_disposition(data_key: bytes, document: Document) -> str | None:
+        if document.disposition_sealed is None:
             return None
-        return open_sealed(data_key, document.filename_sealed, _context(document.case_id, f"filename:{document.id}")).decode()
+        return open_sealed(data_key, document.disposition_sealed, _context(document.case_id, f"disposition:{document.id}")).decode()
 
     # Idempotent replies and rotation -----------------------------------------------------------
 

@@ -136,7 +136,7 @@ class Document(Base):
     media_type: Mapped[str] = mapped_column(String(100))  # detected from the bytes
     size: Mapped[int] = mapped_column(BigInteger)
     digest: Mapped[str] = mapped_column(String(60))  # RFC 9530 sha-256 of the plaintext: what was signed
-    filename_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    disposition_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  # Content-Disposition as signed: names the file
     created_at: Mapped[datetime]
     signature: Mapped[str | None] = mapped_column(Text)  # the sender's request JWS (covers the digest)
     erased_at: Mapped[datetime | None]

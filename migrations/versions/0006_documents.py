@@ -1,5 +1,5 @@
-"""documents: attached to cases, their bytes sealed in the blob store, their file names sealed in
-the database; messages may refer to them.
+"""documents: attached to cases, their bytes sealed in the blob store, their Content-Disposition
+(which names the file) sealed in the database; messages may refer to them.
 
 Revision ID: 0006
 Revises: 0005
@@ -27,7 +27,7 @@ def upgrade() -> None:
     sa.Column('media_type', sa.String(length=100), nullable=False),
     sa.Column('size', sa.BigInteger(), nullable=False),
     sa.Column('digest', sa.String(length=60), nullable=False),
-    sa.Column('filename_sealed', sa.LargeBinary(), nullable=True),
+    sa.Column('disposition_sealed', sa.LargeBinary(), nullable=True),
     sa.Column('created_at', gateway.storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('signature', sa.Text(), nullable=True),
     sa.Column('erased_at', gateway.storage.types.UTCDateTime(timezone=True), nullable=True),

@@ -11,7 +11,7 @@ from openapi_spec_validator import validate
 
 from gateway.contract.export import generated_files, stale_files
 from gateway.api.deps import WRITE_METHODS
-from gateway.security.signing import SIGNATURE_HEADER, content_digest
+from gateway.security.signing import SIGNATURE_HEADER, SIGNED_HEADERS, content_digest
 from gateway.security.tls import with_client_certificate
 from tests.conftest import signer_for
 
@@ -52,7 +52,9 @@ def signing(app, signer):
         target = scope["raw_path"].decode() + (f"?{query}" if query else "")
         digest = content_digest(body).encode()  # streamed uploads need it declared; others ignore it
         kept = [(n, v) for n, v in scope["headers"] if n not in (header, b"content-digest")]
-        headers = [*kept, (b"content-digest", digest), (header, signer.sign(scope["method"], target, digest.decode()).encode())]
+        signed = {n.decode(): v.decode("latin-1") for n, v in kept if n.decode() in SIGNED_HEADERS}
+        token = signer.sign(scope["method"], target, digest.decode(), signed)
+        headers = [*kept, (b"content-digest", digest), (header, token.encode())]
 
         async def replay():
             return {"type": "http.request", "body": body, "more_body": False}

@@ -6,12 +6,13 @@ from __future__ import annotations
 import base64
 import hashlib
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 
 from gateway import samples
+from gateway.domain.documents import attachment_header
 from gateway.security.signing import content_digest
+from tests.conftest import signer_for
 from tests.factories import case_payload, message
 
 ARABIC_NAME = "عقد البيع – Contrat de vente (نسخة 2).pdf"
@@ -24,7 +25,8 @@ def case_id(imr) -> str:
 
 
 def upload(client, case_id: str, data: bytes, filename: str = ARABIC_NAME, **headers: str):
-    return client.post(f"/v1/cases/{case_id}/documents", params={"filename": filename}, content=data, headers=headers)
+    disposition = {"Content-Disposition": attachment_header(filename)}
+    return client.post(f"/v1/cases/{case_id}/documents", content=data, headers={**disposition, **headers})
 
 
 def stored_blobs(settings) -> list[Path]:
@@ -57,7 +59,7 @@ def test_a_document_round_trips_with_its_exact_name_digest_and_ledger_entry(imr,
         assert download.status_code == 200 and download.content == LETTER
         assert download.headers["content-digest"] == download.headers["repr-digest"] == content_digest(LETTER)
         assert download.headers["content-type"] == "application/pdf"
-        assert download.headers["content-disposition"].endswith("filename*=UTF-8''" + quote(ARABIC_NAME, safe=""))
+        assert download.headers["content-disposition"] == attachment_header(ARABIC_NAME)
     assert omrane.get("/v1/inbox").json()["items"][-1]["kind"] == "document_attached"
 
     for outsider in ("ac-casa", "auditor"):  # another respondent does not see it; auditors read no content
@@ -100,7 +102,8 @@ def test_a_digest_mismatch_stores_nothing(imr, case_id, settings, engine_sql):
 
 
 def test_the_content_digest_is_required_and_must_be_sha256(imr, case_id, settings, engine_sql):
-    unsigned = imr.post(f"/v1/cases/{case_id}/documents", params={"filename": "a.pdf"}, content=LETTER, auth=None)
+    unsigned = imr.post(f"/v1/cases/{case_id}/documents", headers={"Content-Disposition": "attachment; filename=a.pdf"},
+                        content=LETTER, auth=None)
     assert unsigned.status_code == 400 and unsigned.json()["type"] == "/problems/content-digest-required"
     md5 = upload(imr, case_id, LETTER, **{"Content-Digest": "md5=:" + base64.b64encode(hashlib.md5(LETTER).digest()).decode() + ":"})
     assert md5.status_code == 400 and md5.json()["type"] == "/problems/content-digest-required"
@@ -109,16 +112,13 @@ def test_the_content_digest_is_required_and_must_be_sha256(imr, case_id, setting
 
 def test_sizes_over_the_limit_get_413_declared_or_streamed(app, imr, case_id, settings, engine_sql):
     limit = settings.max_document_bytes
-    declared = imr.post(
-        f"/v1/cases/{case_id}/documents", params={"filename": "big.pdf"}, content=b"%PDF",
-        headers={"Content-Length": str(limit + 1), "Content-Digest": content_digest(b"%PDF")},
-    )
+    declared = upload(imr, case_id, b"%PDF", "big.pdf", **{"Content-Length": str(limit + 1), "Content-Digest": content_digest(b"%PDF")})
     assert declared.status_code == 413 and declared.json()["type"] == "/problems/payload-too-large"
     settings.max_document_bytes = 100_000  # a chunked upload declares no length: counted as it arrives
     try:
         streamed = imr.post(
-            f"/v1/cases/{case_id}/documents", params={"filename": "big.pdf"}, content=iter([LETTER[:150_000], LETTER[150_000:]]),
-            headers={"Content-Digest": content_digest(LETTER)},
+            f"/v1/cases/{case_id}/documents", content=iter([LETTER[:150_000], LETTER[150_000:]]),
+            headers={"Content-Digest": content_digest(LETTER), "Content-Disposition": attachment_header("big.pdf")},
         )
     finally:
         settings.max_document_bytes = limit
@@ -133,6 +133,19 @@ def test_file_names_that_cannot_be_kept_safely_are_refused(imr, case_id, name, s
     response = upload(imr, case_id, LETTER, filename=name)
     assert response.status_code in (400, 422), response.text
     assert response.headers["content-type"] == "application/problem+json"
+    assert nothing_stored(settings, engine_sql)
+
+
+def test_a_file_name_header_that_does_not_parse_or_was_not_signed_is_refused(imr, case_id, settings, engine_sql, test_pki):
+    for header in ("attachment", "attachment; filename*=UTF-8''%FF%FE.pdf"):
+        response = upload(imr, case_id, LETTER, **{"Content-Disposition": header})
+        assert response.status_code == 422 and response.json()["type"] == "/problems/invalid-filename", header
+    signed = imr.build_request("POST", f"/v1/cases/{case_id}/documents", content=LETTER,
+                               headers={"Content-Disposition": attachment_header("facture.pdf")})
+    signed = signer_for(test_pki, "imr")(signed)
+    signed.headers["Content-Disposition"] = attachment_header("autre nom.pdf")  # changed after signing
+    response = imr.send(signed, auth=None)
+    assert response.status_code == 401 and response.json()["type"] == "/problems/signature-request-mismatch"
     assert nothing_stored(settings, engine_sql)
 
 

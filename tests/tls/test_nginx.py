@@ -14,6 +14,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+from gateway import samples
 from gateway.client import CaseCreate, GatewayClient, MessageCreate
 from gateway.server import background_gateway, free_port
 from tests.factories import case_payload, message
@@ -66,7 +67,7 @@ def tls_client(test_pki, name: str | None, url: str) -> httpx.Client:
     return httpx.Client(base_url=url, verify=context, timeout=10)
 
 
-def test_institutions_work_through_nginx_with_the_sdk(behind_nginx, test_pki):
+def test_institutions_work_through_nginx_with_the_sdk(behind_nginx, test_pki, tmp_path):
     url, _ = behind_nginx
     clients = {}
     for name in ("imr", "al-omrane"):
@@ -77,6 +78,11 @@ def test_institutions_work_through_nginx_with_the_sdk(behind_nginx, test_pki):
     case = imr.open_case(CaseCreate(**case_payload()))
     assert omrane.send_message(case.value.id, MessageCreate(**message("acknowledgement"))).receipt.claims["sub"] == "al-omrane"
     assert imr.get_case(case.value.id).status == "acknowledged"
+    scan = samples.pdf(["Acte de vente"], padding=3 * 1024 * 1024)  # over the 1m limit of other requests
+    document = omrane.upload_document(case.value.id, scan, "عقد – acte.pdf").value
+    assert document.size == len(scan) and document.filename == "عقد – acte.pdf"
+    assert imr.download_document(case.value.id, document.id, tmp_path / "acte.pdf").digest == document.digest
+    assert (tmp_path / "acte.pdf").read_bytes() == scan
 
 
 def test_nginx_refuses_clients_without_a_certificate(behind_nginx, test_pki):

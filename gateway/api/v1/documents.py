@@ -5,9 +5,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from typing import Annotated
-from urllib.parse import quote
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 
@@ -15,7 +14,8 @@ from gateway.api.deps import CaseParty, ExchangeEvent, SessionDep, SettingsDep, 
 from gateway.api.ranges import ByteRange, parse_range
 from gateway.api.responses import PROBLEM_RESPONSES
 from gateway.contract.documents import DocumentOut
-from gateway.domain.documents import short_name
+from gateway.domain.documents import attachment_header
+from gateway.domain.documents import filename_from_disposition, short_name
 from gateway.problems import ProblemError
 from gateway.security.signing import sha256_field
 from gateway.services import documents as service
@@ -33,9 +33,10 @@ _UPLOAD_BODY = {
 }
 
 
-def document_out(document: Document, filename: str | None) -> DocumentOut:
+def document_out(document: Document, disposition: str | None) -> DocumentOut:
     return DocumentOut(
-        id=document.id, case_id=document.case_id, sender_id=document.sender_id, filename=filename,
+        id=document.id, case_id=document.case_id, sender_id=document.sender_id, disposition=disposition,
+        filename=filename_from_disposition(disposition) if disposition else None,
         media_type=document.media_type, size=document.size, digest=document.digest, created_at=document.created_at,
         erased=document.erased_at is not None, signature=document.signature,
         content=f"/v1/cases/{document.case_id}/documents/{document.id}/content",
@@ -44,7 +45,7 @@ def document_out(document: Document, filename: str | None) -> DocumentOut:
 
 def _described(session, vault: Vault, documents: list[Document]) -> list[DocumentOut]:
     key = vault.data_key(session, documents[0].case_id) if documents else None
-    return [document_out(document, Vault.open_filename(key, document) if key else None) for document in documents]
+    return [document_out(document, Vault.open_disposition(key, document) if key else None) for document in documents]
 
 
 @router.post(
@@ -62,11 +63,20 @@ async def upload_document(
     exchange: StreamedExchange,
     settings: SettingsDep,
     vault: VaultDep,
-    filename: Annotated[str, Query(min_length=1, max_length=255, description="Kept exactly (Arabic, French…), never used as a path.")],
+    content_disposition: Annotated[str, Header(
+        max_length=2000,
+        description="The file name, kept exactly (Arabic, French…) and never used as a path: "
+        "`attachment; filename*=UTF-8''<percent-encoded name>` (RFC 6266, RFC 8187). Signed (`hdr` claim).",
+    )],
 ) -> Response:
     """The body is the document. `Content-Digest: sha-256=:…:` is required and the request signature
     covers it: the bytes are hashed as they arrive, and a mismatch, a refused type or an excess
-    over the size limit stores nothing."""
+    over the size limit stores nothing. The file name travels in a header, so that it stays out of
+    URLs and access logs."""
+    try:
+        filename = filename_from_disposition(content_disposition)
+    except ValueError as invalid:
+        raise ProblemError("invalid-filename", str(invalid)) from None
     blobs: BlobStore = request.app.state.blobs
     target = await run_in_threadpool(_prepare, request, vault, caller, case_id, filename)
     staged = blobs.stage()
@@ -82,7 +92,7 @@ async def upload_document(
         received = await run_in_threadpool(sink.finish)
         if received.digest != exchange.body_digest:
             raise ProblemError("content-digest-mismatch", "the SHA-256 of the bytes received is not the Content-Digest signed")
-        return await run_in_threadpool(_attach, exchange, blobs, staged, target, received, filename)
+        return await run_in_threadpool(_attach, exchange, blobs, staged, target, received, content_disposition)
     finally:
         staged.discard()  # after publication there is nothing left to discard
 
@@ -92,13 +102,13 @@ def _prepare(request: Request, vault: Vault, caller, case_id: str, filename: str
         return service.prepare(session, vault, caller, case_id, filename)
 
 
-def _attach(exchange, blobs: BlobStore, staged, target: service.UploadTarget, received: service.Received, filename: str) -> Response:
-    document = service.attach(exchange.session, exchange.vault, exchange.caller, target, received, filename, exchange.signed.token)
+def _attach(exchange, blobs: BlobStore, staged, target: service.UploadTarget, received: service.Received, disposition: str) -> Response:
+    document = service.attach(exchange.session, exchange.vault, exchange.caller, target, received, disposition, exchange.signed.token)
     location = f"/v1/cases/{document.case_id}/documents/{document.id}"
     staged.publish(document.id)  # before the commit: an accepted document always has its bytes
     try:
         event = ExchangeEvent(document.case_id, target.counterpart_id, "document_attached", short_name(document.media_type), location)
-        return exchange.commit(201, document_out(document, filename), event)
+        return exchange.commit(201, document_out(document, disposition), event)
     except BaseException:
         blobs.delete(document.id)
         raise
@@ -141,13 +151,14 @@ def download_document(
     blobs: BlobStore = request.app.state.blobs
     readable = service.readable(session, vault, caller, case_id, document_id)
     document = readable.document
-    filename = Vault.open_filename(readable.data_key, document) or document.id
+    disposition = Vault.open_disposition(readable.data_key, document)
+    filename = filename_from_disposition(disposition) if disposition else document.id
     session.close()  # nothing more to read: do not hold a connection while streaming
     etag = f'"{document.id}"'
     wanted = parse_range(range_header, document.size) if range_header and if_range in (None, etag) else None
     headers = {
         "Accept-Ranges": "bytes", "ETag": etag, "Repr-Digest": document.digest, "X-Content-Type-Options": "nosniff",
-        "Content-Disposition": _attachment(filename), "Cache-Control": "private, no-store",
+        "Content-Disposition": attachment_header(filename), "Cache-Control": "private, no-store",
     }
     if wanted is None:
         part, status = ByteRange(0, document.size), 200
@@ -168,9 +179,3 @@ def _digest(chunks: Iterator[bytes]) -> str:
     for chunk in chunks:
         sha.update(chunk)
     return sha256_field(sha.digest())
-
-
-def _attachment(filename: str) -> str:
-    """RFC 6266: an ASCII fallback and the exact name in RFC 8187 encoding."""
-    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename)
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
