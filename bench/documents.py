@@ -5,7 +5,8 @@ bytes to and from a bare ASGI app that does nothing with them. The ratio is what
 way up; key unwrapping, decryption and the SDK's digest check on the way down).
 
 Memory: the Python heap's peak while each transfer runs (client and server share this process),
-from tracemalloc, in a separate pass, since tracing slows allocation down.
+from tracemalloc, in a separate pass, since tracing slows allocation down; and the process's peak
+resident size (which also counts OpenSSL's and the allocator's memory) before and after all transfers.
 
 Run: .venv/bin/python bench/documents.py [--mib 200] [--repeat 3]   (about a minute)
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import ssl
 import statistics
 import tempfile
@@ -71,6 +73,10 @@ def seconds(action) -> float:
     return time.perf_counter() - start
 
 
+def peak_rss() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
 def heap_peak(action) -> float:
     tracemalloc.start()
     try:
@@ -99,6 +105,7 @@ def main() -> None:
             out.write(samples.pdf(["Plan de masse"]))
             while out.tell() < size:
                 out.write(os.urandom(min(MiB, size - out.tell())))
+        rss_before = peak_rss()
         context = ssl.create_default_context(cafile=str(settings.pki_dir / "ca.pem"))
         context.load_cert_chain(settings.pki_dir / "imr.pem", settings.pki_dir / "imr.key")
 
@@ -129,6 +136,7 @@ def main() -> None:
             up_heap = heap_peak(lambda: imr.upload_document(case_id, document, "plan.pdf"))
             down_heap = heap_peak(lambda: omrane.download_document(case_id, uploaded[0], root / "received.pdf"))
             imr.close(), omrane.close()
+        rss_after = peak_rss()
 
     print(f"document of {args.mib} MiB, median of {args.repeat}, mutual TLS on loopback, SQLite, one process\n")
     print(f"{'transfer':<34}{'seconds':>9}{'MiB/s':>9}{'ratio':>8}{'heap peak':>12}")
@@ -140,6 +148,7 @@ def main() -> None:
     ):
         peak = f"{heap:>8.1f} MiB" if heap is not None else ""
         print(f"{name:<34}{took:>9.2f}{args.mib / took:>9.0f}{took / baseline:>8.2f}{peak:>12}")
+    print(f"\nprocess peak resident size: {rss_before:.0f} MiB before the transfers, {rss_after:.0f} MiB after them all")
 
 
 if __name__ == "__main__":

@@ -51,7 +51,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
         root = Path(directory)
-        settings = Settings(database_url=f"sqlite:///{root / 'bench.db'}", pki_dir=root / "pki", registry_file=root / "registry.json", _env_file=None)
+        settings = Settings(database_url=f"sqlite:///{root / 'bench.db'}", pki_dir=root / "pki", registry_file=root / "registry.json",
+                            blob_dir=root / "blobs", _env_file=None)
         ensure_dev_setup(settings.pki_dir, settings.registry_file)
         upgrade(settings.database_url)
         with background_gateway(settings) as url:
