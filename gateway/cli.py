@@ -56,11 +56,18 @@ def _pki_init(settings: Settings, args: argparse.Namespace) -> int:
 
 def _pki_issue(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.security import pki
+    from gateway.security.dev import register_certificate
 
     files = pki.issue_client_certificate(args.dir or settings.pki_dir, args.institution, organization=args.organization)
     fingerprint = pki.certificate_fingerprint(pki.load_certificate(files.cert))
     print(f"issued {files.cert} (key {files.key}, signing key {files.signing_key})")
+    if args.register and settings.registry_file.exists() and register_certificate(settings.registry_file, args.institution, files):
+        print(f"added to {args.institution} in {settings.registry_file} (the old certificate stays listed); restart the gateway")
+        return 0
     print(f'registry entry: "certificates": [{{"sha256": "{fingerprint}"}}]')
+    if args.register:
+        print(f"{settings.registry_file} does not list {args.institution}: add the entry above", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -222,6 +229,7 @@ def parser() -> argparse.ArgumentParser:
     issue.add_argument("institution")
     issue.add_argument("--organization")
     issue.add_argument("--dir", type=Path)
+    issue.add_argument("--register", action="store_true", help="add the certificate to the institution in GATEWAY_REGISTRY_FILE")
     issue.set_defaults(run=_pki_issue)
 
     demo = commands.add_parser("demo", help="IMR and Al Omrane work three complaints end to end through the SDK")

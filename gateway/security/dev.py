@@ -45,3 +45,25 @@ def ensure_dev_setup(pki_dir: Path, registry_file: Path) -> tuple[pki.DevPki, bo
     ]
     Registry(institutions=entries).write(registry_file)
     return dev, True
+
+
+def register_certificate(registry_file: Path, institution_id: str, files: pki.ClientFiles) -> bool:
+    """Add a (re-)issued certificate, and its signing key if new, to an institution already in the
+    registry file, keeping the ones it had (a rollover: remove the old ones once they are unused).
+    Returns False if the file does not list the institution. Takes effect at the gateway's restart."""
+    registry = Registry.load(registry_file)
+    fingerprint = CertificateRef(sha256=pki.certificate_fingerprint(pki.load_certificate(files.cert)))
+    key = signing_key_entry(files.signing_key)
+    updated, found = [], False
+    for institution in registry.institutions:
+        if institution.id == institution_id:
+            found = True
+            known_kids = {existing.kid for existing in institution.signing_keys}
+            institution = institution.model_copy(update={
+                "certificates": [*institution.certificates, *([fingerprint] if fingerprint not in institution.certificates else [])],
+                "signing_keys": [*institution.signing_keys, *([key] if key.kid not in known_kids else [])],
+            })
+        updated.append(institution)
+    if found:
+        Registry(institutions=updated).write(registry_file)
+    return found

@@ -83,5 +83,8 @@ class Registry(_Strict):
         return cls.model_validate_json(path.read_bytes())
 
     def write(self, path: Path) -> None:
+        """Atomically: the gateway never reads half a registry."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.model_dump(mode="json", exclude_none=True), ensure_ascii=False, indent=2) + "\n")
+        partial = path.with_name(f".{path.name}.tmp")
+        partial.write_text(json.dumps(self.model_dump(mode="json", exclude_none=True), ensure_ascii=False, indent=2) + "\n")
+        partial.replace(path)

@@ -20,6 +20,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from gateway.cli import main
 from gateway.security import pki
+from gateway.security.dev import DEV_PROFILES, registry_entry
+from gateway.security.registry import Registry
 
 
 @pytest.fixture
@@ -332,6 +334,20 @@ def test_gateway_pki_issue_reissues_and_prints_the_registry_entry(dev, capsys, m
     assert main(["pki", "issue", "imr"]) == 0
     new = pki.certificate_fingerprint(pki.load_certificate(dev.clients["imr"].cert))
     assert new != old and f'"sha256": "{new}"' in capsys.readouterr().out
+
+
+def test_gateway_pki_issue_register_updates_the_registry_for_a_rollover(dev, tmp_path, capsys, monkeypatch):
+    registry_file = tmp_path / "registry.json"
+    Registry(institutions=[registry_entry(name, *profile, dev.clients[name]) for name, profile in DEV_PROFILES.items()]).write(registry_file)
+    old = pki.certificate_fingerprint(pki.load_certificate(dev.clients["imr"].cert))
+    monkeypatch.setenv("GATEWAY_PKI_DIR", str(dev.directory))
+    monkeypatch.setenv("GATEWAY_REGISTRY_FILE", str(registry_file))
+    assert main(["pki", "issue", "imr", "--register"]) == 0
+    new = pki.certificate_fingerprint(pki.load_certificate(dev.clients["imr"].cert))
+    [imr] = [i for i in Registry.load(registry_file).institutions if i.id == "imr"]
+    assert [ref.sha256 for ref in imr.certificates] == [old, new] and len(imr.signing_keys) == 1  # same signing key
+    assert main(["pki", "issue", "stranger", "--register"]) == 1  # not in the registry: says so
+    assert "does not list stranger" in capsys.readouterr().err
 
 
 def test_gateway_migrate_and_pki_init_on_a_fresh_directory(tmp_path, monkeypatch):

@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import socket
+import ssl
+import time
 import tracemalloc
 from pathlib import Path
 
@@ -14,7 +17,9 @@ import pytest
 
 from gateway import samples
 from gateway.client import AsyncGatewayClient, CaseCreate, PayloadTooLarge, UnsupportedDocument
+from gateway.domain.documents import attachment_header
 from gateway.security.signing import sha256_field
+from gateway.storage.blobs import LocalBlobStore
 from tests.factories import case_payload
 
 pytestmark = pytest.mark.tls
@@ -115,3 +120,41 @@ def test_a_changed_blob_never_becomes_a_downloaded_file(sdk, settings, tmp_path)
     with pytest.raises(httpx.HTTPError):
         imr.download_document(case_id, document.id, downloads / "acte.pdf")
     assert list(downloads.iterdir()) == []  # nor a partial file
+
+
+def test_a_client_that_disconnects_mid_upload_leaves_nothing(sdk, tls_gateway, test_pki, settings, engine_sql):
+    """The sender's side of a crash: half a body, then the connection drops."""
+    imr = sdk("imr")
+    case_id = imr.open_case(CaseCreate(**case_payload())).value.id
+    data = samples.pdf(["Acte"], padding=2 * MiB)
+    request = imr.http.build_request(
+        "POST", f"/v1/cases/{case_id}/documents", content=data,
+        headers={"Content-Disposition": attachment_header("acte.pdf"), "Idempotency-Key": "half"},
+    )
+    request = imr.http.auth.auth_flow(request).__next__()  # signed as the SDK would
+    host, port = tls_gateway.url.removeprefix("https://").split(":")
+    context = ssl.create_default_context(cafile=str(test_pki.dev.ca_cert))
+    context.load_cert_chain(test_pki.files("imr").cert, test_pki.files("imr").key)
+    with socket.create_connection((host, int(port))) as raw, context.wrap_socket(raw, server_hostname=host) as tls:
+        head = f"POST {request.url.raw_path.decode()} HTTP/1.1\r\nHost: {host}\r\n"
+        head += "".join(f"{name}: {value}\r\n" for name, value in request.headers.items() if name.lower() != "host")
+        tls.sendall(head.encode("latin-1") + b"\r\n" + data[: len(data) // 2])
+    deadline = time.monotonic() + 10
+    while any(settings.blob_dir.rglob("*.part")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert f"/v1/cases/{case_id}/documents" in tls_gateway.requests_seen  # it did reach the endpoint
+    assert [path for path in settings.blob_dir.rglob("*") if path.is_file()] == []
+    assert engine_sql("SELECT count(*) FROM documents").scalar() == 0
+    assert imr.upload_document(case_id, data, "acte.pdf", idempotency_key="half").value.size == len(data)  # the key was released
+
+
+def test_files_staged_by_a_crashed_gateway_are_swept_and_never_listed(settings):
+    store = LocalBlobStore(settings.blob_dir)
+    leftover = store.stage()
+    leftover.write(b"half a document")
+    stale = next(store.incoming.glob("*.part"))
+    os.utime(stale, (time.time() - 2 * 24 * 3600,) * 2)
+    fresh = store.stage()
+    fresh.write(b"an upload in progress")
+    assert store.sweep_incoming() == 1 and not stale.exists() and len(list(store.incoming.glob("*.part"))) == 1
+    fresh.discard()
