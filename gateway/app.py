@@ -21,7 +21,6 @@ from gateway.security.registry import Registry
 from gateway.security.signing import SIGNATURE_HEADER
 from gateway.services.registry import sync_registry
 from gateway.services.vault import Vault
-from gateway.storage.blobs import LocalBlobStore
 from gateway.storage.engine import Database
 from gateway.storage.migrations import check_up_to_date
 
@@ -68,7 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         check_up_to_date(database.engine)
         app.state.key_ring = load_registry(settings, database)
         app.state.vault = Vault(settings.load_master_key(), settings.load_retired_master_keys())
-        app.state.blobs = LocalBlobStore(settings.blob_dir)
+        app.state.blobs = settings.open_blob_store()
         app.state.blobs.sweep_incoming()
         app.state.database = database
         app.state.client_ca = (

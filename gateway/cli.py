@@ -129,7 +129,6 @@ def _retention_apply(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.security.keys import checkpoint_signer
     from gateway.services import retention
     from gateway.services.vault import Vault
-    from gateway.storage.blobs import LocalBlobStore
     from gateway.storage.engine import Database
 
     policy = retention.Policy(args.days or settings.retention_days, datetime.now(UTC))
@@ -144,7 +143,7 @@ def _retention_apply(settings: Settings, args: argparse.Namespace) -> int:
         vault = Vault(settings.load_master_key(), settings.load_retired_master_keys())
         ledger = Ledger(settings.origin, checkpoint_signer(settings.checkpoint_key_path, settings.origin))
         erased = 0
-        for case_id in retention.apply(database, vault, ledger, LocalBlobStore(settings.blob_dir), settings.gateway_id, policy):
+        for case_id in retention.apply(database, vault, ledger, settings.open_blob_store(), settings.gateway_id, policy):
             erased += 1
             print(f"erased personal data of case {case_id}")
         print(f"{erased} case(s) closed before {policy.closed_before:%Y-%m-%d}: personal data erased, each recorded in the ledger")

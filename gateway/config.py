@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from gateway.domain import documents
 from gateway.security.encryption import MasterKey
+from gateway.storage.blobs import BlobStore, LocalBlobStore
 
 VAR_DIR = Path("var")
 
@@ -63,7 +64,14 @@ class Settings(BaseSettings):
     retired_master_key_files: Annotated[list[Path], NoDecode] = Field(
         default_factory=list, description="Comma-separated files holding older master keys, instead."
     )
-    blob_dir: Path = Field(default=VAR_DIR / "blobs", description="Where document ciphertexts are stored (local blob store).")
+    blob_dir: Path = Field(
+        default=VAR_DIR / "blobs", description="Where document ciphertexts are stored (local store), or staged (S3 store)."
+    )
+    blob_s3_bucket: str | None = Field(default=None, description="Store document ciphertexts in this S3 bucket instead (needs the s3 extra).")
+    blob_s3_prefix: str = Field(default="blobs/", description="Key prefix of the blobs in the bucket.")
+    blob_s3_endpoint_url: str | None = Field(
+        default=None, description="An S3-compatible endpoint (MinIO, Ceph…); credentials come from the usual AWS settings."
+    )
     max_document_bytes: PositiveInt = Field(default=50 * 1024 * 1024, description="Largest document accepted (413 above).")
     document_types: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: list(documents.DEFAULT_ALLOWED),
@@ -134,6 +142,19 @@ class Settings(BaseSettings):
     def load_retired_master_keys(self) -> list[MasterKey]:
         texts = [part for part in (self.retired_master_keys.get_secret_value() if self.retired_master_keys else "").split(",") if part.strip()]
         return [MasterKey.from_text(text) for text in texts] + [MasterKey.from_text(path.read_text()) for path in self.retired_master_key_files]
+
+    def open_blob_store(self) -> BlobStore:
+        """The local store under blob_dir, or the S3 store when a bucket is set (staging under blob_dir)."""
+        if self.blob_s3_bucket is None:
+            return LocalBlobStore(self.blob_dir)
+        import boto3  # only with the s3 extra
+
+        from gateway.storage.s3 import S3BlobStore
+
+        staging = self.blob_dir / "incoming"
+        staging.mkdir(parents=True, exist_ok=True, mode=0o700)
+        client = boto3.client("s3", endpoint_url=self.blob_s3_endpoint_url)
+        return S3BlobStore(self.blob_s3_bucket, self.blob_s3_prefix, client=client, staging_dir=staging)
 
     @property
     def client_ca_path(self) -> Path:

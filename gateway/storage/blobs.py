@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+STALE_SECONDS = 24 * 3600  # a staged file older than this was left by a crash
 _NAME = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -27,13 +28,15 @@ class StagedBlob(Protocol):
 
 class BlobStore(Protocol):
     def stage(self) -> StagedBlob: ...
+    def sweep_incoming(self, older_than_seconds: float = ...) -> int:
+        """Remove staged files a crash left behind (they were never visible as documents)."""
     def open(self, name: str) -> BinaryIO:
         """A seekable reader; FileNotFoundError if there is no such blob."""
     def delete(self, name: str) -> None:
         """Remove a published blob; nothing happens if it is already gone."""
 
 
-def _check_name(name: str) -> str:
+def check_blob_name(name: str) -> str:
     if not _NAME.fullmatch(name):
         raise ValueError("a blob is named by a lowercase UUID")
     return name
@@ -76,7 +79,7 @@ class LocalBlobStore:
         self.incoming.mkdir(parents=True, exist_ok=True, mode=0o700)
 
     def path(self, name: str) -> Path:
-        return self.root / _check_name(name)[:2] / name
+        return self.root / check_blob_name(name)[:2] / name
 
     def stage(self) -> _LocalStagedBlob:
         return _LocalStagedBlob(self)
@@ -87,14 +90,18 @@ class LocalBlobStore:
     def delete(self, name: str) -> None:
         self.path(name).unlink(missing_ok=True)
 
-    def sweep_incoming(self, older_than_seconds: float = 24 * 3600) -> int:
-        """Remove staged files left by a crash mid-upload (never visible as documents)."""
-        limit, removed = time.time() - older_than_seconds, 0
-        for leftover in self.incoming.glob("*.part"):
-            if leftover.stat().st_mtime < limit:
-                leftover.unlink(missing_ok=True)
-                removed += 1
-        return removed
+    def sweep_incoming(self, older_than_seconds: float = STALE_SECONDS) -> int:
+        return sweep_staged(self.incoming, older_than_seconds)
+
+
+def sweep_staged(directory: Path, older_than_seconds: float = STALE_SECONDS) -> int:
+    """Remove `*.part` files older than this from a staging directory; returns how many."""
+    limit, removed = time.time() - older_than_seconds, 0
+    for leftover in directory.glob("*.part"):
+        if leftover.stat().st_mtime < limit:
+            leftover.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -64,6 +64,8 @@ def test_a_document_round_trips_with_its_exact_name_digest_and_ledger_entry(imr,
 
     for outsider in ("ac-casa", "auditor"):  # another respondent does not see it; auditors read no content
         assert client_for(outsider).get(document["content"]).status_code in (403, 404)
+        assert client_for(outsider).get(f"/v1/cases/{case_id}/documents").status_code in (403, 404)
+        assert upload(client_for(outsider), case_id, LETTER).status_code in (403, 404)
     assert [path.read_bytes().find(b"retard de livraison") for path in stored_blobs(settings)] == [-1]  # sealed
 
 
