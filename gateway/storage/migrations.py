@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from alembic import command
@@ -12,12 +13,18 @@ from sqlalchemy import Engine
 
 from gateway.security.encryption import MasterKey
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+SOURCE_MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def migrations_dir() -> Path:
+    """The checkout's migrations/, or GATEWAY_MIGRATIONS_DIR where the package is installed
+    elsewhere (the Docker image installs it into site-packages)."""
+    return Path(os.environ.get("GATEWAY_MIGRATIONS_DIR") or SOURCE_MIGRATIONS)
 
 
 def alembic_config(url: str) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("script_location", str(migrations_dir()))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 

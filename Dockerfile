@@ -1,0 +1,33 @@
+# The gateway's production image: the locked dependencies (uv.lock, no dev tools, the s3 extra),
+# run as an unprivileged user. Nothing secret is baked in: mount the PKI, registry and master key,
+# or point the settings at them.
+#
+#   docker build -t imr-alomrane-gateway .
+#   docker run -p 8443:8443 -v /srv/gateway:/app/var \
+#     -e GATEWAY_TLS_CERT=/app/var/pki/server.pem -e GATEWAY_TLS_KEY=/app/var/pki/server.key \
+#     -e GATEWAY_DATABASE_URL=postgresql+psycopg://gateway@db/gateway imr-alomrane-gateway
+#
+# Without GATEWAY_TLS_CERT/KEY, `gateway serve` makes a development PKI under var/ (not for production).
+
+FROM python:3.11-slim-bookworm AS build
+COPY --from=ghcr.io/astral-sh/uv:0.13.9 /uv /usr/local/bin/uv
+ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never UV_PROJECT_ENVIRONMENT=/app/.venv
+WORKDIR /app
+COPY pyproject.toml uv.lock README.md ./
+RUN uv sync --frozen --no-dev --extra s3 --no-install-project
+COPY gateway ./gateway
+COPY migrations ./migrations
+RUN uv sync --frozen --no-dev --extra s3 --no-editable
+
+FROM python:3.11-slim-bookworm
+RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin gateway \
+ && mkdir -p /app/var && chown gateway /app/var
+WORKDIR /app
+COPY --from=build /app/.venv /app/.venv
+COPY migrations ./migrations
+ENV PATH=/app/.venv/bin:$PATH PYTHONUNBUFFERED=1 GATEWAY_HOST=0.0.0.0 GATEWAY_MIGRATIONS_DIR=/app/migrations
+USER gateway
+VOLUME ["/app/var"]
+EXPOSE 8443
+ENTRYPOINT ["gateway"]
+CMD ["serve"]
