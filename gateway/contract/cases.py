@@ -68,7 +68,7 @@ class CaseSummary(BaseModel):
     respondent_id: str
     status: CaseStatus
     subject: Subject
-    title: str
+    title: str | None = Field(description="Absent once the case's personal data was erased (free text may name the citizen).")
     outcome: Outcome | None
     times: ProcessingTimes
     updated_at: datetime
@@ -132,7 +132,7 @@ class MessageOut(BaseModel):
     position: int
     kind: MessageKind
     sender_id: str
-    body: str
+    body: str | None = Field(description="Absent once the case's personal data was erased.")
     outcome: Outcome | None
     new_deadline: datetime | None
     status_before: CaseStatus
@@ -147,8 +147,8 @@ class CaseDetail(CaseSummary):
 
     complainant: Complainant | None = Field(description="Absent once the case's personal data was erased.")
     personal_data_erased: bool
-    summary: str
+    summary: str | None = Field(description="Absent once the case's personal data was erased.")
     project: HousingProject
-    requested_action: str
+    requested_action: str | None = Field(description="Absent once the case's personal data was erased.")
     messages: list[MessageOut]
     signed_request: SignedRequestOut | None

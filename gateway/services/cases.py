@@ -17,7 +17,7 @@ from gateway.domain.vocabulary import CaseStatus, InboxEventKind, MessageKind, R
 from gateway.problems import ProblemError
 from gateway.security.signing import Evidence
 from gateway.services.inbox import publish
-from gateway.services.vault import Vault
+from gateway.services.vault import CaseContent, Vault
 from gateway.storage.models import Case, Document, Institution, Message
 
 # Processing times record when a case first reached each milestone.
@@ -51,12 +51,9 @@ def open_case(
         reference=payload.reference,
         status=CaseStatus.OPEN.value,
         subject=payload.subject.value,
-        title=payload.title,
-        summary=payload.summary,
         project_name=payload.project.name,
         project_city=payload.project.city,
         project_region=payload.project.region,
-        requested_action=payload.requested_action,
         deadline=deadline,
         outcome=None,
         opened_at=now,
@@ -69,7 +66,8 @@ def open_case(
         session.flush()
     except IntegrityError:  # a concurrent request with the same reference committed first
         raise ProblemError("duplicate-reference", "you already opened a case with this reference") from None
-    vault.seal_case(session, case, payload.complainant.model_dump(mode="json"), evidence.body if evidence else None)
+    narrative = {"title": payload.title, "summary": payload.summary, "requested_action": payload.requested_action}
+    vault.seal_case(session, case, CaseContent(payload.complainant.model_dump(mode="json"), narrative, evidence.body if evidence else None))
     publish(session, respondent.id, InboxEventKind.CASE_OPENED, case)
     return case
 
@@ -141,7 +139,7 @@ def list_cases(session: Session, institution_id: str, filters: CaseFilter, after
 
 
 def post_message(
-    session: Session, sender: Party, case_id: str, payload: MessageCreate, expected_version: int | None = None,
+    session: Session, vault: Vault, sender: Party, case_id: str, payload: MessageCreate, expected_version: int | None = None,
     evidence: Evidence | None = None,
 ) -> tuple[Case, Message]:
     """Add a message and apply the status change it drives, holding the case's row lock.
@@ -149,6 +147,9 @@ def post_message(
     Two concurrent messages on one case are serialized by the lock: the second one sees the
     state the first left, so of two racing final replies exactly one is accepted."""
     case = get_case(session, sender.id, case_id, for_update=True)
+    data_key = vault.data_key(session, case.id)
+    if data_key is None:
+        raise ProblemError("personal-data-erased", "this case's personal data was erased: it takes no more messages")
     if expected_version is not None and expected_version != case.version:
         raise ProblemError("precondition-failed", "reload the case and decide again", current_version=case.version)
     before = CaseStatus(case.status)
@@ -172,16 +173,15 @@ def post_message(
         position=(position or 0) + 1,
         kind=payload.kind.value,
         sender_id=sender.id,
-        body=payload.body,
         outcome=payload.outcome.value if payload.outcome else None,
         new_deadline=payload.new_deadline,
         status_before=before.value,
         status_after=after.value,
         created_at=now,
         signature=evidence.signature if evidence else None,
-        signed_body=evidence.body if evidence else None,
         document_ids=_documents_of_case(session, case.id, payload.documents) or None,
     )
+    vault.seal_message(data_key, message, payload.body, evidence.body if evidence else None)
     session.add(message)
     _apply(case, payload, after, now)
     session.flush()

@@ -1,5 +1,6 @@
-"""Personal data at rest: each case's complainant fields, signed opening, document names (their
-Content-Disposition) and document bytes are sealed with the case's own data key, wrapped by the master key. Erasure destroys
+"""Personal data at rest: each case's complainant fields, free text (title, summary, requested
+action, message bodies), signed bodies, document names (their Content-Disposition) and document
+bytes are sealed with the case's own data key, wrapped by the master key. Erasure destroys
 the key and the ciphertexts: the case keeps its non-personal skeleton, and the ledger (digests only)
 still verifies.
 
@@ -13,15 +14,28 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.orm import Session
 
 from gateway.security.encryption import DecryptionFailed, MasterKey, new_data_key, open_sealed, seal, unwrap, wrap
 from gateway.security.streaming import SegmentEncryptor, decrypt_range
-from gateway.storage.models import Case, CaseKey, Document, IdempotencyRecord
+from gateway.storage.models import Case, CaseKey, Document, IdempotencyRecord, Message
+
+
+@dataclass(frozen=True)
+class CaseContent:
+    """What a case holds that is personal; all None once erased."""
+
+    complainant: dict[str, Any] | None
+    narrative: dict[str, str] | None  # title, summary, requested_action
+    signed_body: str | None
+
+
+ERASED = CaseContent(None, None, None)
 
 
 class Vault:
@@ -29,31 +43,61 @@ class Vault:
         self.master = master
         self._masters = {key.id: key for key in (*retired, master)}
 
-    def seal_case(self, session: Session, case: Case, complainant: dict[str, Any], signed_body: str | None) -> None:
+    def seal_case(self, session: Session, case: Case, content: CaseContent) -> None:
         """Give a new case its data key and seal its personal data with it (caller's transaction)."""
         data_key = new_data_key()
         session.add(CaseKey(case_id=case.id, master_key_id=self.master.id, wrapped=wrap(self.master, data_key, case.id)))
-        case.complainant_sealed = seal(data_key, json.dumps(complainant, ensure_ascii=False).encode(), _context(case.id, "complainant"))
-        case.signed_body_sealed = seal(data_key, signed_body.encode(), _context(case.id, "signed_body")) if signed_body else None
+        case.complainant_sealed = _seal_json(data_key, content.complainant, _context(case.id, "complainant"))
+        case.narrative_sealed = _seal_json(data_key, content.narrative, _context(case.id, "narrative"))
+        case.signed_body_sealed = _seal_text(data_key, content.signed_body, _context(case.id, "signed_body"))
 
     def data_key(self, session: Session, case_id: str) -> bytes | None:
         """The case's data key, or None once erased; DecryptionFailed if its master key is not configured."""
         row = session.get(CaseKey, case_id)
-        if row is None or row.wrapped is None:
+        return self._unwrap(row) if row is not None else None
+
+    def _unwrap(self, row: CaseKey) -> bytes | None:
+        if row.wrapped is None:
             return None
         master = self._masters.get(row.master_key_id or "")
         if master is None:
-            raise DecryptionFailed(f"case {case_id}'s data key is wrapped by master key {row.master_key_id}, which is not configured")
-        return unwrap(master, row.wrapped, case_id)
+            raise DecryptionFailed(f"case {row.case_id}'s data key is wrapped by master key {row.master_key_id}, which is not configured")
+        return unwrap(master, row.wrapped, row.case_id)
 
-    def open_case(self, session: Session, case: Case) -> tuple[dict[str, Any] | None, str | None]:
-        """The complainant and the signed opening body, or (None, None) once erased."""
+    def open_case(self, session: Session, case: Case) -> CaseContent:
         key = self.data_key(session, case.id)
-        if key is None or case.complainant_sealed is None:
+        if key is None:
+            return ERASED
+        return CaseContent(
+            _open_json(key, case.complainant_sealed, _context(case.id, "complainant")),
+            _open_json(key, case.narrative_sealed, _context(case.id, "narrative")),
+            _open_text(key, case.signed_body_sealed, _context(case.id, "signed_body")),
+        )
+
+    def titles(self, session: Session, cases: list[Case]) -> dict[str, str | None]:
+        """The titles of a page of cases, with one query for their keys."""
+        rows = session.execute(select(CaseKey).where(CaseKey.case_id.in_([case.id for case in cases]))).scalars()
+        wrapped = {row.case_id: row for row in rows}
+        titles: dict[str, str | None] = {}
+        for case in cases:
+            row = wrapped.get(case.id)
+            key = self._unwrap(row) if row is not None else None
+            narrative = _open_json(key, case.narrative_sealed, _context(case.id, "narrative")) if key else None
+            titles[case.id] = narrative["title"] if narrative else None
+        return titles
+
+    @staticmethod
+    def seal_message(data_key: bytes, message: Message, body: str, signed_body: str | None) -> None:
+        message.body_sealed = _seal_text(data_key, body, _context(message.case_id, f"message:{message.id}:body"))
+        message.signed_body_sealed = _seal_text(data_key, signed_body, _context(message.case_id, f"message:{message.id}:signed_body"))
+
+    @staticmethod
+    def open_message(data_key: bytes | None, message: Message) -> tuple[str | None, str | None]:
+        """A message's body and signed body, or (None, None) once the case was erased."""
+        if data_key is None:
             return None, None
-        complainant = json.loads(open_sealed(key, case.complainant_sealed, _context(case.id, "complainant")))
-        body = open_sealed(key, case.signed_body_sealed, _context(case.id, "signed_body")).decode() if case.signed_body_sealed else None
-        return complainant, body
+        return (_open_text(data_key, message.body_sealed, _context(message.case_id, f"message:{message.id}:body")),
+                _open_text(data_key, message.signed_body_sealed, _context(message.case_id, f"message:{message.id}:signed_body")))
 
     def erase(self, session: Session, case: Case) -> list[str]:
         """Crypto-shredding: the data key and the ciphertexts go; nothing personal is left to recover.
@@ -62,8 +106,9 @@ class Vault:
         if row is not None:
             row.wrapped, row.master_key_id = None, None
         now = datetime.now(UTC)
-        case.complainant_sealed = case.signed_body_sealed = None
+        case.complainant_sealed = case.narrative_sealed = case.signed_body_sealed = None
         case.personal_data_erased_at = now
+        session.execute(update(Message).where(Message.case_id == case.id).values(body_sealed=None, signed_body_sealed=None))
         documents = list(session.execute(select(Document).where(Document.case_id == case.id, Document.erased_at.is_(None))).scalars())
         for document in documents:
             document.disposition_sealed, document.erased_at = None, now
@@ -137,3 +182,20 @@ def reply_context(record_or_claim) -> str:
 
 def _context(case_id: str, field: str) -> str:
     return f"case:{case_id}:{field}"
+
+
+def _seal_text(key: bytes, text: str | None, context: str) -> bytes | None:
+    return seal(key, text.encode(), context) if text is not None else None
+
+
+def _open_text(key: bytes, sealed: bytes | None, context: str) -> str | None:
+    return open_sealed(key, sealed, context).decode() if sealed is not None else None
+
+
+def _seal_json(key: bytes, value: dict[str, Any] | None, context: str) -> bytes | None:
+    return _seal_text(key, json.dumps(value, ensure_ascii=False) if value is not None else None, context)
+
+
+def _open_json(key: bytes, sealed: bytes | None, context: str) -> Any:
+    text = _open_text(key, sealed, context)
+    return json.loads(text) if text is not None else None

@@ -80,13 +80,11 @@ class Case(Base):
     reference: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(30))
     subject: Mapped[str] = mapped_column(String(40))
-    title: Mapped[str] = mapped_column(String(300))
-    summary: Mapped[str] = mapped_column(Text)
     complainant_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  # personal data, sealed with the case key
+    narrative_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  # title, summary, requested action: free text, sealed
     project_name: Mapped[str] = mapped_column(String(200))
     project_city: Mapped[str] = mapped_column(String(100))
     project_region: Mapped[str] = mapped_column(String(100))
-    requested_action: Mapped[str] = mapped_column(Text)
     deadline: Mapped[datetime]
     outcome: Mapped[str | None] = mapped_column(String(30))
     opened_at: Mapped[datetime]
@@ -112,14 +110,14 @@ class Message(Base):
     position: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(30))
     sender_id: Mapped[str] = mapped_column(ForeignKey("institutions.id"))
-    body: Mapped[str] = mapped_column(Text)
+    body_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  # free text, sealed with the case key
     outcome: Mapped[str | None] = mapped_column(String(30))
     new_deadline: Mapped[datetime | None]
     status_before: Mapped[str] = mapped_column(String(30))
     status_after: Mapped[str] = mapped_column(String(30))
     created_at: Mapped[datetime]
     signature: Mapped[str | None] = mapped_column(Text)  # the sender's request JWS
-    signed_body: Mapped[str | None] = mapped_column(Text)  # the exact body it covers
+    signed_body_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  # the exact body it covers, sealed
     document_ids: Mapped[list[str] | None] = mapped_column(JSON)  # documents of the case it refers to
 
 

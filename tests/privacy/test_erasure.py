@@ -15,7 +15,7 @@ def test_erasure_leaves_the_skeleton_and_no_personal_data(imr, omrane, client_fo
     case_id = imr.post("/v1/cases", json=payload).json()["id"]
     clients = {"imr": imr, "al-omrane": omrane}
     for sender, kind, extra in SHORT_LIFE[:3]:
-        clients[sender].post(f"/v1/cases/{case_id}/messages", json=message(kind, **extra))
+        clients[sender].post(f"/v1/cases/{case_id}/messages", json=message(kind, f"{kind}: Mme {payload['complainant']['full_name']}", **extra))
     photo = upload(omrane, case_id, samples.png(), filename=f"{payload['complainant']['full_name']}.png").json()
     assert stored_blobs(settings)
 
@@ -31,7 +31,12 @@ def test_erasure_leaves_the_skeleton_and_no_personal_data(imr, omrane, client_fo
         assert case["personal_data_erased"] is True and case["complainant"] is None
         assert case["signed_request"]["body"] is None and case["signed_request"]["signature"]
         assert case["subject"] == "delivery_delays" and case["status"] == "acknowledged"
+        assert case["title"] is case["summary"] is case["requested_action"] is None
         assert [m["kind"] for m in case["messages"]] == [kind for _, kind, _ in SHORT_LIFE[:3]]
+        assert all(m["body"] is None and m["signed_request"]["body"] is None and m["signed_request"]["signature"] for m in case["messages"])
+        assert client.get("/v1/cases").json()["items"][0]["title"] is None
+    refused = omrane.post(f"/v1/cases/{case_id}/messages", json=message("interim_reply"))
+    assert refused.status_code == 410 and refused.json()["type"] == "/problems/personal-data-erased"
     assert engine_sql("SELECT wrapped FROM case_keys WHERE case_id = :id", id=case_id).scalar() is None
     assert stored_blobs(settings) == [] and imr.get(photo["content"]).status_code == 410
     dump = everything_stored(engine_sql)

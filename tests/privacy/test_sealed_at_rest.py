@@ -12,15 +12,18 @@ import pytest
 import sqlalchemy as sa
 
 from gateway.security.encryption import DecryptionFailed, MasterKey
-from gateway.services.vault import Vault
+from gateway.services.vault import CaseContent, Vault
 from gateway.storage.migrations import upgrade
-from gateway.storage.models import Case
+from gateway.storage.models import Case, Message
 from tests.factories import case_payload
 
 
 def personal_values(payload) -> list[str]:
+    """The complainant's fields, and the case's free text (which may name her)."""
     complainant = payload["complainant"]
-    return [complainant[name] for name in ("full_name", "cin", "phone", "email", "address")]
+    return [complainant[name] for name in ("full_name", "cin", "phone", "email", "address")] + [
+        payload[name] for name in ("title", "summary", "requested_action")
+    ]
 
 
 def everything_stored(engine_sql) -> bytes:
@@ -53,7 +56,7 @@ def test_a_wrong_master_key_fails_closed(imr, settings):
     engine = sa.create_engine(settings.database_url)
     with sa.orm.Session(engine) as session:
         case = session.get(Case, case_id)
-        assert Vault(settings.load_master_key()).open_case(session, case)[0]["cin"] == "BE123456"
+        assert Vault(settings.load_master_key()).open_case(session, case).complainant["cin"] == "BE123456"
         with pytest.raises(DecryptionFailed):
             Vault(MasterKey.from_text(MasterKey.generate_text())).open_case(session, case)
     engine.dispose()
@@ -64,7 +67,7 @@ def test_the_migration_seals_rows_that_existed_before(tmp_path):
     upgrade(url, "0004")
     engine = sa.create_engine(url)
     complainant = case_payload()["complainant"]
-    case_id = str(uuid.uuid4())
+    case_id, message_id = str(uuid.uuid4()), str(uuid.uuid4())
     with engine.begin() as connection:
         connection.exec_driver_sql("INSERT INTO institutions VALUES ('imr','IMR','و','mediator',1), ('al-omrane','AO','ع','respondent',1)")
         connection.execute(sa.text(
@@ -72,14 +75,22 @@ def test_the_migration_seals_rows_that_existed_before(tmp_path):
             "project_city, project_region, requested_action, deadline, opened_at, updated_at, version, signed_body) VALUES "
             "(:id, 'imr', 'al-omrane', 'R/1', 'open', 'other', 't', 's', :c, 'p', 'c', 'r', 'a', '2030-01-01', '2026-01-01', '2026-01-01', 1, :b)"
         ), {"id": case_id, "c": json.dumps(complainant, ensure_ascii=False), "b": '{"signed": "body"}'})
+        connection.execute(sa.text(
+            "INSERT INTO messages (id, case_id, position, kind, sender_id, body, status_before, status_after, created_at, signed_body) "
+            "VALUES (:id, :case, 1, 'acknowledgement', 'al-omrane', :body, 'open', 'acknowledged', '2026-01-02', :signed)"
+        ), {"id": message_id, "case": case_id, "body": f"Reçu, CIN {complainant['cin']}", "signed": f'{{"cin": "{complainant["cin"]}"}}'})
     with pytest.raises(RuntimeError, match="master key"):
         upgrade(url, "head")
     master = MasterKey.from_text(MasterKey.generate_text())
     upgrade(url, "head", master)
     with sa.orm.Session(engine) as session:
-        case = session.get(Case, case_id)
-        assert Vault(master).open_case(session, case) == (complainant, '{"signed": "body"}')
+        case, message = session.get(Case, case_id), session.get(Message, message_id)
+        vault = Vault(master)
+        narrative = {"title": "t", "summary": "s", "requested_action": "a"}
+        assert vault.open_case(session, case) == CaseContent(complainant, narrative, '{"signed": "body"}')  # 0005 and 0007
+        assert vault.open_message(vault.data_key(session, case_id), message) == (f"Reçu, CIN {complainant['cin']}", f'{{"cin": "{complainant["cin"]}"}}')
     with engine.connect() as connection:
-        raw = b"".join(v if isinstance(v, bytes) else str(v).encode() for v in connection.exec_driver_sql("SELECT * FROM cases").one())
+        raw = b"".join(v if isinstance(v, bytes) else str(v).encode()
+                       for table in ("cases", "messages") for row in connection.exec_driver_sql(f"SELECT * FROM {table}") for v in row)
     assert complainant["cin"].encode() not in raw
     engine.dispose()

@@ -49,7 +49,7 @@ def parse_if_match(if_match: str | None, case_id: str) -> int | None:
     return int(version)
 
 
-def _summary_fields(case: Case, caller: Party, now: datetime) -> dict:
+def _summary_fields(case: Case, title: str | None, caller: Party, now: datetime) -> dict:
     status = CaseStatus(case.status)
     return dict(
         id=case.id,
@@ -58,7 +58,7 @@ def _summary_fields(case: Case, caller: Party, now: datetime) -> dict:
         respondent_id=case.respondent_id,
         status=status,
         subject=case.subject,
-        title=case.title,
+        title=title,
         outcome=case.outcome,
         times=ProcessingTimes(
             opened_at=case.opened_at,
@@ -78,24 +78,28 @@ def evidence_out(signature: str | None, body: str | None) -> SignedRequestOut | 
     return SignedRequestOut(signature=signature, body=body) if signature else None
 
 
-def message_out(message: Message) -> MessageOut:
-    computed = {"signed_request": evidence_out(message.signature, message.signed_body), "documents": message.document_ids or []}
+def message_out(message: Message, data_key: bytes | None) -> MessageOut:
+    """`data_key` is the case's (None once erased: the text is gone, the skeleton stays)."""
+    body, signed_body = Vault.open_message(data_key, message)
+    computed = {"body": body, "signed_request": evidence_out(message.signature, signed_body), "documents": message.document_ids or []}
     return MessageOut.model_validate(
         {**{name: getattr(message, name) for name in MessageOut.model_fields if name not in computed}, **computed}
     )
 
 
 def case_detail(session: Session, vault: Vault, case: Case, messages: list[Message], caller: Party) -> CaseDetail:
-    complainant, signed_body = vault.open_case(session, case)
+    content = vault.open_case(session, case)
+    narrative = content.narrative or {}
+    data_key = vault.data_key(session, case.id)
     return CaseDetail(
-        **_summary_fields(case, caller, datetime.now(UTC)),
-        complainant=Complainant.model_validate(complainant) if complainant else None,
+        **_summary_fields(case, narrative.get("title"), caller, datetime.now(UTC)),
+        complainant=Complainant.model_validate(content.complainant) if content.complainant else None,
         personal_data_erased=case.personal_data_erased_at is not None,
-        summary=case.summary,
+        summary=narrative.get("summary"),
         project=HousingProject(name=case.project_name, city=case.project_city, region=case.project_region),
-        requested_action=case.requested_action,
-        messages=[message_out(message) for message in messages],
-        signed_request=evidence_out(case.signature, signed_body),
+        requested_action=narrative.get("requested_action"),
+        messages=[message_out(message, data_key) for message in messages],
+        signed_request=evidence_out(case.signature, content.signed_body),
     )
 
 
@@ -113,6 +117,7 @@ def list_cases(
     caller: CaseParty,
     session: SessionDep,
     settings: SettingsDep,
+    vault: VaultDep,
     status: CaseStatus | None = None,
     counterpart: InstitutionId | None = None,
     overdue: bool | None = None,
@@ -125,7 +130,8 @@ def list_cases(
     filters = service.CaseFilter(status=status, counterpart=counterpart, overdue=overdue, updated_since=updated_since)
     rows = service.list_cases(session, caller.id, filters, after, size + 1)
     now = datetime.now(UTC)
-    page = [CaseSummary(**_summary_fields(case, caller, now)) for case in rows[:size]]
+    titles = vault.titles(session, rows[:size])
+    page = [CaseSummary(**_summary_fields(case, titles[case.id], caller, now)) for case in rows[:size]]
     next_cursor = None
     if len(rows) > size:
         last = rows[size - 1]
@@ -167,14 +173,15 @@ def post_message(
     payload: MessageCreate,
     caller: CaseParty,
     exchange: WriteExchange,
+    vault: VaultDep,
     if_match: Annotated[str | None, Header(description="The case's ETag: refuse with 412 if it changed.")] = None,
 ) -> Response:
     case, message = service.post_message(
-        exchange.session, caller, case_id, payload, parse_if_match(if_match, case_id), exchange.evidence
+        exchange.session, vault, caller, case_id, payload, parse_if_match(if_match, case_id), exchange.evidence
     )
     location = f"/v1/cases/{case.id}/messages/{message.id}"
     event = ExchangeEvent(case.id, service.counterpart(case, caller.id), "message_sent", message.kind, location)
-    return exchange.commit(201, message_out(message), event, {"ETag": etag(case)})
+    return exchange.commit(201, message_out(message, vault.data_key(exchange.session, case.id)), event, {"ETag": etag(case)})
 
 
 @router.delete("/{case_id}/personal-data", summary="Erase the complainant's personal data (mediator): crypto-shredding",
@@ -194,11 +201,11 @@ def erase_personal_data(case_id: str, request: Request, caller: Mediator, exchan
 
 
 @router.get("/{case_id}/messages/{message_id}", summary="One message")
-def get_message(case_id: str, message_id: str, caller: CaseParty, session: SessionDep) -> MessageOut:
+def get_message(case_id: str, message_id: str, caller: CaseParty, session: SessionDep, vault: VaultDep) -> MessageOut:
     case = service.get_case(session, caller.id, case_id, with_messages=True)
     for message in case.messages:
         if message.id == message_id:
-            return message_out(message)
+            return message_out(message, vault.data_key(session, case.id))
     raise ProblemError("not-found", "no such message on this case")
 
 
