@@ -27,10 +27,7 @@ import httpx
 
 from gateway import samples
 from gateway.client import CaseCreate, GatewayClient
-from gateway.config import Settings
-from gateway.security.dev import ensure_dev_setup
-from gateway.server import background_gateway
-from gateway.storage.migrations import upgrade
+from gateway.server import background_gateway, scratch_settings
 
 MiB = 1024 * 1024
 CHUNK = 256 * 1024
@@ -92,14 +89,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     size = args.mib * MiB
-    with tempfile.TemporaryDirectory() as directory:
+    with tempfile.TemporaryDirectory() as directory, scratch_settings(max_document_bytes=2 * size) as settings:
         root = Path(directory)
-        settings = Settings(
-            database_url=f"sqlite:///{root / 'bench.db'}", pki_dir=root / "pki", registry_file=root / "registry.json",
-            blob_dir=root / "blobs", max_document_bytes=2 * size, _env_file=None,
-        )
-        ensure_dev_setup(settings.pki_dir, settings.registry_file)
-        upgrade(settings.database_url)
         document = root / "plan.pdf"
         with open(document, "wb") as out:
             out.write(samples.pdf(["Plan de masse"]))

@@ -9,15 +9,10 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
 from gateway.client import CaseCreate, GatewayClient, MessageCreate
-from gateway.config import Settings
-from gateway.security.dev import ensure_dev_setup
-from gateway.server import background_gateway
-from gateway.storage.migrations import upgrade
+from gateway.server import background_gateway, scratch_settings
 
 PAYLOAD = {
     "respondent_id": "al-omrane",
@@ -49,12 +44,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=300)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as directory:
-        root = Path(directory)
-        settings = Settings(database_url=f"sqlite:///{root / 'bench.db'}", pki_dir=root / "pki", registry_file=root / "registry.json",
-                            blob_dir=root / "blobs", _env_file=None)
-        ensure_dev_setup(settings.pki_dir, settings.registry_file)
-        upgrade(settings.database_url)
+    with scratch_settings() as settings:
         with background_gateway(settings) as url:
             imr = GatewayClient.from_pki_dir(url, "imr", settings.pki_dir)
             omrane = GatewayClient.from_pki_dir(url, "al-omrane", settings.pki_dir)

@@ -19,9 +19,7 @@ from typing import Any
 from gateway import samples
 from gateway.client import CaseCreate, GatewayClient, MessageCreate
 from gateway.config import Settings
-from gateway.security.dev import ensure_dev_setup
-from gateway.server import background_gateway
-from gateway.storage.migrations import upgrade
+from gateway.server import background_gateway, scratch_settings
 
 MEDIATOR, RESPONDENT = "imr", "al-omrane"
 
@@ -212,14 +210,8 @@ def _print_timeline(case, say: Callable[[str], None]) -> None:
 
 @contextmanager
 def _own_gateway() -> Iterator[tuple[str, Path]]:
-    with tempfile.TemporaryDirectory(prefix="gateway-demo-") as directory:
-        root = Path(directory)
-        settings = Settings(database_url=f"sqlite:///{root / 'demo.db'}", pki_dir=root / "pki", registry_file=root / "registry.json",
-                            blob_dir=root / "blobs", _env_file=None)
-        ensure_dev_setup(settings.pki_dir, settings.registry_file)
-        upgrade(settings.database_url)
-        with background_gateway(settings) as url:
-            yield url, settings.pki_dir
+    with scratch_settings() as settings, background_gateway(settings) as url:
+        yield url, settings.pki_dir
 
 
 def run(url: str | None = None, pki_dir: Path | None = None, say: Callable[[str], None] = print) -> None:

@@ -4,17 +4,21 @@ background thread (the demo, and the tests that need real sockets)."""
 from __future__ import annotations
 
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 
 from gateway.app import create_app
 from gateway.config import Settings
+from gateway.security.dev import ensure_dev_setup
 from gateway.security.tls import uvicorn_tls_options
+from gateway.storage.migrations import upgrade
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -38,6 +42,21 @@ def server_config(settings: Settings, app: Any = None, **options: Any) -> uvicor
 
 def serve_forever(settings: Settings, **options: Any) -> None:
     uvicorn.Server(server_config(settings, **options)).run()
+
+
+@contextmanager
+def scratch_settings(**overrides: Any) -> Iterator[Settings]:
+    """A complete set-up in a temporary directory, gone afterwards: development PKI and registry,
+    migrated SQLite database, blob store. For the demo and the benchmarks."""
+    with tempfile.TemporaryDirectory(prefix="gateway-") as directory:
+        root = Path(directory)
+        settings = Settings(
+            database_url=f"sqlite:///{root / 'gateway.db'}", pki_dir=root / "pki", registry_file=root / "registry.json",
+            blob_dir=root / "blobs", _env_file=None, **overrides,
+        )
+        ensure_dev_setup(settings.pki_dir, settings.registry_file)
+        upgrade(settings.database_url)
+        yield settings
 
 
 @contextmanager
