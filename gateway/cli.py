@@ -152,6 +152,20 @@ def _retention_apply(settings: Settings, args: argparse.Namespace) -> int:
         database.dispose()
 
 
+def _blobs_collect(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.services.blobs import collect
+    from gateway.storage.engine import Database
+
+    database = Database(settings.database_url)
+    try:
+        removed = collect(database, settings.open_blob_store(), args.older_than_hours * 3600, args.dry_run)
+    finally:
+        database.dispose()
+    verb = "would remove" if args.dry_run else "removed"
+    print(f"{verb} {len(removed)} blob(s) that no document needs")
+    return 0
+
+
 def _master_key_new(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.security.encryption import MasterKey
     from gateway.security.pki import write_secret
@@ -254,6 +268,12 @@ def parser() -> argparse.ArgumentParser:
     apply.add_argument("--days", type=int, help="retention period in days (default: GATEWAY_RETENTION_DAYS)")
     apply.add_argument("--dry-run", action="store_true", help="list the cases, erase nothing")
     apply.set_defaults(run=_retention_apply)
+
+    blobs = commands.add_parser("blobs", help="the document blob store").add_subparsers(dest="blobs_command", required=True)
+    gc = blobs.add_parser("collect", help="remove blobs no document needs (an upload cut off before its commit, an interrupted erasure)")
+    gc.add_argument("--older-than-hours", type=float, default=24, help="leave younger blobs alone (default 24)")
+    gc.add_argument("--dry-run", action="store_true", help="count them, remove nothing")
+    gc.set_defaults(run=_blobs_collect)
 
     master = commands.add_parser("master-key", help="the master key wrapping the per-case data keys").add_subparsers(
         dest="master_key_command", required=True

@@ -12,6 +12,7 @@ import re
 import time
 import uuid
 from pathlib import Path
+from collections.abc import Iterator
 from typing import BinaryIO, Protocol
 
 STALE_SECONDS = 24 * 3600  # a staged file older than this was left by a crash
@@ -34,6 +35,8 @@ class BlobStore(Protocol):
         """A seekable reader; FileNotFoundError if there is no such blob."""
     def delete(self, name: str) -> None:
         """Remove a published blob; nothing happens if it is already gone."""
+    def published(self) -> Iterator[tuple[str, float]]:
+        """Every published blob's name and modification time (Unix seconds), in no order."""
 
 
 def check_blob_name(name: str) -> str:
@@ -89,6 +92,11 @@ class LocalBlobStore:
 
     def delete(self, name: str) -> None:
         self.path(name).unlink(missing_ok=True)
+
+    def published(self) -> Iterator[tuple[str, float]]:
+        for path in self.root.glob("[0-9a-f][0-9a-f]/*"):
+            if _NAME.fullmatch(path.name):
+                yield path.name, path.stat().st_mtime
 
     def sweep_incoming(self, older_than_seconds: float = STALE_SECONDS) -> int:
         return sweep_staged(self.incoming, older_than_seconds)

@@ -12,12 +12,21 @@ import io
 import os
 import tempfile
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 import boto3
 from botocore.exceptions import ClientError
 
 from gateway.storage.blobs import STALE_SECONDS, check_blob_name, sweep_staged
+
+def _is_blob_name(name: str) -> bool:
+    try:
+        check_blob_name(name)
+    except ValueError:
+        return False
+    return True
+
 
 READ_AHEAD = 1024 * 1024  # bytes per GET: a sequential read costs one request per window, memory one window
 
@@ -112,6 +121,13 @@ class S3BlobStore:
 
     def sweep_incoming(self, older_than_seconds: float = STALE_SECONDS) -> int:
         return sweep_staged(Path(self.staging_dir or tempfile.gettempdir()), older_than_seconds)
+
+    def published(self) -> Iterator[tuple[str, float]]:
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix):
+            for item in page.get("Contents", []):
+                name = item["Key"][len(self.prefix):]
+                if _is_blob_name(name):
+                    yield name, item["LastModified"].timestamp()
 
     def delete(self, name: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self.key(name))  # S3 answers 204 for a missing key too

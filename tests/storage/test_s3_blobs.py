@@ -220,3 +220,11 @@ def test_the_gateway_keeps_documents_in_the_bucket_when_configured(s3_settings, 
         assert imr.get(document["content"], headers={"Range": "bytes=100-199"}).content == photo[100:200]
         assert imr.delete(f"/v1/cases/{case_id}/personal-data").status_code == 200
         assert keys(client) == []
+
+
+def test_published_lists_the_blobs_under_the_prefix_only(store, client):
+    names = {put(store, os.urandom(100)) for _ in range(3)}
+    client.put_object(Bucket=BUCKET, Key=PREFIX + "not-a-blob", Body=b"x")
+    client.put_object(Bucket=BUCKET, Key=str(uuid.uuid4()), Body=b"outside the prefix")
+    listed = dict(store.published())
+    assert set(listed) == names and all(modified > 0 for modified in listed.values())
