@@ -91,7 +91,8 @@ def decrypt_range(data_key: bytes, context: str, source: BinaryIO, plaintext_siz
     """Plaintext bytes [start, end) of a sealed document, one authenticated segment at a time.
 
     `source` is the seekable ciphertext; `plaintext_size` comes from the database, so a ciphertext
-    cut short or lengthened is refused before anything is returned. Raises DecryptionFailed."""
+    cut short or lengthened is refused at once, before the first byte (the checks run when this is
+    called, not when the result is first iterated). Raises DecryptionFailed."""
     end = plaintext_size if end is None else end
     if not 0 <= start <= end <= plaintext_size:
         raise ValueError("the range lies outside the document")
@@ -103,7 +104,10 @@ def decrypt_range(data_key: bytes, context: str, source: BinaryIO, plaintext_siz
     if not header.startswith(MAGIC):
         raise DecryptionFailed("not a sealed document")
     salt, prefix = header[len(MAGIC):len(MAGIC) + SALT_BYTES], header[len(MAGIC) + SALT_BYTES:]
-    aead = _cipher(data_key, salt, context)
+    return _opened_segments(_cipher(data_key, salt, context), prefix, context, source, plaintext_size, start, end)
+
+
+def _opened_segments(aead: AESGCM, prefix: bytes, context: str, source: BinaryIO, plaintext_size: int, start: int, end: int) -> Iterator[bytes]:
     last_index = segment_count(plaintext_size) - 1
     first = start // SEGMENT_BYTES
     stop = last_index if end == plaintext_size else (max(end, 1) - 1) // SEGMENT_BYTES

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Iterator
+from typing import BinaryIO
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -168,11 +169,22 @@ def readable(session: Session, vault: Vault, caller: Party, case_id: str, docume
 
 def content(blobs: BlobStore, readable: Readable, start: int, end: int) -> Iterator[bytes]:
     """Plaintext bytes [start, end), decrypted one authenticated segment at a time and handed on
-    in pieces of about `_PIECE_BYTES` (each piece costs the server a hop between threads)."""
-    with blobs.open(readable.document.id) as source:
+    in pieces of about `_PIECE_BYTES` (each piece costs the server a hop between threads). A
+    missing blob, or one of the wrong length, fails here, before any response header is sent."""
+    source = blobs.open(readable.document.id)
+    try:
+        segments = Vault.document_bytes(readable.data_key, readable.document, source, start, end)
+    except BaseException:
+        source.close()
+        raise
+    return _pieces(source, segments)
+
+
+def _pieces(source: BinaryIO, segments: Iterator[bytes]) -> Iterator[bytes]:
+    with source:
         pending: list[bytes] = []
         held = 0
-        for segment in Vault.document_bytes(readable.data_key, readable.document, source, start, end):
+        for segment in segments:
             pending.append(segment)
             held += len(segment)
             if held >= _PIECE_BYTES:

@@ -73,3 +73,15 @@ def test_the_wrong_master_key_fails_closed(attached, settings, test_pki):
             response = client.get(url)
             assert response.status_code == 500 and response.json()["type"] == "/problems/internal-error"
             assert "CIN" not in response.text
+
+
+def test_a_missing_or_cut_blob_answers_a_problem_before_any_byte(imr, attached, settings):
+    _, _, document, _ = attached
+    [blob] = stored_blobs(settings)
+    client = TestClient(imr.app, raise_server_exceptions=False, headers=imr.headers)
+    blob.write_bytes(blob.read_bytes()[:-1])  # cut short: refused from its length, before streaming
+    cut = client.get(document["content"])
+    assert cut.status_code == 500 and cut.json()["type"] == "/problems/internal-error"
+    blob.unlink()
+    missing = client.get(document["content"])
+    assert missing.status_code == 500 and missing.json()["type"] == "/problems/internal-error"

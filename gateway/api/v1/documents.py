@@ -9,18 +9,19 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
+from sqlalchemy.orm import Session
 
-from gateway.api.deps import CaseParty, ExchangeEvent, SessionDep, SettingsDep, StreamedExchange, VaultDep
+from gateway.api.deps import CaseParty, Exchange, ExchangeEvent, SessionDep, SettingsDep, StreamedExchange, VaultDep
 from gateway.api.ranges import ByteRange, parse_range
 from gateway.api.responses import PROBLEM_RESPONSES
 from gateway.contract.documents import DocumentOut
-from gateway.domain.documents import attachment_header
-from gateway.domain.documents import filename_from_disposition, short_name
+from gateway.domain.documents import attachment_header, filename_from_disposition, short_name
+from gateway.domain.party import Party
 from gateway.problems import ProblemError
 from gateway.security.signing import sha256_field
 from gateway.services import documents as service
 from gateway.services.vault import Vault
-from gateway.storage.blobs import BlobStore
+from gateway.storage.blobs import BlobStore, StagedBlob
 from gateway.storage.models import Document
 
 router = APIRouter(prefix="/cases/{case_id}/documents", tags=["documents"], responses=PROBLEM_RESPONSES)
@@ -43,7 +44,7 @@ def document_out(document: Document, disposition: str | None) -> DocumentOut:
     )
 
 
-def _described(session, vault: Vault, documents: list[Document]) -> list[DocumentOut]:
+def _described(session: Session, vault: Vault, documents: list[Document]) -> list[DocumentOut]:
     key = vault.data_key(session, documents[0].case_id) if documents else None
     return [document_out(document, Vault.open_disposition(key, document) if key else None) for document in documents]
 
@@ -97,12 +98,13 @@ async def upload_document(
         staged.discard()  # after publication there is nothing left to discard
 
 
-def _prepare(request: Request, vault: Vault, caller, case_id: str, filename: str) -> service.UploadTarget:
+def _prepare(request: Request, vault: Vault, caller: Party, case_id: str, filename: str) -> service.UploadTarget:
     with request.app.state.database.session(write=False) as session:
         return service.prepare(session, vault, caller, case_id, filename)
 
 
-def _attach(exchange, blobs: BlobStore, staged, target: service.UploadTarget, received: service.Received, disposition: str) -> Response:
+def _attach(exchange: Exchange, blobs: BlobStore, staged: StagedBlob, target: service.UploadTarget, received: service.Received,
+            disposition: str) -> Response:
     document = service.attach(exchange.session, exchange.vault, exchange.caller, target, received, disposition, exchange.signed.token)
     location = f"/v1/cases/{document.case_id}/documents/{document.id}"
     staged.publish(document.id)  # before the commit: an accepted document always has its bytes
