@@ -160,7 +160,8 @@ def test_on_postgresql_the_gateway_role_may_only_insert_and_read_the_ledger(temp
     engine = sa.create_engine(url.set(username="gateway_app"))
     with engine.begin() as connection:
         assert connection.exec_driver_sql("SELECT COUNT(*) FROM ledger_entries").scalar() == 1
-    for statement in ("UPDATE ledger_entries SET kind = 'x'", "DELETE FROM ledger_entries", "TRUNCATE ledger_entries"):
+    for statement in ("UPDATE ledger_entries SET kind = 'x'", "DELETE FROM ledger_entries", "TRUNCATE ledger_entries",
+                      "DELETE FROM ledger_cosignatures", "UPDATE ledger_checkpoints SET note = ''"):
         with pytest.raises(sa.exc.ProgrammingError, match="permission denied"), engine.begin() as connection:
             connection.exec_driver_sql(statement)
     engine.dispose()
