@@ -262,11 +262,9 @@ def get_streamed_exchange(
     """For a body too large to hold: the signature covers the declared `Content-Digest`, which the
     endpoint checks against the bytes as they arrive."""
     declared = request.headers.get("content-digest")
-    if declared is None:
-        raise ProblemError("content-digest-required", "send the SHA-256 of the body as Content-Digest: sha-256=:<base64>:")
-    digest = parse_content_digest(declared)
+    digest = parse_content_digest(declared) if declared is not None else None
     if digest is None:
-        raise ProblemError("content-digest-required", "Content-Digest must carry a sha-256 digest (RFC 9530)")
+        raise ProblemError("content-digest-required", "send the body's SHA-256 as Content-Digest: sha-256=:<base64>: (RFC 9530)")
     yield from _admit(request, None, digest, caller, settings, database, keys)
 
 

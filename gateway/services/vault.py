@@ -64,8 +64,9 @@ class Vault:
             raise DecryptionFailed(f"case {row.case_id}'s data key is wrapped by master key {row.master_key_id}, which is not configured")
         return unwrap(master, row.wrapped, row.case_id)
 
-    def open_case(self, session: Session, case: Case) -> CaseContent:
-        key = self.data_key(session, case.id)
+    @staticmethod
+    def content(key: bytes | None, case: Case) -> CaseContent:
+        """The case's personal content, opened with its data key (None once erased)."""
         if key is None:
             return ERASED
         return CaseContent(

@@ -56,9 +56,10 @@ def test_a_wrong_master_key_fails_closed(imr, settings):
     engine = sa.create_engine(settings.database_url)
     with sa.orm.Session(engine) as session:
         case = session.get(Case, case_id)
-        assert Vault(settings.load_master_key()).open_case(session, case).complainant["cin"] == "BE123456"
+        vault = Vault(settings.load_master_key())
+        assert vault.content(vault.data_key(session, case_id), case).complainant["cin"] == "BE123456"
         with pytest.raises(DecryptionFailed):
-            Vault(MasterKey.from_text(MasterKey.generate_text())).open_case(session, case)
+            Vault(MasterKey.from_text(MasterKey.generate_text())).data_key(session, case_id)
     engine.dispose()
 
 
@@ -87,7 +88,7 @@ def test_the_migration_seals_rows_that_existed_before(tmp_path):
         case, message = session.get(Case, case_id), session.get(Message, message_id)
         vault = Vault(master)
         narrative = {"title": "t", "summary": "s", "requested_action": "a"}
-        assert vault.open_case(session, case) == CaseContent(complainant, narrative, '{"signed": "body"}')  # 0005 and 0007
+        assert vault.content(vault.data_key(session, case_id), case) == CaseContent(complainant, narrative, '{"signed": "body"}')  # 0005 and 0007
         assert vault.open_message(vault.data_key(session, case_id), message) == (f"Reçu, CIN {complainant['cin']}", f'{{"cin": "{complainant["cin"]}"}}')
     with engine.connect() as connection:
         raw = b"".join(v if isinstance(v, bytes) else str(v).encode()

@@ -88,9 +88,9 @@ def message_out(message: Message, data_key: bytes | None) -> MessageOut:
 
 
 def case_detail(session: Session, vault: Vault, case: Case, messages: list[Message], caller: Party) -> CaseDetail:
-    content = vault.open_case(session, case)
-    narrative = content.narrative or {}
     data_key = vault.data_key(session, case.id)
+    content = vault.content(data_key, case)
+    narrative = content.narrative or {}
     return CaseDetail(
         **_summary_fields(case, narrative.get("title"), caller, datetime.now(UTC)),
         complainant=Complainant.model_validate(content.complainant) if content.complainant else None,
