@@ -1,12 +1,31 @@
-"""`gateway`: serve, migrate, manage the development PKI, and regenerate the published contract."""
+"""`gateway`: serve and migrate; the development PKI; the demo; the ledger (key, export, offline verification); the
+personal-data retention policy, the blob store and the master key; and the published contract."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gateway.config import Settings
+
+if TYPE_CHECKING:
+    from gateway.storage.engine import Database
+
+
+@contextmanager
+def _database(settings: Settings) -> Iterator[Database]:
+    """The database for one command, disposed of afterwards."""
+    from gateway.storage.engine import Database
+
+    database = Database(settings.database_url)
+    try:
+        yield database
+    finally:
+        database.dispose()
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -86,13 +105,10 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
 def _ledger_export(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.security.keys import checkpoint_signer
     from gateway.services.ledger import export_lines
-    from gateway.storage.engine import Database
 
-    database = Database(settings.database_url)
     note_key = checkpoint_signer(settings.checkpoint_key_path, settings.origin).verifier.key_string
-    with (open(args.output, "w", encoding="utf-8") if args.output != "-" else sys.stdout) as out:
+    with _database(settings) as database, (open(args.output, "w", encoding="utf-8") if args.output != "-" else sys.stdout) as out:
         out.writelines(export_lines(database, settings.origin, note_key, args.start))
-    database.dispose()
     return 0
 
 
@@ -129,11 +145,9 @@ def _retention_apply(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.security.keys import checkpoint_signer
     from gateway.services import retention
     from gateway.services.vault import Vault
-    from gateway.storage.engine import Database
 
     policy = retention.Policy(args.days or settings.retention_days, datetime.now(UTC))
-    database = Database(settings.database_url)
-    try:
+    with _database(settings) as database:
         if args.dry_run:
             due = retention.due(database, policy)
             print(f"{len(due)} case(s) closed before {policy.closed_before:%Y-%m-%d} would have their personal data erased")
@@ -148,19 +162,13 @@ def _retention_apply(settings: Settings, args: argparse.Namespace) -> int:
             print(f"erased personal data of case {case_id}")
         print(f"{erased} case(s) closed before {policy.closed_before:%Y-%m-%d}: personal data erased, each recorded in the ledger")
         return 0
-    finally:
-        database.dispose()
 
 
 def _blobs_collect(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.services.blobs import collect
-    from gateway.storage.engine import Database
 
-    database = Database(settings.database_url)
-    try:
+    with _database(settings) as database:
         removed = collect(database, settings.open_blob_store(), args.older_than_hours * 3600, args.dry_run)
-    finally:
-        database.dispose()
     verb = "would remove" if args.dry_run else "removed"
     print(f"{verb} {len(removed)} blob(s) that no document needs")
     return 0
@@ -181,12 +189,10 @@ def _master_key_new(settings: Settings, args: argparse.Namespace) -> int:
 
 def _master_key_rotate(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.services.vault import Vault
-    from gateway.storage.engine import Database
 
     vault = Vault(settings.load_master_key(), settings.load_retired_master_keys())
-    database = Database(settings.database_url)
     rewrapped, position = 0, None
-    try:
+    with _database(settings) as database:
         while True:
             with database.session(write=True) as session:
                 done = vault.rewrap_batch(session)
@@ -200,8 +206,6 @@ def _master_key_rotate(settings: Settings, args: argparse.Namespace) -> int:
                 session.commit()
             if position is None:
                 break
-    finally:
-        database.dispose()
     print(f"{rewrapped} data key(s) re-wrapped under master key {vault.master.id}; stored replies re-sealed. "
           "No document was re-encrypted. The retired master keys can now be removed from the settings.")
     return 0

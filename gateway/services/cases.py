@@ -28,6 +28,14 @@ _FIRST_ENTERED = {
 }
 
 
+def live_key(session: Session, vault: Vault, case: Case, what: str) -> bytes:
+    """The case's data key; once its personal data is erased, the case takes no more `what`."""
+    key = vault.data_key(session, case.id)
+    if key is None:
+        raise ProblemError("personal-data-erased", f"this case's personal data was erased: it takes no more {what}")
+    return key
+
+
 def counterpart(case: Case, institution_id: str) -> str:
     return case.respondent_id if institution_id == case.mediator_id else case.mediator_id
 
@@ -147,9 +155,7 @@ def post_message(
     Two concurrent messages on one case are serialized by the lock: the second one sees the
     state the first left, so of two racing final replies exactly one is accepted."""
     case = get_case(session, sender.id, case_id, for_update=True)
-    data_key = vault.data_key(session, case.id)
-    if data_key is None:
-        raise ProblemError("personal-data-erased", "this case's personal data was erased: it takes no more messages")
+    data_key = live_key(session, vault, case, "messages")
     if expected_version is not None and expected_version != case.version:
         raise ProblemError("precondition-failed", "reload the case and decide again", current_version=case.version)
     before = CaseStatus(case.status)

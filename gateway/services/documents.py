@@ -12,9 +12,9 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Iterator
-from typing import BinaryIO
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,7 +24,7 @@ from gateway.domain.party import Party
 from gateway.domain.vocabulary import CaseStatus, InboxEventKind
 from gateway.problems import ProblemError
 from gateway.security.signing import sha256_field
-from gateway.services.cases import counterpart, get_case
+from gateway.services.cases import counterpart, get_case, live_key
 from gateway.services.inbox import publish
 from gateway.services.vault import Vault
 from gateway.storage.blobs import BlobStore, StagedBlob
@@ -45,10 +45,7 @@ class UploadTarget:
 def _writable_key(session: Session, vault: Vault, case: Case) -> bytes:
     if case.status == CaseStatus.CLOSED.value:
         raise ProblemError("case-closed", "documents are attached to open cases only")
-    key = vault.data_key(session, case.id)
-    if key is None:
-        raise ProblemError("personal-data-erased", "this case's personal data was erased: it takes no more documents")
-    return key
+    return live_key(session, vault, case, "documents")
 
 
 def prepare(session: Session, vault: Vault, caller: Party, case_id: str, filename: str) -> UploadTarget:
