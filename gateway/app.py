@@ -2,27 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
-from cryptography import x509
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 
 from gateway.api import problems
-from gateway.api.deps import WRITE_METHODS, Replay
+from gateway.api.deps import WRITE_METHODS
 from gateway.api.limits import RequestGuard
 from gateway.api.v1 import router as v1_router
 from gateway.config import Settings
 from gateway.problems import CATALOGUE, PROBLEM_BASE, ProblemError
-from gateway.security.keys import KeyRing
-from gateway.security.registry import Registry
+from gateway.runtime import Runtime
 from gateway.security.signing import SIGNATURE_HEADER
-from gateway.services.registry import sync_registry
-from gateway.services.vault import Vault
-from gateway.storage.engine import Database
-from gateway.storage.migrations import check_up_to_date
+from gateway.services import nonces
+
+log = logging.getLogger(__name__)
 
 API_VERSION = "1.0.0"
 DESCRIPTION = """\
@@ -32,17 +32,20 @@ Groupe Al Omrane. Every caller is an institution's machine presenting a client c
 (fr, ar, en)."""
 
 
-def load_registry(settings: Settings, database: Database) -> KeyRing:
-    """Mirror the registry file into the database, in one transaction, and build the key ring."""
-    registry = Registry.load(settings.registry_file)
-    keys = KeyRing.build(
-        registry, settings.gateway_id, settings.signing_key_path, settings.retired_signing_keys,
-        settings.checkpoint_key_path, settings.origin,
-    )
-    with database.session(write=True) as session:
-        sync_registry(session, registry)
+async def purge_nonces_periodically(runtime: Runtime) -> None:
+    """Expired request ids are purged in the background, never on a request's path."""
+    while True:
+        await asyncio.sleep(runtime.settings.nonce_purge_seconds)
+        try:
+            await run_in_threadpool(_purge_nonces, runtime)
+        except Exception:  # a storage fault now is retried next time
+            log.warning("purging expired request ids failed; retrying in %s s", runtime.settings.nonce_purge_seconds, exc_info=True)
+
+
+def _purge_nonces(runtime: Runtime) -> None:
+    with runtime.database.session(write=True) as session:
+        nonces.purge_expired(session)
         session.commit()
-    return keys
 
 
 SIGNATURE_DOC = """\
@@ -63,20 +66,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        database = Database(settings.database_url)
-        check_up_to_date(database.engine)
-        app.state.key_ring = load_registry(settings, database)
-        app.state.vault = Vault(settings.load_master_key(), settings.load_retired_master_keys())
-        app.state.blobs = settings.open_blob_store()
-        app.state.blobs.sweep_incoming()
-        app.state.database = database
-        app.state.client_ca = (
-            x509.load_pem_x509_certificate(settings.client_ca_path.read_bytes()) if settings.trust_proxy_client_cert else None
-        )
+        runtime = Runtime(settings)
         try:
+            runtime.start()
+            app.state.runtime = runtime
+            purger = asyncio.create_task(purge_nonces_periodically(runtime))
             yield
+            purger.cancel()
+            with suppress(asyncio.CancelledError):
+                await purger
         finally:
-            database.dispose()
+            runtime.close()
 
     app = FastAPI(
         title="IMR – Al Omrane exchange gateway",
@@ -89,11 +89,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     problems.install(app)
 
-    @app.exception_handler(Replay)
-    async def _replay(request: Request, replay: Replay) -> Response:
-        stored = replay.stored
-        return Response(stored.body, status_code=stored.status_code, headers=stored.headers, media_type="application/json")
-
     @app.get(PROBLEM_BASE + "{slug}", include_in_schema=False)
     def describe_problem(slug: str) -> JSONResponse:
         problem_type = CATALOGUE.get(slug)
@@ -103,7 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/.well-known/jwks.json", tags=["keys"], summary="Public keys: the gateway's (receipts) and the institutions' (requests)")
     def jwks(request: Request) -> JSONResponse:
-        return JSONResponse(request.app.state.key_ring.jwks(), headers={"Cache-Control": "max-age=300"})
+        return JSONResponse(request.app.state.runtime.keys.jwks(), headers={"Cache-Control": "max-age=300"})
 
     app.include_router(v1_router)
     app.add_middleware(RequestGuard, max_bytes=settings.max_body_bytes, max_stream_bytes=settings.max_document_bytes)

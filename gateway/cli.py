@@ -13,19 +13,19 @@ from typing import TYPE_CHECKING
 from gateway.config import Settings
 
 if TYPE_CHECKING:
-    from gateway.storage.engine import Database
+    from gateway.runtime import Runtime
 
 
 @contextmanager
-def _database(settings: Settings) -> Iterator[Database]:
-    """The database for one command, disposed of afterwards."""
-    from gateway.storage.engine import Database
+def _runtime(settings: Settings) -> Iterator[Runtime]:
+    """What one command needs, built on first use and closed afterwards."""
+    from gateway.runtime import Runtime
 
-    database = Database(settings.database_url)
+    runtime = Runtime(settings)
     try:
-        yield database
+        yield runtime
     finally:
-        database.dispose()
+        runtime.close()
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -103,19 +103,17 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _ledger_export(settings: Settings, args: argparse.Namespace) -> int:
-    from gateway.security.keys import checkpoint_signer
     from gateway.services.ledger import export_lines
 
-    note_key = checkpoint_signer(settings.checkpoint_key_path, settings.origin).verifier.key_string
-    with _database(settings) as database, (open(args.output, "w", encoding="utf-8") if args.output != "-" else sys.stdout) as out:
-        out.writelines(export_lines(database, settings.origin, note_key, args.start))
+    with _runtime(settings) as runtime, (open(args.output, "w", encoding="utf-8") if args.output != "-" else sys.stdout) as out:
+        note_key = runtime.ledger.signer.verifier.key_string
+        out.writelines(export_lines(runtime.database, settings.origin, note_key, args.start))
     return 0
 
 
 def _ledger_key(settings: Settings, args: argparse.Namespace) -> int:
-    from gateway.security.keys import checkpoint_signer
-
-    print(checkpoint_signer(settings.checkpoint_key_path, settings.origin).verifier.key_string)
+    with _runtime(settings) as runtime:
+        print(runtime.ledger.signer.verifier.key_string)
     return 0
 
 
@@ -141,25 +139,26 @@ def _ledger_verify(settings: Settings, args: argparse.Namespace) -> int:
 def _retention_apply(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from gateway.ledger.store import Ledger
-    from gateway.security.keys import checkpoint_signer
     from gateway.services import retention
-    from gateway.services.vault import Vault
+    from gateway.services.cases import delete_blobs
 
     policy = retention.Policy(args.days or settings.retention_days, datetime.now(UTC))
-    with _database(settings) as database:
+    with _runtime(settings) as runtime:
+        due = retention.due(runtime.database, policy)
         if args.dry_run:
-            due = retention.due(database, policy)
             print(f"{len(due)} case(s) closed before {policy.closed_before:%Y-%m-%d} would have their personal data erased")
             for case_id in due:
                 print(f"  {case_id}")
             return 0
-        vault = Vault(settings.load_master_key(), settings.load_retired_master_keys())
-        ledger = Ledger(settings.origin, checkpoint_signer(settings.checkpoint_key_path, settings.origin))
         erased = 0
-        for case_id in retention.apply(database, vault, ledger, settings.open_blob_store(), settings.gateway_id, policy):
-            erased += 1
-            print(f"erased personal data of case {case_id}")
+        for case_id in due:  # one transaction per case: an interruption keeps what was done
+            with runtime.database.session(write=True) as session:
+                erasure = retention.erase_expired(session, runtime.vault, runtime.ledger, settings.gateway_id, policy, case_id)
+                session.commit()
+            delete_blobs(runtime.blobs, erasure.blobs)
+            if erasure.erased_now:
+                erased += 1
+                print(f"erased personal data of case {case_id}")
         print(f"{erased} case(s) closed before {policy.closed_before:%Y-%m-%d}: personal data erased, each recorded in the ledger")
         return 0
 
@@ -167,8 +166,8 @@ def _retention_apply(settings: Settings, args: argparse.Namespace) -> int:
 def _blobs_collect(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.services.blobs import collect
 
-    with _database(settings) as database:
-        removed = collect(database, settings.open_blob_store(), args.older_than_hours * 3600, args.dry_run)
+    with _runtime(settings) as runtime:
+        removed = collect(runtime.database, runtime.blobs, args.older_than_hours * 3600, args.dry_run)
     verb = "would remove" if args.dry_run else "removed"
     print(f"{verb} {len(removed)} blob(s) that no document needs")
     return 0
@@ -188,11 +187,9 @@ def _master_key_new(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _master_key_rotate(settings: Settings, args: argparse.Namespace) -> int:
-    from gateway.services.vault import Vault
-
-    vault = Vault(settings.load_master_key(), settings.load_retired_master_keys())
     rewrapped, position = 0, None
-    with _database(settings) as database:
+    with _runtime(settings) as runtime:
+        database, vault = runtime.database, runtime.vault
         while True:
             with database.session(write=True) as session:
                 done = vault.rewrap_batch(session)

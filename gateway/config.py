@@ -86,7 +86,21 @@ class Settings(BaseSettings):
     max_body_bytes: PositiveInt = 1024 * 1024
     page_size_default: Annotated[int, Field(ge=1, le=500)] = 50
     page_size_max: Annotated[int, Field(ge=1, le=1000)] = 200
-    idempotency_lease_seconds: PositiveInt = 60
+    database_lock_timeout_seconds: Annotated[float, Field(gt=0, le=600)] = Field(
+        default=10, description="Longest a statement waits for a lock (or SQLite for its write lock): then 503 storage-unavailable."
+    )
+    database_pool_size: Annotated[int, Field(ge=1, le=200)] = Field(
+        default=10, description="PostgreSQL connections kept per gateway process (as many more may open under load)."
+    )
+    write_attempts: Annotated[int, Field(ge=1, le=20)] = Field(
+        default=5, description="How many times a write that lost a deadlock or serialization race is run before 503."
+    )
+    storage_retry_after_seconds: Annotated[int, Field(ge=1, le=3600)] = Field(
+        default=2, description="The Retry-After sent with 503 storage-unavailable."
+    )
+    nonce_purge_seconds: Annotated[float, Field(gt=0, le=86400)] = Field(
+        default=60, description="How often expired request ids (jti) are purged, in the background."
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -71,6 +71,7 @@ CATALOGUE: dict[str, ProblemType] = {
         _p("case-closed", 409, "Le dossier est clôturé", "الملف مغلق", "The case is closed"),
         _p("personal-data-erased", 410, "Données personnelles effacées", "تم محو المعطيات الشخصية", "Personal data erased"),
         _p("range-not-satisfiable", 416, "Plage demandée hors du document", "النطاق المطلوب خارج الوثيقة", "Range not satisfiable"),
+        _p("storage-unavailable", 503, "Stockage momentanément indisponible : rien n'a été enregistré", "التخزين غير متاح مؤقتا: لم يسجل أي شيء", "Storage temporarily unavailable: nothing was recorded"),
         _p("internal-error", 500, "Erreur interne", "خطأ داخلي", "Internal error"),
     )
 }

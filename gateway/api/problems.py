@@ -17,6 +17,7 @@ from starlette.routing import Match
 
 from gateway.contract.common import FieldError, Problem
 from gateway.problems import CATALOGUE, ProblemError, ProblemType, negotiate_language
+from gateway.storage import faults
 
 log = logging.getLogger(__name__)
 
@@ -88,5 +89,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if faults.is_unavailable(exc):  # a read met a storage fault: nothing to undo, come back later
+            log.warning("storage unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+            retry_after = str(request.app.state.settings.storage_retry_after_seconds)
+            return problem_response(request.headers, CATALOGUE["storage-unavailable"], path=request.url.path,
+                                    detail="try again shortly", headers={"Retry-After": retry_after})
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return problem_response(request.headers, CATALOGUE["internal-error"], path=request.url.path)

@@ -17,5 +17,6 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         412: "If-Match names an older version of the case",
         413: "Request too large",
         422: "Validation failed, or idempotency key reused with another request",
+        503: "Storage temporarily unavailable: nothing was recorded; retry after `Retry-After` seconds",
     }.items()
 }

@@ -59,3 +59,13 @@ class InboxEventKind(StrEnum):
     MESSAGE_RECEIVED = "message_received"
     STATUS_CHANGED = "status_changed"
     DOCUMENT_ATTACHED = "document_attached"
+
+
+class LedgerKind(StrEnum):
+    """What a ledger entry records: one kind per exchange event that changes what was exchanged."""
+
+    CASE_OPENED = "case_opened"
+    MESSAGE_SENT = "message_sent"
+    DOCUMENT_ATTACHED = "document_attached"
+    DELIVERY_ACKNOWLEDGED = "delivery_acknowledged"
+    PERSONAL_DATA_ERASED = "personal_data_erased"

@@ -65,7 +65,7 @@ class Ledger:
         self, session: Session, *, kind: str, detail: str | None, sender: str, recipient: str, case: str, resource: str,
         payload_digest: str, signature_digest: str,
     ) -> Appended:
-        seq = sequences.next_value(session, SEQUENCE)
+        seq = sequences.advance(session, SEQUENCE)
         index = seq - 1
         entry = Entry(seq, timestamp(datetime.now(UTC)), kind, detail, sender, recipient, case, resource, payload_digest, signature_digest)
         leaf = entry.leaf_hash()

@@ -56,7 +56,7 @@ class KeyRing:
     witnesses: dict[str, list[NoteVerifier]]  # institution → its cosignature keys
 
     @classmethod
-    def build(cls, registry: Registry, gateway_id: str, signing_key: Path, retired: list[Path], checkpoint_key: Path, origin: str) -> KeyRing:
+    def build(cls, registry: Registry, gateway_id: str, signing_key: Path, retired: list[Path], ledger: Ledger) -> KeyRing:
         signer, current = gateway_key(signing_key, gateway_id)
         keys = {current.kid: current}
         for path in retired:
@@ -77,7 +77,7 @@ class KeyRing:
         witnesses = {
             institution.id: [_witness_key(vkey) for vkey in institution.witness_keys] for institution in registry.institutions
         }
-        return cls(gateway_id, signer, keys, Ledger(origin, checkpoint_signer(checkpoint_key, origin)), witnesses)
+        return cls(gateway_id, signer, keys, ledger, witnesses)
 
     def jwks(self) -> dict[str, Any]:
         """RFC 7517 JWK Set: what anyone needs to verify requests, receipts and checkpoints on their own."""

@@ -1,18 +1,21 @@
 """The institution registry file: who is who, and which certificates each institution may present.
 
 The file is the operator's source of truth; at start-up it is mirrored into the `institutions`
-table (see gateway.services.registry) so that rows can reference institutions.
+table (see gateway.services.registry) so that rows can reference institutions, and read into a
+`Directory` that maps certificates to institutions in memory.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from gateway.contract.common import InstitutionId
+from gateway.domain.party import Party
 from gateway.domain.vocabulary import Role
 
 
@@ -88,3 +91,31 @@ class Registry(_Strict):
         partial = path.with_name(f".{path.name}.tmp")
         partial.write_text(json.dumps(self.model_dump(mode="json", exclude_none=True), ensure_ascii=False, indent=2) + "\n")
         partial.replace(path)
+
+
+@dataclass(frozen=True)
+class Directory:
+    """Who holds a certificate, answered from memory: built from the registry when it is loaded, so
+    that no request reads the database to learn who is calling."""
+
+    by_fingerprint: dict[str, Party]
+    by_subject: dict[str, Party]
+
+    @classmethod
+    def of(cls, registry: Registry) -> Directory:
+        by_fingerprint: dict[str, Party] = {}
+        by_subject: dict[str, Party] = {}
+        for institution in registry.institutions:
+            party = Party(institution.id, institution.role, institution.name_fr, institution.name_ar)
+            for ref in institution.certificates:
+                if ref.sha256 is not None:
+                    by_fingerprint[ref.sha256] = party
+                else:
+                    by_subject[ref.subject] = party
+        return cls(by_fingerprint, by_subject)
+
+    def institution_for(self, fingerprint: str, subject: str) -> Party | None:
+        """The institution that registered this exact certificate, else the one that registered its
+        subject. Matching by subject is safe because only certificates issued by the client CA get
+        here (checked by the TLS handshake, or by identity.check_forwarded_certificate for a proxy)."""
+        return self.by_fingerprint.get(fingerprint) or self.by_subject.get(subject)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -12,13 +13,15 @@ from sqlalchemy.orm import Session, selectinload
 
 from gateway.contract.cases import CaseCreate, MessageCreate
 from gateway.domain import lifecycle
-from gateway.domain.party import Party
-from gateway.domain.vocabulary import CaseStatus, InboxEventKind, MessageKind, Role
+from gateway.domain.events import LedgerEvent
+from gateway.domain.vocabulary import CaseStatus, InboxEventKind, LedgerKind, MessageKind, Role
 from gateway.problems import ProblemError
-from gateway.security.signing import Evidence
-from gateway.services.inbox import publish
 from gateway.services.vault import CaseContent, Vault
+from gateway.storage.blobs import BlobStore
 from gateway.storage.models import Case, Document, Institution, Message
+
+if TYPE_CHECKING:
+    from gateway.services.exchange import WriteUnit
 
 # Processing times record when a case first reached each milestone.
 _FIRST_ENTERED = {
@@ -40,9 +43,12 @@ def counterpart(case: Case, institution_id: str) -> str:
     return case.respondent_id if institution_id == case.mediator_id else case.mediator_id
 
 
-def open_case(
-    session: Session, vault: Vault, mediator: Party, payload: CaseCreate, default_reply_days: int, evidence: Evidence | None = None
-) -> Case:
+def case_location(case_id: str) -> str:
+    return f"/v1/cases/{case_id}"
+
+
+def open_case(unit: WriteUnit, payload: CaseCreate, default_reply_days: int) -> Case:
+    session, mediator, evidence = unit.session, unit.caller, unit.evidence
     respondent = session.get(Institution, payload.respondent_id)
     if respondent is None or not respondent.active or respondent.role != Role.RESPONDENT:
         raise ProblemError("unknown-respondent", "respondent_id names no active respondent institution")
@@ -75,8 +81,9 @@ def open_case(
     except IntegrityError:  # a concurrent request with the same reference committed first
         raise ProblemError("duplicate-reference", "you already opened a case with this reference") from None
     narrative = {"title": payload.title, "summary": payload.summary, "requested_action": payload.requested_action}
-    vault.seal_case(session, case, CaseContent(payload.complainant.model_dump(mode="json"), narrative, evidence.body if evidence else None))
-    publish(session, respondent.id, InboxEventKind.CASE_OPENED, case)
+    unit.vault.seal_case(session, case, CaseContent(payload.complainant.model_dump(mode="json"), narrative, evidence.body if evidence else None))
+    unit.publish(respondent.id, InboxEventKind.CASE_OPENED, case)
+    unit.record(LedgerEvent(LedgerKind.CASE_OPENED, case.id, respondent.id, case.subject, case_location(case.id)))
     return case
 
 
@@ -98,8 +105,8 @@ def get_case(session: Session, institution_id: str, case_id: str, *, for_update:
     statement = select(Case).where(Case.id == case_id, _visible_to(institution_id))
     if with_messages:
         statement = statement.options(selectinload(Case.messages))
-    if for_update:
-        statement = statement.with_for_update()
+    if for_update:  # FOR NO KEY UPDATE: the case's key never changes, and rows referring to it must not wait
+        statement = statement.with_for_update(key_share=True)
     case = session.execute(statement).scalar_one_or_none()
     if case is None:
         raise ProblemError("not-found", "no such case among yours")
@@ -146,16 +153,25 @@ def list_cases(session: Session, institution_id: str, filters: CaseFilter, after
     return list(session.execute(statement.order_by(Case.opened_at, Case.id).limit(limit)).scalars())
 
 
-def post_message(
-    session: Session, vault: Vault, sender: Party, case_id: str, payload: MessageCreate, expected_version: int | None = None,
-    evidence: Evidence | None = None,
-) -> tuple[Case, Message]:
+@dataclass(frozen=True)
+class Posted:
+    case: Case
+    message: Message
+    data_key: bytes  # the case's, unwrapped once for the whole write
+
+    @property
+    def location(self) -> str:
+        return f"{case_location(self.case.id)}/messages/{self.message.id}"
+
+
+def post_message(unit: WriteUnit, case_id: str, payload: MessageCreate, expected_version: int | None = None) -> Posted:
     """Add a message and apply the status change it drives, holding the case's row lock.
 
     Two concurrent messages on one case are serialized by the lock: the second one sees the
     state the first left, so of two racing final replies exactly one is accepted."""
+    session, sender, evidence = unit.session, unit.caller, unit.evidence
     case = get_case(session, sender.id, case_id, for_update=True)
-    data_key = live_key(session, vault, case, "messages")
+    data_key = live_key(session, unit.vault, case, "messages")
     if expected_version is not None and expected_version != case.version:
         raise ProblemError("precondition-failed", "reload the case and decide again", current_version=case.version)
     before = CaseStatus(case.status)
@@ -187,15 +203,16 @@ def post_message(
         signature=evidence.signature if evidence else None,
         document_ids=_documents_of_case(session, case.id, payload.documents) or None,
     )
-    vault.seal_message(data_key, message, payload.body, evidence.body if evidence else None)
+    unit.vault.seal_message(data_key, message, payload.body, evidence.body if evidence else None)
     session.add(message)
     _apply(case, payload, after, now)
-    session.flush()
     recipient = counterpart(case, sender.id)
-    publish(session, recipient, InboxEventKind.MESSAGE_RECEIVED, case, message)
+    unit.publish(recipient, InboxEventKind.MESSAGE_RECEIVED, case, message)
     if after != before:
-        publish(session, recipient, InboxEventKind.STATUS_CHANGED, case, message)
-    return case, message
+        unit.publish(recipient, InboxEventKind.STATUS_CHANGED, case, message)
+    posted = Posted(case, message, data_key)
+    unit.record(LedgerEvent(LedgerKind.MESSAGE_SENT, case.id, recipient, message.kind, posted.location))
+    return posted
 
 
 def _documents_of_case(session: Session, case_id: str, document_ids: list[str]) -> list[str]:
@@ -232,12 +249,23 @@ class Erasure:
     blobs: list[str]  # document blobs to delete once committed
 
 
-def erase_personal_data(session: Session, vault: Vault, mediator: Party, case_id: str) -> Erasure:
-    """Crypto-shred the case's personal data (the caller commits, then deletes the blobs)."""
-    case = get_case(session, mediator.id, case_id, for_update=True)
-    if case.mediator_id != mediator.id:
+def erase_personal_data(unit: WriteUnit, case_id: str) -> Case:
+    """Crypto-shred the case's personal data; its documents' blobs are deleted once that commits.
+    Erasing again changes nothing and records nothing."""
+    case = get_case(unit.session, unit.caller.id, case_id, for_update=True)
+    if case.mediator_id != unit.caller.id:
         raise ProblemError("role-forbidden", "only the mediator who opened the case erases its personal data")
-    return erase(session, vault, case)
+    erasure = erase(unit.session, unit.vault, case)
+    if erasure.erased_now:
+        unit.record(LedgerEvent(LedgerKind.PERSONAL_DATA_ERASED, case.id, case.respondent_id, None, case_location(case.id)))
+        unit.after_commit.append(lambda: delete_blobs(unit.runtime.blobs, erasure.blobs))
+    return case
+
+
+def delete_blobs(blobs: BlobStore, names: list[str]) -> None:
+    """Unreadable already without the case key; now gone too."""
+    for name in names:
+        blobs.delete(name)
 
 
 def erase(session: Session, vault: Vault, case: Case) -> Erasure:

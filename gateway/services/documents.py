@@ -14,22 +14,24 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.domain.documents import SNIFF_BYTES, detect_type, filename_problem
+from gateway.domain.documents import SNIFF_BYTES, detect_type, filename_problem, short_name
+from gateway.domain.events import LedgerEvent
 from gateway.domain.party import Party
-from gateway.domain.vocabulary import CaseStatus, InboxEventKind
+from gateway.domain.vocabulary import CaseStatus, InboxEventKind, LedgerKind
 from gateway.problems import ProblemError
 from gateway.security.signing import sha256_field
-from gateway.services.cases import counterpart, get_case, live_key
-from gateway.services.inbox import publish
+from gateway.services.cases import case_location, counterpart, get_case, live_key
 from gateway.services.vault import Vault
 from gateway.storage.blobs import BlobStore, StagedBlob
 from gateway.storage.models import Case, Document
 
+if TYPE_CHECKING:
+    from gateway.services.exchange import WriteUnit
 
 _PIECE_BYTES = 512 * 1024
 
@@ -113,10 +115,10 @@ class DocumentSink:
         self._staged.write(self._encryptor.update(chunk))
 
 
-def attach(session: Session, vault: Vault, caller: Party, target: UploadTarget, received: Received, disposition: str,
-           signature: str) -> Document:
+def attach(unit: WriteUnit, target: UploadTarget, received: Received, disposition: str) -> Document:
     """Record the document in the exchange's transaction; the case is re-checked under its lock
     (it may have been closed, or its personal data erased, while the bytes were arriving)."""
+    session, caller, vault = unit.session, unit.caller, unit.vault
     case = get_case(session, caller.id, target.case_id, for_update=True)
     key = _writable_key(session, vault, case)
     if key != target.data_key:
@@ -125,13 +127,19 @@ def attach(session: Session, vault: Vault, caller: Party, target: UploadTarget, 
     document = Document(
         id=target.document_id, case_id=case.id, sender_id=caller.id, media_type=received.media_type, size=received.size,
         digest=received.digest, disposition_sealed=vault.seal_disposition(key, case.id, target.document_id, disposition),
-        created_at=now, signature=signature, erased_at=None,
+        created_at=now, signature=unit.signature, erased_at=None,
     )
     session.add(document)
     case.updated_at = now
-    session.flush()
-    publish(session, target.counterpart_id, InboxEventKind.DOCUMENT_ATTACHED, case)
+    unit.publish(target.counterpart_id, InboxEventKind.DOCUMENT_ATTACHED, case)
+    unit.record(LedgerEvent(
+        LedgerKind.DOCUMENT_ATTACHED, case.id, target.counterpart_id, short_name(document.media_type), document_location(document),
+    ))
     return document
+
+
+def document_location(document: Document) -> str:
+    return f"{case_location(document.case_id)}/documents/{document.id}"
 
 
 def documents_of(session: Session, caller: Party, case_id: str) -> list[Document]:

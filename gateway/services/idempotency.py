@@ -1,26 +1,33 @@
-"""Idempotent POSTs (IETF httpapi `Idempotency-Key` draft).
+"""Idempotent writes (IETF httpapi `Idempotency-Key` draft).
 
-A key is claimed in its own short transaction before the work starts, so a concurrent retry
-sees it in flight (409). The stored response is written in the *same* transaction as the work,
-so a request is either done and replayable, or not done at all. A claim whose worker died is
-taken over once its lease expires.
+The key's record is the first row a write inserts, in the write's own transaction, and its stored
+answer the last: a key is either done, with its answer, or not there at all. So no two requests
+with one key can both commit, however long either takes. A retry while the first request is still
+in its transaction waits on the record's unique index (PostgreSQL) or on the write lock (SQLite)
+and then replays the first answer; if the wait outlasts the lock timeout it is told 409
+idempotency-in-flight. A request that failed rolled its record back with everything else: its key
+is free again.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from gateway.problems import ProblemError
-from gateway.storage.models import IdempotencyRecord
 from gateway.services.vault import Vault, reply_context
+from gateway.storage import faults
+from gateway.storage.models import IdempotencyRecord
 from gateway.storage.upsert import insert_ignore
 
 MAX_KEY_LENGTH = 255
+_RECORDS = IdempotencyRecord.__table__
 
 
 @dataclass(frozen=True)
@@ -31,7 +38,7 @@ class StoredResponse:
 
 
 @dataclass(frozen=True)
-class Claim:
+class Key:
     institution_id: str
     key: str
     fingerprint: str
@@ -45,48 +52,40 @@ def parse_key(raw: str) -> str:
     return key
 
 
-def fingerprint(method: str, path: str, body: bytes) -> str:
-    return hashlib.sha256(b"\n".join([method.encode(), path.encode(), body])).hexdigest()
+def fingerprint(method: str, target: str, body_digest: str, signed_headers: Mapping[str, str]) -> str:
+    """What makes two requests "the same request": method, target, body and every signed header
+    (an upload's Content-Disposition names the file)."""
+    parts = [method, target, body_digest, *(f"{name}:{value}" for name, value in sorted(signed_headers.items()))]
+    return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def claim(session: Session, vault: Vault, institution_id: str, key: str, request_fingerprint: str, lease_seconds: int) -> Claim | StoredResponse:
-    """Claim the key, or return the response stored by the first request with it."""
-    now = datetime.now(UTC)
-    lease = now + timedelta(seconds=lease_seconds)
-    ours = insert_ignore(
-        session,
-        IdempotencyRecord,
-        [{"institution_id": institution_id, "key": key, "fingerprint": request_fingerprint, "lease_until": lease, "created_at": now}],
-    )
+def begin(session: Session, vault: Vault, key: Key) -> StoredResponse | None:
+    """Take the key for this transaction, or return the answer its first request committed."""
+    try:
+        ours = insert_ignore(session, IdempotencyRecord, [{
+            "institution_id": key.institution_id, "key": key.key, "fingerprint": key.fingerprint, "created_at": datetime.now(UTC),
+        }])
+    except DBAPIError as error:
+        if faults.is_lock_wait(error):
+            raise ProblemError("idempotency-in-flight", "retry once the first request has finished", headers={"Retry-After": "1"}) from None
+        raise
+    if ours:
+        return None
     record = session.execute(
-        select(IdempotencyRecord).where(IdempotencyRecord.institution_id == institution_id, IdempotencyRecord.key == key).with_for_update()
-    ).scalar_one()
-    if record.fingerprint != request_fingerprint:
+        select(_RECORDS.c.fingerprint, _RECORDS.c.status_code, _RECORDS.c.response_headers, _RECORDS.c.response_body)
+        .where(_RECORDS.c.institution_id == key.institution_id, _RECORDS.c.key == key.key)
+    ).one()
+    if record.fingerprint != key.fingerprint:
         raise ProblemError("idempotency-key-reused", "this key was first used with another request")
-    if record.status_code is not None:
-        return StoredResponse(record.status_code, dict(record.response_headers or {}), vault.open_reply(record.response_body, reply_context(record)))
-    if not ours:
-        if record.lease_until is not None and record.lease_until > now:
-            raise ProblemError("idempotency-in-flight", "retry once the first request has finished", headers={"Retry-After": "1"})
-        record.lease_until = lease  # the first worker died: take over
-    return Claim(institution_id, key, request_fingerprint)
+    body = vault.open_reply(record.response_body, reply_context(key))
+    return StoredResponse(record.status_code, dict(record.response_headers or {}), body)
 
 
-def complete(session: Session, vault: Vault, claim: Claim, response: StoredResponse) -> None:
-    sealed = vault.seal_reply(response.body, reply_context(claim))
+def complete(session: Session, vault: Vault, key: Key, response: StoredResponse) -> None:
+    """Store the answer in the same transaction as the work it answers for."""
     session.execute(
-        update(IdempotencyRecord)
-        .where(IdempotencyRecord.institution_id == claim.institution_id, IdempotencyRecord.key == claim.key)
-        .values(status_code=response.status_code, response_headers=response.headers, response_body=sealed, lease_until=None)
-    )
-
-
-def release(session: Session, claim: Claim) -> None:
-    """Forget an unfinished claim so that a retry runs the request again."""
-    session.execute(
-        delete(IdempotencyRecord).where(
-            IdempotencyRecord.institution_id == claim.institution_id,
-            IdempotencyRecord.key == claim.key,
-            IdempotencyRecord.status_code.is_(None),
-        )
+        update(_RECORDS)
+        .where(_RECORDS.c.institution_id == key.institution_id, _RECORDS.c.key == key.key)
+        .values(status_code=response.status_code, response_headers=response.headers,
+                response_body=vault.seal_reply(response.body, reply_context(key)))
     )

@@ -3,43 +3,61 @@
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from gateway.domain.vocabulary import InboxEventKind
+from gateway.domain.events import LedgerEvent
+from gateway.domain.vocabulary import InboxEventKind, LedgerKind
 from gateway.problems import ProblemError
-from gateway.security.keys import KeyRing
-from gateway.security.signing import Evidence
 from gateway.services import receipts
+from gateway.services.cases import counterpart
 from gateway.services.registry import inbox_sequence
 from gateway.storage import sequences
 from gateway.storage.models import Case, InboxEvent, Message
 
+if TYPE_CHECKING:
+    from gateway.services.exchange import WriteUnit
 
 # Events that deliver something (a case file, a message); status changes only notify.
 DELIVERABLE = frozenset({InboxEventKind.CASE_OPENED.value, InboxEventKind.MESSAGE_RECEIVED.value})
 
 
-def publish(session: Session, recipient_id: str, kind: InboxEventKind, case: Case, message: Message | None = None) -> InboxEvent:
-    """Queue an event for `recipient_id` in the caller's transaction.
+@dataclass(frozen=True)
+class Notice:
+    """An inbox event a write will publish; it gets its `seq` when the write is accepted."""
 
-    Its `seq` comes from a per-recipient counter that stays locked until commit, so events become
-    visible in `seq` order and a reader resuming after N never skips one that commits late."""
-    event = InboxEvent(
-        id=str(uuid.uuid4()),
-        recipient_id=recipient_id,
-        seq=sequences.next_value(session, inbox_sequence(recipient_id)),
-        kind=kind.value,
-        case_id=case.id,
-        message_id=message.id if message else None,
-        status=case.status,
-        created_at=datetime.now(UTC),
-        delivered_at=None,
-    )
-    session.add(event)
-    return event
+    recipient_id: str
+    kind: InboxEventKind
+    case_id: str
+    message_id: str | None
+    status: str
+
+
+def deliver(session: Session, notices: list[Notice]) -> None:
+    """Number the write's events and insert them. Each recipient's counter stays locked until
+    commit, so events become visible in `seq` order and a reader resuming after N never skips one
+    that commits late; counters are taken in name order, near the end of the write."""
+    if not notices:
+        return
+    by_recipient: dict[str, list[Notice]] = defaultdict(list)
+    for notice in notices:
+        by_recipient[notice.recipient_id].append(notice)
+    now = datetime.now(UTC)
+    rows = []
+    for recipient_id in sorted(by_recipient):
+        batch = by_recipient[recipient_id]
+        first = sequences.advance(session, inbox_sequence(recipient_id), len(batch)) - len(batch) + 1
+        rows += [
+            {"id": str(uuid.uuid4()), "recipient_id": recipient_id, "seq": first + offset, "kind": notice.kind.value,
+             "case_id": notice.case_id, "message_id": notice.message_id, "status": notice.status, "created_at": now}
+            for offset, notice in enumerate(batch)
+        ]
+    session.execute(insert(InboxEvent), rows)
 
 
 def list_events(session: Session, recipient_id: str, after: int, limit: int) -> list[InboxEvent]:
@@ -58,25 +76,28 @@ def event_resource(event: InboxEvent) -> str:
     return f"{base}/messages/{event.message_id}" if event.message_id else base
 
 
-def acknowledge(session: Session, recipient_id: str, event_id: str, evidence: Evidence, keys: KeyRing) -> InboxEvent:
+def acknowledge(unit: WriteUnit, event_id: str, target: str) -> InboxEvent:
     """Record delivery, signed by the recipient, and give the sender a signed delivery receipt.
-    Acknowledging again changes nothing: the first delivery stands."""
+    Acknowledging again changes nothing and answers as the first time: the first delivery stands."""
+    session, recipient_id = unit.session, unit.caller.id
     event = session.execute(
-        select(InboxEvent).where(InboxEvent.id == event_id, InboxEvent.recipient_id == recipient_id).with_for_update()
+        select(InboxEvent).where(InboxEvent.id == event_id, InboxEvent.recipient_id == recipient_id).with_for_update(key_share=True)
     ).scalar_one_or_none()
     if event is None:
         raise ProblemError("not-found", "no such event in your inbox")
     if event.delivered_at is not None:
+        unit.repeated(target)
         return event
     event.delivered_at = datetime.now(UTC)
-    event.delivery_signature = evidence.signature
+    event.delivery_signature = unit.signature
+    case = session.get(Case, event.case_id)
     if event.kind in DELIVERABLE:
-        case = session.get(Case, event.case_id)
         message = session.get(Message, event.message_id) if event.message_id else None
         sender_id = message.sender_id if message else case.mediator_id
         receipts.issue(
-            session, keys, kind=receipts.DELIVERY, case_id=event.case_id, resource=event_resource(event),
-            sender_id=sender_id, counterpart_id=recipient_id, signature=evidence.signature,
+            session, unit.keys, kind=receipts.DELIVERY, case_id=event.case_id, resource=event_resource(event),
+            sender_id=sender_id, counterpart_id=recipient_id, signature=unit.signature,
             sub=sender_id, recipient=recipient_id, event=event.id, delivered_at=event.delivered_at.isoformat(),
         )
+    unit.record(LedgerEvent(LedgerKind.DELIVERY_ACKNOWLEDGED, event.case_id, counterpart(case, recipient_id), event.kind))
     return event

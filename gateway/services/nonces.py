@@ -13,10 +13,13 @@ from gateway.storage.upsert import insert_ignore
 
 
 def consume(session: Session, institution_id: str, jti: str, window_seconds: int) -> None:
-    """Record the jti, or refuse the request as a replay. Expired ids are purged as we go:
-    outside the window the timestamp check refuses a replay on its own."""
-    now = datetime.now(UTC)
-    session.execute(delete(RequestNonce).where(RequestNonce.expires_at < now))
-    row = {"institution_id": institution_id, "jti": jti, "expires_at": now + timedelta(seconds=2 * window_seconds)}
+    """Record the jti, or refuse the request as a replay."""
+    row = {"institution_id": institution_id, "jti": jti, "expires_at": datetime.now(UTC) + timedelta(seconds=2 * window_seconds)}
     if not insert_ignore(session, RequestNonce, [row]):
         raise ProblemError("signature-replayed", "this signed request (jti) was already received")
+
+
+def purge_expired(session: Session) -> int:
+    """Forget the ids past their window: outside it the timestamp check refuses a replay on its own.
+    Run in the background (gateway.app), never on the write path."""
+    return session.execute(delete(RequestNonce).where(RequestNonce.expires_at < datetime.now(UTC))).rowcount

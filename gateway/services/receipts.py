@@ -59,6 +59,15 @@ def get(session: Session, institution_id: str, receipt_id: str) -> Receipt:
     return receipt
 
 
+def acceptance_of(session: Session, resource: str, sender_id: str) -> Receipt | None:
+    """The acceptance receipt first given for a write on `resource` by `sender_id`."""
+    statement = (
+        select(Receipt).where(Receipt.resource == resource, Receipt.sender_id == sender_id, Receipt.kind == ACCEPTANCE)
+        .order_by(Receipt.created_at).limit(1)
+    )
+    return session.execute(statement).scalar_one_or_none()
+
+
 def for_resource(session: Session, institution_id: str, resource: str) -> list[Receipt]:
     statement = select(Receipt).where(Receipt.resource == resource, _party(institution_id)).order_by(Receipt.created_at, Receipt.id)
     return list(session.execute(statement).scalars())

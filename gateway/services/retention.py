@@ -10,17 +10,17 @@ digest covers the policy statement below, and its signature digest is that of th
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from gateway.domain.vocabulary import LedgerKind
 from gateway.ledger.store import Ledger
 from gateway.security.signing import content_digest
-from gateway.services.cases import erase
+from gateway.services.cases import Erasure, case_location, erase
 from gateway.services.vault import Vault
-from gateway.storage.blobs import BlobStore
 from gateway.storage.engine import Database
 from gateway.storage.models import Case
 
@@ -52,21 +52,15 @@ def due(database: Database, policy: Policy) -> list[str]:
         return list(session.execute(statement.order_by(Case.closed_at, Case.id)).scalars())
 
 
-def apply(database: Database, vault: Vault, ledger: Ledger, blobs: BlobStore, gateway_id: str, policy: Policy) -> Iterator[str]:
-    """Erase each due case in its own transaction (an interruption keeps what was done); yields
-    the ids of the cases erased."""
-    for case_id in due(database, policy):
-        with database.session(write=True) as session:
-            case = session.execute(select(Case).where(Case.id == case_id).with_for_update()).scalar_one()
-            erasure = erase(session, vault, case)
-            if not erasure.erased_now:  # erased meanwhile by the mediator
-                continue
-            ledger.append(
-                session, kind="personal_data_erased", detail=RETENTION, sender=gateway_id, recipient=case.mediator_id,
-                case=case.id, resource=f"/v1/cases/{case.id}", payload_digest=content_digest(policy.statement(case)),
-                signature_digest=content_digest(b""),
-            )
-            session.commit()
-        for blob in erasure.blobs:
-            blobs.delete(blob)
-        yield case_id
+def erase_expired(session: Session, vault: Vault, ledger: Ledger, gateway_id: str, policy: Policy, case_id: str) -> Erasure:
+    """Erase one due case's personal data and record it in the ledger, in the caller's transaction;
+    the caller commits, then deletes the erasure's blobs."""
+    case = session.execute(select(Case).where(Case.id == case_id).with_for_update(key_share=True)).scalar_one()
+    erasure = erase(session, vault, case)
+    if erasure.erased_now:  # else erased meanwhile by the mediator
+        ledger.append(
+            session, kind=LedgerKind.PERSONAL_DATA_ERASED, detail=RETENTION, sender=gateway_id, recipient=case.mediator_id,
+            case=case.id, resource=case_location(case.id), payload_digest=content_digest(policy.statement(case)),
+            signature_digest=content_digest(b""),
+        )
+    return erasure

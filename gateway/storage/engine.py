@@ -16,34 +16,56 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from gateway.storage import faults
+
 _WRITE = "gateway_write"
+DEFAULT_LOCK_TIMEOUT_SECONDS = 10
 
 
 def _json_dumps(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def make_engine(url: str, *, foreign_keys: bool = True) -> Engine:
+def make_engine(url: str, *, foreign_keys: bool = True, lock_timeout_seconds: float = DEFAULT_LOCK_TIMEOUT_SECONDS,
+                pool_size: int = 10) -> Engine:
     """`foreign_keys=False` is for migrations: SQLite alters a table by rebuilding it, which its
-    foreign-key enforcement would refuse while other tables reference it."""
+    foreign-key enforcement would refuse while other tables reference it. No statement waits for a
+    lock longer than `lock_timeout_seconds`: past that, the write fails as storage-unavailable."""
     parsed = make_url(url)
+    timeout_ms = int(lock_timeout_seconds * 1000)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, json_serializer=_json_dumps, connect_args={"timeout": 30})
-        _sqlite_transactions(engine, foreign_keys)
-        return engine
-    return create_engine(url, json_serializer=_json_dumps, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        engine = create_engine(url, json_serializer=_json_dumps, connect_args={"timeout": lock_timeout_seconds})
+        _sqlite_transactions(engine, foreign_keys, timeout_ms)
+    else:
+        engine = create_engine(
+            url, json_serializer=_json_dumps, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size,
+            connect_args={"options": f"-c lock_timeout={timeout_ms}"},
+        )
+    _discard_connections_on_faults(engine)
+    return engine
 
 
-def _sqlite_transactions(engine: Engine, foreign_keys: bool) -> None:
+def _discard_connections_on_faults(engine: Engine) -> None:
+    """A connection that met a storage fault (read-only, disk full, I/O error) is dropped, so that
+    the next request opens a fresh one and the gateway recovers once the fault clears."""
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context) -> None:
+        error = context.sqlalchemy_exception
+        if error is not None and faults.is_unavailable(error) and not faults.is_lock_wait(error):
+            context.is_disconnect = True
+
+
+def _sqlite_transactions(engine: Engine, foreign_keys: bool, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -55,8 +77,8 @@ def _sqlite_transactions(engine: Engine, foreign_keys: bool) -> None:
 class Database:
     """The engine plus session factories for reading and for writing."""
 
-    def __init__(self, url: str) -> None:
-        self.engine = make_engine(url)
+    def __init__(self, url: str, **options) -> None:
+        self.engine = make_engine(url, **options)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self.engine.execution_options(**{_WRITE: True}), expire_on_commit=False)
 

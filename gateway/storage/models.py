@@ -159,14 +159,14 @@ class InboxEvent(Base):
 
 
 class IdempotencyRecord(Base):
-    """The first response to an `Idempotency-Key`, replayed on retries (IETF httpapi draft)."""
+    """The first response to an `Idempotency-Key`, replayed on retries (IETF httpapi draft). Inserted
+    and answered in the write's own transaction: a committed record always has its response."""
 
     __tablename__ = "idempotency_records"
 
     institution_id: Mapped[str] = mapped_column(ForeignKey("institutions.id"), primary_key=True)
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64))
-    lease_until: Mapped[datetime | None]
     status_code: Mapped[int | None] = mapped_column(Integer)
     response_headers: Mapped[dict[str, Any] | None]
     response_body: Mapped[str | None] = mapped_column(Text)

@@ -13,8 +13,9 @@ from gateway.storage.models import Sequence
 from gateway.storage.upsert import insert_ignore
 
 
-def next_value(session: Session, name: str) -> int:
-    statement = update(Sequence).where(Sequence.name == name).values(value=Sequence.value + 1).returning(Sequence.value)
+def advance(session: Session, name: str, by: int = 1) -> int:
+    """Take the next `by` values; returns the last of them."""
+    statement = update(Sequence).where(Sequence.name == name).values(value=Sequence.value + by).returning(Sequence.value)
     value = session.execute(statement).scalar_one_or_none()
     if value is None:
         ensure(session, name)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime, timedelta
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from gateway.app import create_app
 from gateway.services.idempotency import fingerprint
-
+from tests.conftest import institution_client
 from tests.factories import case_payload, message
 
 
@@ -47,23 +53,60 @@ def test_keys_belong_to_one_institution(imr, client_for):
     assert other.status_code == 201
 
 
-def test_a_key_in_flight_answers_409_until_its_lease_expires(imr, engine_sql):
-    now = datetime.now(UTC)
-    body = json.dumps(case_payload()).encode()
-    engine_sql(
-        "INSERT INTO idempotency_records (institution_id, key, fingerprint, lease_until, created_at) "
-        "VALUES ('imr', 'busy', :f, :lease, :now)",
-        f=fingerprint("POST", "/v1/cases", body), lease=now + timedelta(minutes=5), now=now,
-    )
-    headers = {"Idempotency-Key": "busy", "Content-Type": "application/json"}
-    busy = imr.post("/v1/cases", content=body, headers=headers)
-    assert busy.status_code == 409 and busy.json()["type"] == "/problems/idempotency-in-flight"
-    assert busy.headers["retry-after"] == "1"
+@contextmanager
+def case_held(database_url: str, case_id: str) -> Iterator[None]:
+    """Another transaction holds what a message on this case needs: its row lock (PostgreSQL), or
+    the database write lock (SQLite), until the block ends."""
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            if engine.dialect.name == "sqlite":
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                connection.execute(text("SELECT id FROM cases WHERE id = :id FOR UPDATE"), {"id": case_id})
+            yield
+            connection.rollback()
+    finally:
+        engine.dispose()
 
-    engine_sql("UPDATE idempotency_records SET lease_until = :past WHERE key = 'busy'", past=now - timedelta(seconds=1))
-    taken_over = imr.post("/v1/cases", content=body, headers=headers)
-    assert taken_over.status_code == 201
-    assert imr.post("/v1/cases", content=body, headers=headers).content == taken_over.content
+
+def test_a_retry_of_a_request_still_running_waits_and_gets_its_answer(imr, client_for, database_url):
+    """However long the first request takes, its retry never runs the work a second time."""
+    case_id = imr.post("/v1/cases", json=case_payload()).json()["id"]
+    ack = message("acknowledgement")
+    headers = {"Idempotency-Key": "slow-ack"}
+    with ThreadPoolExecutor(2) as pool:
+        with case_held(database_url, case_id):
+            first = pool.submit(client_for("al-omrane").post, f"/v1/cases/{case_id}/messages", json=ack, headers=headers)
+            time.sleep(0.3)  # the first request is waiting on the lock
+            retry = pool.submit(client_for("al-omrane").post, f"/v1/cases/{case_id}/messages", json=ack, headers=headers)
+            time.sleep(1.0)
+        answers = [first.result(30), retry.result(30)]
+    assert [a.status_code for a in answers] == [201, 201]
+    assert answers[0].content == answers[1].content and answers[0].headers["receipt"] == answers[1].headers["receipt"]
+    assert len(imr.get(f"/v1/cases/{case_id}").json()["messages"]) == 1
+    assert imr.get("/v1/ledger/checkpoint").json()["size"] == 2
+
+
+def test_a_write_kept_waiting_past_the_lock_timeout_is_told_to_retry(settings, test_pki, database_url):
+    app = create_app(settings.model_copy(update={"database_lock_timeout_seconds": 0.5}))
+    with TestClient(app):
+        imr = institution_client(app, test_pki, "imr")
+        case_id = imr.post("/v1/cases", json=case_payload()).json()["id"]
+        omrane = institution_client(app, test_pki, "al-omrane")
+        with case_held(database_url, case_id):
+            busy = omrane.post(f"/v1/cases/{case_id}/messages", json=message("acknowledgement"), headers={"Idempotency-Key": "k"})
+        assert busy.status_code == 503 and busy.json()["type"] == "/problems/storage-unavailable"
+        assert int(busy.headers["retry-after"]) > 0
+        # Nothing was recorded, and the key is free: the retry goes through.
+        retried = omrane.post(f"/v1/cases/{case_id}/messages", json=message("acknowledgement"), headers={"Idempotency-Key": "k"})
+        assert retried.status_code == 201
+
+
+def test_the_fingerprint_covers_the_signed_headers():
+    first = fingerprint("POST", "/v1/cases/c/documents", "sha-256=:x:", {"content-disposition": "attachment; filename=a.pdf"})
+    other = fingerprint("POST", "/v1/cases/c/documents", "sha-256=:x:", {"content-disposition": "attachment; filename=b.pdf"})
+    assert first != other
 
 
 def test_a_failed_request_does_not_burn_its_key(imr):

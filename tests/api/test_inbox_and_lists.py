@@ -7,9 +7,8 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from gateway.domain.vocabulary import InboxEventKind
-from gateway.services.inbox import list_events, publish
+from gateway.services.inbox import Notice, deliver, list_events
 from gateway.storage.engine import Database
-from gateway.storage.models import Case
 from tests.factories import case_payload, message
 
 
@@ -37,10 +36,22 @@ def test_inbox_pages_follow_the_cursor_and_link(imr, omrane):
 def test_acknowledging_is_idempotent_and_private(imr, omrane):
     imr.post("/v1/cases", json=case_payload())
     event = omrane.get("/v1/inbox").json()["items"][0]
-    first = omrane.post(f"/v1/inbox/{event['id']}/ack").json()
-    again = omrane.post(f"/v1/inbox/{event['id']}/ack").json()
-    assert first["delivered_at"] == again["delivered_at"] is not None
+    first = omrane.post(f"/v1/inbox/{event['id']}/ack")
+    entries = ledger_size(imr)
+    again = omrane.post(f"/v1/inbox/{event['id']}/ack")
+    assert again.content == first.content and first.json()["delivered_at"] is not None
+    # The same answer, with the first receipt; nothing appended, no second delivery receipt.
+    assert again.headers["receipt"] == first.headers["receipt"]
+    assert again.headers["receipt-location"] == first.headers["receipt-location"]
+    assert ledger_size(imr) == entries
+    case_resource = f"/v1/cases/{event['case_id']}"
+    delivery = [r for r in imr.get("/v1/receipts", params={"resource": case_resource}).json() if r["kind"] == "delivery"]
+    assert len(delivery) == 1
     assert imr.post(f"/v1/inbox/{event['id']}/ack").status_code == 404
+
+
+def ledger_size(client) -> int:
+    return client.get("/v1/ledger/checkpoint").json()["size"]
 
 
 def test_events_become_visible_in_seq_order_even_when_writers_race(imr, settings):
@@ -50,14 +61,16 @@ def test_events_become_visible_in_seq_order_even_when_writers_race(imr, settings
     database = Database(settings.database_url)
     second_done = threading.Event()
 
+    notice = Notice("al-omrane", InboxEventKind.MESSAGE_RECEIVED, case["id"], None, "open")
+
     def second_writer():
         with database.session(write=True) as session:
-            publish(session, "al-omrane", InboxEventKind.MESSAGE_RECEIVED, session.get(Case, case["id"]))
+            deliver(session, [notice])
             session.commit()
         second_done.set()
 
     with database.session(write=True) as first:
-        publish(first, "al-omrane", InboxEventKind.MESSAGE_RECEIVED, first.get(Case, case["id"]))
+        deliver(first, [notice])
         thread = threading.Thread(target=second_writer)
         thread.start()
         time.sleep(0.5)

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response
 from sqlalchemy.orm import Session
 
-from gateway.api.deps import CaseParty, ExchangeEvent, Mediator, SessionDep, SettingsDep, VaultDep, WriteExchange
+from gateway.api.deps import CaseParty, Mediator, SessionDep, SettingsDep, VaultDep, WriteExchange
 from gateway.api.pagination import decode_cursor, encode_cursor, next_link
 from gateway.api.responses import PROBLEM_RESPONSES
 from gateway.contract.cases import (
@@ -28,6 +28,7 @@ from gateway.domain.party import Party
 from gateway.domain.vocabulary import CaseStatus
 from gateway.problems import ProblemError
 from gateway.services import cases as service
+from gateway.services.exchange import Answer, WriteUnit
 from gateway.services.vault import Vault
 from gateway.storage.models import Case, Message
 
@@ -104,10 +105,12 @@ def case_detail(session: Session, vault: Vault, case: Case, messages: list[Messa
 
 
 @router.post("", status_code=201, summary="Open a case file (mediator)", response_model=CaseDetail)
-def open_case(payload: CaseCreate, caller: Mediator, exchange: WriteExchange, settings: SettingsDep, vault: VaultDep) -> Response:
-    case = service.open_case(exchange.session, vault, caller, payload, settings.default_reply_days, exchange.evidence)
-    event = ExchangeEvent(case.id, case.respondent_id, "case_opened", case.subject, f"/v1/cases/{case.id}")
-    return exchange.commit(201, case_detail(exchange.session, vault, case, [], caller), event, {"ETag": etag(case)})
+def open_case(payload: CaseCreate, caller: Mediator, exchange: WriteExchange, settings: SettingsDep) -> Response:
+    def work(unit: WriteUnit) -> Answer:
+        case = service.open_case(unit, payload, settings.default_reply_days)
+        return Answer(201, case_detail(unit.session, unit.vault, case, [], caller), {"ETag": etag(case)})
+
+    return exchange.run(work)
 
 
 @router.get("", summary="Cases you are a party to")
@@ -173,31 +176,27 @@ def post_message(
     payload: MessageCreate,
     caller: CaseParty,
     exchange: WriteExchange,
-    vault: VaultDep,
     if_match: Annotated[str | None, Header(description="The case's ETag: refuse with 412 if it changed.")] = None,
 ) -> Response:
-    case, message = service.post_message(
-        exchange.session, vault, caller, case_id, payload, parse_if_match(if_match, case_id), exchange.evidence
-    )
-    location = f"/v1/cases/{case.id}/messages/{message.id}"
-    event = ExchangeEvent(case.id, service.counterpart(case, caller.id), "message_sent", message.kind, location)
-    return exchange.commit(201, message_out(message, vault.data_key(exchange.session, case.id)), event, {"ETag": etag(case)})
+    def work(unit: WriteUnit) -> Answer:
+        posted = service.post_message(unit, case_id, payload, parse_if_match(if_match, case_id))
+        return Answer(201, message_out(posted.message, posted.data_key), {"ETag": etag(posted.case)})
+
+    return exchange.run(work)
 
 
 @router.delete("/{case_id}/personal-data", summary="Erase the complainant's personal data (mediator): crypto-shredding",
                response_model=CaseDetail)
-def erase_personal_data(case_id: str, request: Request, caller: Mediator, exchange: WriteExchange, vault: VaultDep) -> Response:
+def erase_personal_data(case_id: str, caller: Mediator, exchange: WriteExchange) -> Response:
     """The case's data key and ciphertexts are destroyed, its documents' bytes and names with them;
     the case keeps its non-personal skeleton (subject, dates, statuses, messages), and the erasure
     is itself a ledger entry. Erasing again changes nothing."""
-    erasure = service.erase_personal_data(exchange.session, vault, caller, case_id)
-    case = erasure.case
-    event = ExchangeEvent(case.id, case.respondent_id, "personal_data_erased", None, f"/v1/cases/{case.id}") if erasure.erased_now else None
-    detail = case_detail(exchange.session, vault, case, service.messages_of(exchange.session, case), caller)
-    response = exchange.commit(200, detail, event, {"ETag": etag(case)})
-    for blob in erasure.blobs:  # unreadable already without the key; now gone too
-        request.app.state.blobs.delete(blob)
-    return response
+    def work(unit: WriteUnit) -> Answer:
+        case = service.erase_personal_data(unit, case_id)
+        detail = case_detail(unit.session, unit.vault, case, service.messages_of(unit.session, case), caller)
+        return Answer(200, detail, {"ETag": etag(case)})
+
+    return exchange.run(work)
 
 
 @router.get("/{case_id}/messages/{message_id}", summary="One message")

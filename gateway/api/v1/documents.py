@@ -11,15 +11,17 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.orm import Session
 
-from gateway.api.deps import CaseParty, Exchange, ExchangeEvent, SessionDep, SettingsDep, StreamedExchange, VaultDep
+from gateway.api.deps import CaseParty, RuntimeDep, SessionDep, SettingsDep, StreamedExchange, VaultDep
 from gateway.api.ranges import ByteRange, parse_range
 from gateway.api.responses import PROBLEM_RESPONSES
 from gateway.contract.documents import DocumentOut
-from gateway.domain.documents import attachment_header, filename_from_disposition, short_name
+from gateway.domain.documents import attachment_header, filename_from_disposition
 from gateway.domain.party import Party
 from gateway.problems import ProblemError
 from gateway.security.signing import sha256_field
+from gateway.runtime import Runtime
 from gateway.services import documents as service
+from gateway.services.exchange import Answer, Exchange, WriteUnit
 from gateway.services.vault import Vault
 from gateway.storage.blobs import BlobStore, StagedBlob
 from gateway.storage.models import Document
@@ -63,7 +65,7 @@ async def upload_document(
     caller: CaseParty,
     exchange: StreamedExchange,
     settings: SettingsDep,
-    vault: VaultDep,
+    runtime: RuntimeDep,
     content_disposition: Annotated[str, Header(
         max_length=2000,
         description="The file name, kept exactly (Arabic, French…) and never used as a path: "
@@ -78,8 +80,8 @@ async def upload_document(
         filename = filename_from_disposition(content_disposition)
     except ValueError as invalid:
         raise ProblemError("invalid-filename", str(invalid)) from None
-    blobs: BlobStore = request.app.state.blobs
-    target = await run_in_threadpool(_prepare, request, vault, caller, case_id, filename)
+    blobs = runtime.blobs
+    target = await run_in_threadpool(_prepare, runtime, caller, case_id, filename)
     staged = blobs.stage()
     try:
         sink = service.DocumentSink(target, staged, settings.max_document_bytes, settings.document_types)
@@ -98,21 +100,23 @@ async def upload_document(
         staged.discard()  # after publication there is nothing left to discard
 
 
-def _prepare(request: Request, vault: Vault, caller: Party, case_id: str, filename: str) -> service.UploadTarget:
-    with request.app.state.database.session(write=False) as session:
-        return service.prepare(session, vault, caller, case_id, filename)
+def _prepare(runtime: Runtime, caller: Party, case_id: str, filename: str) -> service.UploadTarget:
+    with runtime.database.session(write=False) as session:
+        return service.prepare(session, runtime.vault, caller, case_id, filename)
 
 
 def _attach(exchange: Exchange, blobs: BlobStore, staged: StagedBlob, target: service.UploadTarget, received: service.Received,
             disposition: str) -> Response:
-    document = service.attach(exchange.session, exchange.vault, exchange.caller, target, received, disposition, exchange.signed.token)
-    location = f"/v1/cases/{document.case_id}/documents/{document.id}"
-    staged.publish(document.id)  # before the commit: an accepted document always has its bytes
+    """The bytes are published before the transaction: an accepted document always has them, and
+    a document whose transaction fails has them removed (`gateway blobs collect` sweeps up after a crash)."""
+    def work(unit: WriteUnit) -> Answer:
+        return Answer(201, document_out(service.attach(unit, target, received, disposition), disposition))
+
+    staged.publish(target.document_id)
     try:
-        event = ExchangeEvent(document.case_id, target.counterpart_id, "document_attached", short_name(document.media_type), location)
-        return exchange.commit(201, document_out(document, disposition), event)
+        return exchange.run(work)
     except BaseException:
-        blobs.delete(document.id)
+        blobs.delete(target.document_id)
         raise
 
 
@@ -140,18 +144,17 @@ def get_document(case_id: str, document_id: str, caller: CaseParty, session: Ses
 def download_document(
     case_id: str,
     document_id: str,
-    request: Request,
     caller: CaseParty,
     session: SessionDep,
-    vault: VaultDep,
+    runtime: RuntimeDep,
     range_header: Annotated[str | None, Header(alias="Range")] = None,
     if_range: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
     """Streamed and decrypted one authenticated segment at a time. `Content-Digest` is the SHA-256
     of the bytes in this response (the whole document, or the range); `Repr-Digest` is always the
     whole document's (RFC 9530)."""
-    blobs: BlobStore = request.app.state.blobs
-    readable = service.readable(session, vault, caller, case_id, document_id)
+    blobs = runtime.blobs
+    readable = service.readable(session, runtime.vault, caller, case_id, document_id)
     document = readable.document
     disposition = Vault.open_disposition(readable.data_key, document)
     filename = filename_from_disposition(disposition) if disposition else document.id

@@ -6,13 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from gateway.api.deps import CaseParty, ExchangeEvent, SessionDep, SettingsDep, WriteExchange
+from gateway.api.deps import CaseParty, SessionDep, SettingsDep, WriteExchange
 from gateway.api.pagination import decode_position, encode_position, next_link
 from gateway.api.responses import PROBLEM_RESPONSES
 from gateway.contract.common import Page
 from gateway.contract.inbox import InboxEventOut
 from gateway.services import inbox as service
-from gateway.services.cases import counterpart, get_case
+from gateway.services.exchange import Answer, WriteUnit
 
 router = APIRouter(prefix="/inbox", tags=["inbox"], responses=PROBLEM_RESPONSES)
 
@@ -40,7 +40,10 @@ def list_events(
 
 @router.post("/{event_id}/ack", summary="Record that an event was delivered (idempotent)", response_model=InboxEventOut)
 def acknowledge(event_id: str, caller: CaseParty, exchange: WriteExchange) -> Response:
-    event = service.acknowledge(exchange.session, caller.id, event_id, exchange.evidence, exchange.keys)
-    case = get_case(exchange.session, caller.id, event.case_id)
-    recorded = ExchangeEvent(event.case_id, counterpart(case, caller.id), "delivery_acknowledged", event.kind)
-    return exchange.commit(200, InboxEventOut.model_validate(event, from_attributes=True), recorded)
+    """The first acknowledgement records the delivery (a ledger entry, a receipt, and a delivery
+    receipt for the sender); acknowledging again answers the same, with the first receipt."""
+    def work(unit: WriteUnit) -> Answer:
+        event = service.acknowledge(unit, event_id, exchange.write.target)
+        return Answer(200, InboxEventOut.model_validate(event, from_attributes=True))
+
+    return exchange.run(work)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from gateway.api.deps import Auditor, CurrentInstitution, SessionDep, SettingsDep, WriteExchange
+from gateway.api.deps import Auditor, CurrentInstitution, DatabaseDep, KeyRingDep, SessionDep, SettingsDep, WriteExchange
 from gateway.api.pagination import MAX_POSITION, decode_position, encode_position, next_link
 from gateway.contract.common import InstitutionId, Page, Timestamp
 from gateway.ledger.entry import timestamp
@@ -16,6 +16,7 @@ from gateway.contract.ledger import CheckpointOut, CosignatureIn, ConsistencyPro
 from gateway.ledger.store import b64, entry_from_row
 from gateway.problems import ProblemError
 from gateway.services import ledger as service
+from gateway.services.exchange import Answer, WriteUnit
 
 router = APIRouter(prefix="/ledger", tags=["ledger"], responses=PROBLEM_RESPONSES)
 MAX_ENTRIES = 1000
@@ -24,8 +25,8 @@ Size = Annotated[int, Query(ge=1, le=MAX_POSITION)]
 
 
 @router.get("/key", summary="The checkpoint signer's C2SP verifier key")
-def key(request: Request, caller: CurrentInstitution) -> LedgerKeyOut:
-    ledger = request.app.state.key_ring.ledger
+def key(caller: CurrentInstitution, keys: KeyRingDep) -> LedgerKeyOut:
+    ledger = keys.ledger
     return LedgerKeyOut(origin=ledger.origin, note_key=ledger.signer.verifier.key_string)
 
 
@@ -36,11 +37,13 @@ def checkpoint(caller: CurrentInstitution, session: SessionDep, size: Size | Non
 
 
 @router.post("/cosignatures", status_code=201, summary="Add your witness cosignature to a checkpoint", response_model=CheckpointOut)
-def cosign(payload: CosignatureIn, caller: CurrentInstitution, exchange: WriteExchange, request: Request) -> Response:
+def cosign(payload: CosignatureIn, caller: CurrentInstitution, exchange: WriteExchange, keys: KeyRingDep) -> Response:
     """Check consistency with the last checkpoint you cosigned before cosigning (C2SP tlog-cosignature)."""
-    keys = request.app.state.key_ring.witnesses.get(caller.id, [])
-    size, note = service.add_cosignature(exchange.session, caller, keys, payload.size, payload.cosignature)
-    return exchange.commit(201, CheckpointOut(size=size, note=note), None)
+    def work(unit: WriteUnit) -> Answer:
+        size, note = service.add_cosignature(unit.session, caller, keys.witnesses.get(caller.id, []), payload.size, payload.cosignature)
+        return Answer(201, CheckpointOut(size=size, note=note))
+
+    return exchange.run(work)
 
 
 @router.get("/entries", summary="Entries with index in [start, end)")
@@ -77,9 +80,9 @@ def search(
 
 @router.get("/statistics", summary="Processing times computed from the ledger alone (auditors)")
 def processing_statistics(
-    request: Request, caller: Auditor, settings: SettingsDep, reply_days: Annotated[int | None, Query(ge=1, le=365)] = None,
+    caller: Auditor, settings: SettingsDep, database: DatabaseDep, reply_days: Annotated[int | None, Query(ge=1, le=365)] = None,
 ) -> dict:
-    return service.processing_statistics(request.app.state.database, reply_days or settings.default_reply_days)
+    return service.processing_statistics(database, reply_days or settings.default_reply_days)
 
 
 @router.get("/proof/inclusion", summary="Inclusion proof of an entry (by index or leaf hash) in the tree of a given size")
@@ -95,9 +98,9 @@ def inclusion_proof(
 
 @router.get("/export", summary="The whole ledger as JSON Lines (auditors), resumable from an index",
             response_class=StreamingResponse, responses={200: {"content": {"application/jsonl": {}}}})
-def export(request: Request, caller: Auditor, start: Index = 0) -> StreamingResponse:
-    ledger = request.app.state.key_ring.ledger
-    lines = service.export_lines(request.app.state.database, ledger.origin, ledger.signer.verifier.key_string, start)
+def export(caller: Auditor, keys: KeyRingDep, database: DatabaseDep, start: Index = 0) -> StreamingResponse:
+    ledger = keys.ledger
+    lines = service.export_lines(database, ledger.origin, ledger.signer.verifier.key_string, start)
     return StreamingResponse(lines, media_type="application/jsonl")
 
 
