@@ -16,6 +16,8 @@ Each window runs a fixed number of requests or for a fixed time, whichever ends 
 short warm-up on the same connections. Server CPU is utime+stime from /proc/<pid>/stat (all the
 process's threads) before and after the window; the generator reports its own CPU as a share of
 the wall time, so a generator near 100 % says the figure is the generator's, not the server's.
+`foreign` is the share of the server core that other processes took meanwhile (from /proc/stat):
+on a shared machine, a cell with a high one was disturbed.
 
 - baseline: a bare FastAPI app on the same uvicorn, TLS options, pinning and generator; POST parses
   the case body into the contract's CaseCreate and answers a small JSON, GET answers a JSON of a
@@ -227,15 +229,29 @@ def tree_cpu_seconds(root: int) -> float:
     return total
 
 
+def core_busy_seconds(core: int) -> float:
+    """Time the core spent on anything but idling, whoever ran there (/proc/stat)."""
+    line = next(line for line in Path("/proc/stat").read_text().splitlines() if line.startswith(f"cpu{core} "))
+    user, nice, system, idle, iowait, irq, softirq, steal = (int(value) for value in line.split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS
+
+
 @dataclass(frozen=True)
 class CpuSeconds:
     server: float
     database: float | None  # None: the database runs inside the server (SQLite)
     generator: float
+    server_core: float  # all the server core's busy time, ours and other processes'
 
     def __sub__(self, earlier: CpuSeconds) -> CpuSeconds:
-        database = self.database - earlier.database if self.database is not None and earlier.database is not None else None
-        return CpuSeconds(self.server - earlier.server, database, self.generator - earlier.generator)
+        database = None if self.database is None or earlier.database is None else self.database - earlier.database
+        return CpuSeconds(self.server - earlier.server, database, self.generator - earlier.generator,
+                          self.server_core - earlier.server_core)
+
+    @property
+    def foreign(self) -> float:
+        """What other processes (another job on a shared machine) took from the server core."""
+        return max(0.0, self.server_core - self.server - (self.database or 0.0))
 
 
 @dataclass(frozen=True)
@@ -246,7 +262,8 @@ class CpuMeter:
     def read(self) -> CpuSeconds:
         """CPU used so far by the servers, the database (if apart) and this generator."""
         database = tree_cpu_seconds(self.database_pid) if self.database_pid else None
-        return CpuSeconds(sum(_cpu_seconds(_stat(pid)) for pid in self.server_pids), database, time.process_time())
+        servers = sum(_cpu_seconds(_stat(pid)) for pid in self.server_pids)
+        return CpuSeconds(servers, database, time.process_time(), core_busy_seconds(SERVER_CORE))
 
 
 # --- requests ---------------------------------------------------------------------------------
@@ -385,6 +402,7 @@ class Cell:
     server_cpu_ms: float  # per request
     database_cpu_ms: float | None  # per request
     generator_cpu_share: float
+    foreign_cpu_share: float  # of the server core, taken by processes not in the benchmark
     response_bytes: float  # mean body length
     statuses: dict[int, int]
     transport_errors: int
@@ -447,6 +465,7 @@ def run_cell(server: str, workload: Workload, connections: int, ports: list[int]
         server_cpu_ms=window.cpu.server * per_request,
         database_cpu_ms=window.cpu.database * per_request if window.cpu.database is not None else None,
         generator_cpu_share=window.cpu.generator / window.seconds if window.seconds else float("nan"),
+        foreign_cpu_share=window.cpu.foreign / window.seconds if window.seconds else float("nan"),
         response_bytes=timed_outcome.response_bytes / count if count else 0.0,
         statuses=dict(window.warmup.statuses + timed_outcome.statuses),
         transport_errors=window.warmup.transport_errors + timed_outcome.transport_errors,
@@ -485,7 +504,7 @@ def measure_engine(engine: str, profile: Profile) -> list[Cell]:
 # --- report -----------------------------------------------------------------------------------
 
 HEADER = (f"{'server':<15}{'workload':<9}{'conns':>6}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'srv CPU':>9}{'db CPU':>8}"
-          f"{'gen CPU':>9}{'resp B':>8}{'ratio':>7}{'non-2xx':>9}")
+          f"{'gen CPU':>9}{'foreign':>8}{'resp B':>8}{'ratio':>7}{'non-2xx':>9}")
 
 
 def print_row(cell: Cell, flush: bool = False) -> None:
@@ -493,7 +512,7 @@ def print_row(cell: Cell, flush: bool = False) -> None:
     ratio = f"{cell.ratio:.2f}" if cell.ratio is not None else "-"
     broken = f" +{cell.transport_errors} broken" if cell.transport_errors else ""
     print(f"{cell.server:<15}{cell.workload:<9}{cell.connections:>6}{cell.rate:>9.0f}{cell.p50_ms:>9.2f}{cell.p99_ms:>9.2f}"
-          f"{cell.server_cpu_ms:>9.2f}{database:>8}{cell.generator_cpu_share:>8.0%} {cell.response_bytes:>7.0f}{ratio:>7}"
+          f"{cell.server_cpu_ms:>9.2f}{database:>8}{cell.generator_cpu_share:>8.0%}{cell.foreign_cpu_share:>8.0%} {cell.response_bytes:>7.0f}{ratio:>7}"
           f"{cell.non_2xx:>9}{broken}", flush=flush)
 
 
@@ -542,7 +561,8 @@ def main() -> int:
     print(" ".join(f"{name}={value}" for name, value in machine.items()))
     if SERVER_CORE == GENERATOR_CORE:
         print("warning: one core only, so the generator and the server share it")
-    print("srv/db CPU: ms per request; gen CPU: the generator's CPU over the window's wall time; resp B: mean body size")
+    print("srv/db CPU: ms per request; gen CPU: the generator's CPU over the window's wall time; foreign: the server "
+          "core's time taken by other processes (a disturbed cell); resp B: mean body size")
     print(HEADER, flush=True)
     os.sched_setaffinity(0, {GENERATOR_CORE})
     cells = measure_baseline(profile)
