@@ -47,13 +47,15 @@ def serve_forever(settings: Settings, **options: Any) -> None:
 @contextmanager
 def scratch_settings(**overrides: Any) -> Iterator[Settings]:
     """A complete set-up in a temporary directory, gone afterwards: development PKI and registry,
-    migrated SQLite database, blob store. For the demo and the benchmarks."""
+    migrated database (SQLite in the directory unless `database_url` names another), blob store.
+    For the demo and the benchmarks."""
     with tempfile.TemporaryDirectory(prefix="gateway-") as directory:
         root = Path(directory)
-        settings = Settings(
+        defaults = dict(
             database_url=f"sqlite:///{root / 'gateway.db'}", pki_dir=root / "pki", registry_file=root / "registry.json",
-            blob_dir=root / "blobs", _env_file=None, **overrides,
+            blob_dir=root / "blobs",
         )
+        settings = Settings(_env_file=None, **{**defaults, **overrides})
         ensure_dev_setup(settings.pki_dir, settings.registry_file)
         upgrade(settings.database_url)
         yield settings
