@@ -3,11 +3,14 @@
 A write's dependency (`WriteExchange`) verifies its signature before anything else and hands the
 router an `Exchange`: the router runs its service in it, and the exchange accepts what the
 service did in one transaction (gateway.services.exchange).
+
+Dependencies that do no I/O are `async`: FastAPI runs a plain `def` dependency in its thread pool,
+a hop that costs more than what most of these do.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -37,18 +40,18 @@ from gateway.storage.engine import Database
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_database(runtime: RuntimeDep) -> Database:
+async def get_database(runtime: RuntimeDep) -> Database:
     return runtime.database
 
 
@@ -81,7 +84,7 @@ def client_certificate(request: Request, runtime: Runtime) -> identity.ClientCer
     return certificate
 
 
-def current_institution(request: Request, runtime: RuntimeDep) -> Party:
+async def current_institution(request: Request, runtime: RuntimeDep) -> Party:
     certificate = client_certificate(request, runtime)
     institution = runtime.directory.institution_for(certificate.fingerprint, certificate.subject)
     if institution is None:
@@ -94,8 +97,8 @@ def current_institution(request: Request, runtime: RuntimeDep) -> Party:
 CurrentInstitution = Annotated[Party, Depends(current_institution)]
 
 
-def require_roles(*roles: Role) -> Callable[[Party], Party]:
-    def check(caller: CurrentInstitution) -> Party:
+def require_roles(*roles: Role) -> Callable[[Party], Awaitable[Party]]:
+    async def check(caller: CurrentInstitution) -> Party:
         if caller.role not in roles:
             raise ProblemError("role-forbidden", f"this needs the role {' or '.join(role.value for role in roles)}")
         return caller
@@ -113,14 +116,14 @@ async def raw_body(request: Request) -> bytes:
     return await request.body()
 
 
-def get_key_ring(runtime: RuntimeDep) -> KeyRing:
+async def get_key_ring(runtime: RuntimeDep) -> KeyRing:
     return runtime.keys
 
 
 KeyRingDep = Annotated[KeyRing, Depends(get_key_ring)]
 
 
-def get_vault(runtime: RuntimeDep) -> Vault:
+async def get_vault(runtime: RuntimeDep) -> Vault:
     return runtime.vault
 
 
@@ -160,11 +163,11 @@ def _signed_write(request: Request, body: bytes | None, digest: str, caller: Par
     return Exchange(runtime, SignedWrite(caller, request.method, target, signed, body, digest, key))
 
 
-def get_exchange(request: Request, body: Annotated[bytes, Depends(raw_body)], caller: CurrentInstitution, runtime: RuntimeDep) -> Exchange:
+async def get_exchange(request: Request, body: Annotated[bytes, Depends(raw_body)], caller: CurrentInstitution, runtime: RuntimeDep) -> Exchange:
     return _signed_write(request, body, content_digest(body), caller, runtime)
 
 
-def get_streamed_exchange(request: Request, caller: CurrentInstitution, runtime: RuntimeDep) -> Exchange:
+async def get_streamed_exchange(request: Request, caller: CurrentInstitution, runtime: RuntimeDep) -> Exchange:
     """For a body too large to hold: the signature covers the declared `Content-Digest`, which the
     endpoint checks against the bytes as they arrive."""
     declared = request.headers.get("content-digest")

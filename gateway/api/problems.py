@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -87,12 +88,19 @@ def install(app: FastAPI) -> None:
             headers["Allow"] = ", ".join(allowed_methods(request))
         return problem_response(request.headers, CATALOGUE[slug], path=request.url.path, headers=headers)
 
+    async def _storage(request: Request, exc: Exception) -> JSONResponse:
+        """A read (or a write outside the exchange) met a storage fault: nothing to undo, come back later."""
+        if not faults.is_unavailable(exc):
+            return await _unexpected(request, exc)
+        log.warning("storage unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        retry_after = str(request.app.state.settings.storage_retry_after_seconds)
+        return problem_response(request.headers, CATALOGUE["storage-unavailable"], path=request.url.path,
+                                detail="try again shortly", headers={"Retry-After": retry_after})
+
+    app.add_exception_handler(SQLAlchemyError, _storage)
+    app.add_exception_handler(OSError, _storage)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        if faults.is_unavailable(exc):  # a read met a storage fault: nothing to undo, come back later
-            log.warning("storage unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
-            retry_after = str(request.app.state.settings.storage_retry_after_seconds)
-            return problem_response(request.headers, CATALOGUE["storage-unavailable"], path=request.url.path,
-                                    detail="try again shortly", headers={"Retry-After": retry_after})
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return problem_response(request.headers, CATALOGUE["internal-error"], path=request.url.path)

@@ -52,14 +52,16 @@ class Appended:
     entry: Entry
     checkpoint: str  # signed note for size index + 1
     inclusion: list[bytes]
+    edge: dict[merkle.NodeId, bytes]  # the compact range of the tree of size index + 1
 
 
-@dataclass(frozen=True)
 class Ledger:
-    """The gateway's log: its origin line and checkpoint key."""
+    """The gateway's log: its origin line and checkpoint key, and the edge of the tree as this
+    process last committed it (the border nodes the next append needs, so that it reads none)."""
 
-    origin: str
-    signer: NoteSigner
+    def __init__(self, origin: str, signer: NoteSigner) -> None:
+        self.origin, self.signer = origin, signer
+        self._edge: tuple[int, dict[merkle.NodeId, bytes]] = (0, {})
 
     def append(
         self, session: Session, *, kind: str, detail: str | None, sender: str, recipient: str, case: str, resource: str,
@@ -69,18 +71,33 @@ class Ledger:
         index = seq - 1
         entry = Entry(seq, timestamp(datetime.now(UTC)), kind, detail, sender, recipient, case, resource, payload_digest, signature_digest)
         leaf = entry.leaf_hash()
-        border_ids = merkle.compact_range_ids(index)
-        border = dict(zip(border_ids, DatabaseNodes(session).get_nodes(border_ids), strict=True)) if border_ids else {}
+        border = self._border(session, index)
         created = merkle.append(index, leaf, border)
-        session.add(LedgerEntry(
-            seq=seq, at=entry.at, kind=kind, detail=detail, sender_id=sender, recipient_id=recipient, case_id=case,
-            resource=resource, payload_digest=payload_digest, signature_digest=signature_digest, leaf_hash=leaf.hex(),
-        ))
-        session.add_all(LedgerNode(level=node.level, idx=node.index, hash=value) for node, value in created)
+        connection = session.connection()
+        connection.execute(insert(LedgerEntry.__table__), {
+            "seq": seq, "at": entry.at, "kind": kind, "detail": detail, "sender_id": sender, "recipient_id": recipient,
+            "case_id": case, "resource": resource, "payload_digest": payload_digest, "signature_digest": signature_digest,
+            "leaf_hash": leaf.hex(),
+        })
+        connection.execute(insert(LedgerNode.__table__), [{"level": node.level, "idx": node.index, "hash": value} for node, value in created])
         known = _Overlay({**border, **dict(created)})
         note = sign_note(Checkpoint(self.origin, seq, merkle.root(seq, known)).body(), self.signer)
-        session.add(LedgerCheckpoint(size=seq, note=note, created_at=datetime.now(UTC)))
-        return Appended(index, entry, note, merkle.inclusion_proof(index, seq, known))
+        connection.execute(insert(LedgerCheckpoint.__table__), {"size": seq, "note": note, "created_at": datetime.now(UTC)})
+        edge = {node: known.nodes[node] for node in merkle.compact_range_ids(seq)}
+        return Appended(index, entry, note, merkle.inclusion_proof(index, seq, known), edge)
+
+    def committed(self, appended: Appended) -> None:
+        """`appended` is committed: its tree's edge is the next append's border. Only committed
+        state is remembered, and only used for the size it belongs to, so another process
+        appending meanwhile just means one read of the border."""
+        self._edge = (appended.index + 1, appended.edge)
+
+    def _border(self, session: Session, size: int) -> dict[merkle.NodeId, bytes]:
+        remembered, nodes = self._edge
+        if remembered == size:
+            return nodes
+        ids = merkle.compact_range_ids(size)
+        return dict(zip(ids, DatabaseNodes(session).get_nodes(ids), strict=True)) if ids else {}
 
     @staticmethod
     def size(session: Session) -> int:

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from gateway.domain.party import Party
 from gateway.domain.events import LedgerEvent
 from gateway.domain.vocabulary import InboxEventKind
-from gateway.ledger.store import b64
+from gateway.ledger.store import Appended, b64
 from gateway.problems import ProblemError
 from gateway.runtime import Runtime
 from gateway.security.signing import RECEIPT_HEADER, Evidence, VerifiedRequest, content_digest
@@ -112,7 +112,7 @@ class Exchange:
         settings = self.runtime.settings
         for attempt in range(1, settings.write_attempts + 1):
             try:
-                stored, unit = self._transaction(work)
+                stored, unit, appended = self._transaction(work)
             except ProblemError as refused:
                 if refused.problem_type.slug not in _NOT_SPENT:
                     self._spend_jti()
@@ -124,41 +124,44 @@ class Exchange:
                 if faults.is_conflict(error) or faults.is_unavailable(error):
                     raise storage_unavailable(settings.storage_retry_after_seconds) from error
                 raise
+            if appended is not None:
+                self.runtime.ledger.committed(appended)
             for action in unit.after_commit if unit else ():
                 action()
             return Response(stored.body, status_code=stored.status_code, headers=stored.headers, media_type="application/json")
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    def _transaction(self, work: Callable[[WriteUnit], Answer]) -> tuple[idempotency.StoredResponse, WriteUnit | None]:
+    def _transaction(self, work: Callable[[WriteUnit], Answer]) -> tuple[idempotency.StoredResponse, WriteUnit | None, Appended | None]:
         write, runtime = self.write, self.runtime
         with runtime.database.session(write=True) as session:
             session.connection()  # begin now: SQLite's wait for its write lock is not a wait for the key
             if write.key is not None:
                 replay = idempotency.begin(session, runtime.vault, write.key)
                 if replay is not None:
-                    return replay, None
+                    return replay, None, None
             nonces.consume(session, write.caller.id, write.signed.jti, runtime.settings.signature_max_skew_seconds)
             unit = WriteUnit(session, write, runtime)
             answer = work(unit)
             session.flush()
             inbox.deliver(session, unit.notices)
-            headers = {**answer.headers, **self._evidence_of(unit)}
+            appended, evidence = self._evidence_of(unit)
+            headers = {**answer.headers, **evidence}
             stored = idempotency.StoredResponse(answer.status_code, headers, answer.content.model_dump_json())
             if write.key is not None:
                 idempotency.complete(session, runtime.vault, write.key, stored)
             session.commit()
-        return stored, unit
+        return stored, unit, appended
 
-    def _evidence_of(self, unit: WriteUnit) -> dict[str, str]:
+    def _evidence_of(self, unit: WriteUnit) -> tuple[Appended | None, dict[str, str]]:
         """The receipt headers: a new receipt for a ledger event, the first one for a repeat."""
         if unit.event is not None:
             return self._accept(unit.session, unit.event)
         if unit.repeat_of is not None:
             earlier = receipts.acceptance_of(unit.session, unit.repeat_of, self.write.caller.id)
-            return receipt_headers(earlier) if earlier else {}
-        return {}
+            return None, receipt_headers(earlier) if earlier else {}
+        return None, {}
 
-    def _accept(self, session: Session, event: LedgerEvent) -> dict[str, str]:
+    def _accept(self, session: Session, event: LedgerEvent) -> tuple[Appended, dict[str, str]]:
         write, keys = self.write, self.runtime.keys
         resource = event.location or write.target
         appended = keys.ledger.append(
@@ -176,7 +179,7 @@ class Exchange:
         headers = receipt_headers(receipt)
         if event.location:
             headers["Location"] = event.location
-        return headers
+        return appended, headers
 
     def _spend_jti(self) -> None:
         """A refused request's signature is spent too, so it cannot be replayed later, when the

@@ -71,7 +71,7 @@ def begin(session: Session, vault: Vault, key: Key) -> StoredResponse | None:
         raise
     if ours:
         return None
-    record = session.execute(
+    record = session.connection().execute(
         select(_RECORDS.c.fingerprint, _RECORDS.c.status_code, _RECORDS.c.response_headers, _RECORDS.c.response_body)
         .where(_RECORDS.c.institution_id == key.institution_id, _RECORDS.c.key == key.key)
     ).one()
@@ -83,7 +83,7 @@ def begin(session: Session, vault: Vault, key: Key) -> StoredResponse | None:
 
 def complete(session: Session, vault: Vault, key: Key, response: StoredResponse) -> None:
     """Store the answer in the same transaction as the work it answers for."""
-    session.execute(
+    session.connection().execute(
         update(_RECORDS)
         .where(_RECORDS.c.institution_id == key.institution_id, _RECORDS.c.key == key.key)
         .values(status_code=response.status_code, response_headers=response.headers,

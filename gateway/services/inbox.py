@@ -57,7 +57,7 @@ def deliver(session: Session, notices: list[Notice]) -> None:
              "case_id": notice.case_id, "message_id": notice.message_id, "status": notice.status, "created_at": now}
             for offset, notice in enumerate(batch)
         ]
-    session.execute(insert(InboxEvent), rows)
+    session.connection().execute(insert(InboxEvent.__table__), rows)
 
 
 def list_events(session: Session, recipient_id: str, after: int, limit: int) -> list[InboxEvent]:

@@ -4,10 +4,11 @@ sender), and that the recipient took delivery (non-repudiation of receipt)."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
 
 from gateway.problems import ProblemError
@@ -19,10 +20,16 @@ ACCEPTANCE = "acceptance"
 DELIVERY = "delivery"
 
 
+@dataclass(frozen=True)
+class Issued:
+    id: str
+    token: str
+
+
 def issue(
     session: Session, keys: KeyRing, *, kind: str, case_id: str, resource: str, sender_id: str, counterpart_id: str,
     signature: str, **claims: Any,
-) -> Receipt:
+) -> Issued:
     """Sign and store a receipt in the caller's transaction, so it exists exactly when the event does."""
     now = datetime.now(UTC)
     receipt_id = str(uuid.uuid4())
@@ -40,12 +47,11 @@ def issue(
         },
         RECEIPT_TYPE,
     )
-    receipt = Receipt(
-        id=receipt_id, kind=kind, case_id=case_id, resource=resource, sender_id=sender_id,
-        counterpart_id=counterpart_id, token=token, created_at=now,
-    )
-    session.add(receipt)
-    return receipt
+    session.connection().execute(insert(Receipt.__table__), {
+        "id": receipt_id, "kind": kind, "case_id": case_id, "resource": resource, "sender_id": sender_id,
+        "counterpart_id": counterpart_id, "token": token, "created_at": now,
+    })
+    return Issued(receipt_id, token)
 
 
 def _party(institution_id: str):

@@ -13,13 +13,17 @@ from gateway.storage.models import Sequence
 from gateway.storage.upsert import insert_ignore
 
 
+_COUNTERS = Sequence.__table__
+
+
 def advance(session: Session, name: str, by: int = 1) -> int:
     """Take the next `by` values; returns the last of them."""
-    statement = update(Sequence).where(Sequence.name == name).values(value=Sequence.value + by).returning(Sequence.value)
-    value = session.execute(statement).scalar_one_or_none()
+    statement = update(_COUNTERS).where(_COUNTERS.c.name == name).values(value=_COUNTERS.c.value + by).returning(_COUNTERS.c.value)
+    connection = session.connection()
+    value = connection.execute(statement).scalar_one_or_none()
     if value is None:
         ensure(session, name)
-        value = session.execute(statement).scalar_one()
+        value = connection.execute(statement).scalar_one()
     return value
 
 
