@@ -4,6 +4,7 @@ group (so SIGKILL takes it whole), on a loopback port, serving the test's databa
 from __future__ import annotations
 
 import os
+import re
 import signal
 import ssl
 import subprocess
@@ -27,6 +28,7 @@ POLL_SECONDS = 0.05
 # Below uvicorn's keep-alive timeout (5 s): a pooled connection is never one the server is closing,
 # so a dropped connection means the gateway dropped a request.
 KEEPALIVE_SECONDS = 2.0
+EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Detected): |^(DETAIL|CONTEXT): |^\[SQL: ")
 
 requires_postgres = pytest.mark.skipif(
     POSTGRES_URL is None, reason="several gateway processes on one database need PostgreSQL (GATEWAY_TEST_POSTGRES_URL unset)"
@@ -74,6 +76,13 @@ class GatewayProcess:
     @property
     def log_path(self) -> Path:
         return self.workdir / f"gateway-{self.port}-{self.starts}.log"
+
+    def logged_errors(self) -> list[str]:
+        """The exception lines the gateway logged, over all its incarnations: what a failure
+        report needs (the logs themselves go with pytest's temporary directories)."""
+        logs = (self.workdir / f"gateway-{self.port}-{n}.log" for n in range(1, self.starts + 1))
+        return [line[:300] for path in logs if path.exists() for line in path.read_text(errors="replace").splitlines()
+                if EXCEPTION_LINE.match(line)]
 
     def start(self) -> None:
         self.starts += 1

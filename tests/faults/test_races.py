@@ -46,8 +46,7 @@ class Cluster:
     def deadlocks_logged(self) -> int:
         """Deadlocks PostgreSQL detected, from the processes' logs: each has its own `DETAIL` line
         (the processes and transactions involved), printed several times with its traceback."""
-        lines = (line for g in self.gateways for line in g.log_path.read_text(errors="replace").splitlines())
-        return len({line for line in lines if line.startswith("DETAIL:  Process")})
+        return len({line for g in self.gateways for line in g.logged_errors() if line.startswith("DETAIL:  Process")})
 
 
 @dataclass
