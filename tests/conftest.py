@@ -36,6 +36,13 @@ ENGINES = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
 OTHER_RESPONDENT = ("ac-casa", Role.RESPONDENT, "Al Omrane Casablanca-Settat", "العمران الدار البيضاء سطات")
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--crash-kills", type=int, default=5,
+        help="tests/faults/test_crash.py: how many times to SIGKILL the gateway per engine (default 5)",
+    )
+
+
 @dataclass(frozen=True)
 class TestPki:
     dev: pki.DevPki
