@@ -40,9 +40,6 @@ from tests.faults.invariants import assert_invariants
 
 pytestmark = pytest.mark.tls
 
-# A claim whose worker was killed blocks its key for the lease: short, so that retries resume
-# quickly; still far longer than any request of this workload takes.
-LEASE_SECONDS = "3"
 KILL_DELAY_SECONDS = (0.3, 2.0)
 OPERATION_SECONDS = 45.0  # one operation's retries, across restarts
 TAIL_SECONDS = 0.5  # workload kept running after the last restart
@@ -318,7 +315,7 @@ def run_workload(gateway: GatewayProcess, test_pki, journal: Journal, kills: int
 
 def test_sigkill_under_load_loses_nothing_and_duplicates_nothing(start_gateway, settings, test_pki, engine_sql, tmp_path, request):
     kills = request.config.getoption("--crash-kills")
-    gateway = start_gateway(GATEWAY_IDEMPOTENCY_LEASE_SECONDS=LEASE_SECONDS)
+    gateway = start_gateway()
     journal = Journal()
     clients = run_workload(gateway, test_pki, journal, kills)
     try:
