@@ -20,6 +20,7 @@ from gateway.services.vault import Vault
 from gateway.storage.blobs import BlobStore
 from gateway.storage.engine import Database
 from gateway.storage.migrations import check_up_to_date
+from gateway.storage.writers import PooledWriter, SerialWriter, Writer
 
 
 class Runtime:
@@ -32,6 +33,11 @@ class Runtime:
             self.settings.database_url, lock_timeout_seconds=self.settings.database_lock_timeout_seconds,
             pool_size=self.settings.database_pool_size,
         )
+
+    @cached_property
+    def writer(self) -> Writer:
+        """Where the exchange runs write transactions (gateway.storage.writers)."""
+        return SerialWriter() if self.settings.is_sqlite else PooledWriter()
 
     @cached_property
     def vault(self) -> Vault:
@@ -82,5 +88,7 @@ class Runtime:
             session.commit()
 
     def close(self) -> None:
+        if "writer" in self.__dict__:
+            self.writer.close()
         if "database" in self.__dict__:
             self.database.dispose()

@@ -22,8 +22,10 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -107,8 +109,16 @@ class Exchange:
     def body_digest(self) -> str:
         return self.write.body_digest
 
-    def run(self, work: Callable[[WriteUnit], Answer]) -> Response:
-        """Run `work` and accept what it did, all in one transaction; again if it lost a race."""
+    async def run(self, work: Callable[[WriteUnit], Answer]) -> Response:
+        """Run `work` and accept what it did, all in one transaction (on the runtime's writer); then
+        what was to follow the commit (removing an erased case's blobs)."""
+        response, unit = await self.runtime.writer.run(partial(self._accepted, work))
+        if unit is not None and unit.after_commit:
+            await run_in_threadpool(_run_all, unit.after_commit)
+        return response
+
+    def _accepted(self, work: Callable[[WriteUnit], Answer]) -> tuple[Response, WriteUnit | None]:
+        """The transaction, run again if it lost a race; a storage fault becomes a 503."""
         settings = self.runtime.settings
         for attempt in range(1, settings.write_attempts + 1):
             try:
@@ -126,9 +136,8 @@ class Exchange:
                 raise
             if appended is not None:
                 self.runtime.ledger.committed(appended)
-            for action in unit.after_commit if unit else ():
-                action()
-            return Response(stored.body, status_code=stored.status_code, headers=stored.headers, media_type="application/json")
+            response = Response(stored.body, status_code=stored.status_code, headers=stored.headers, media_type="application/json")
+            return response, unit
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _transaction(self, work: Callable[[WriteUnit], Answer]) -> tuple[idempotency.StoredResponse, WriteUnit | None, Appended | None]:
@@ -190,6 +199,11 @@ class Exchange:
                 session.commit()
         except (ProblemError, DBAPIError):
             pass
+
+
+def _run_all(actions: list[Callable[[], None]]) -> None:
+    for action in actions:
+        action()
 
 
 def receipt_headers(receipt) -> dict[str, str]:

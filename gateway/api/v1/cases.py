@@ -105,12 +105,12 @@ def case_detail(session: Session, vault: Vault, case: Case, messages: list[Messa
 
 
 @router.post("", status_code=201, summary="Open a case file (mediator)", response_model=CaseDetail)
-def open_case(payload: CaseCreate, caller: Mediator, exchange: WriteExchange, settings: SettingsDep) -> Response:
+async def open_case(payload: CaseCreate, caller: Mediator, exchange: WriteExchange, settings: SettingsDep) -> Response:
     def work(unit: WriteUnit) -> Answer:
         case = service.open_case(unit, payload, settings.default_reply_days)
         return Answer(201, case_detail(unit.session, unit.vault, case, [], caller), {"ETag": etag(case)})
 
-    return exchange.run(work)
+    return await exchange.run(work)
 
 
 @router.get("", summary="Cases you are a party to")
@@ -171,7 +171,7 @@ def get_case(case_id: str, response: Response, caller: CaseParty, session: Sessi
         for kind, rule in lifecycle.RULES.items()
     ),
 )
-def post_message(
+async def post_message(
     case_id: str,
     payload: MessageCreate,
     caller: CaseParty,
@@ -182,12 +182,12 @@ def post_message(
         posted = service.post_message(unit, case_id, payload, parse_if_match(if_match, case_id))
         return Answer(201, message_out(posted.message, posted.data_key), {"ETag": etag(posted.case)})
 
-    return exchange.run(work)
+    return await exchange.run(work)
 
 
 @router.delete("/{case_id}/personal-data", summary="Erase the complainant's personal data (mediator): crypto-shredding",
                response_model=CaseDetail)
-def erase_personal_data(case_id: str, caller: Mediator, exchange: WriteExchange) -> Response:
+async def erase_personal_data(case_id: str, caller: Mediator, exchange: WriteExchange) -> Response:
     """The case's data key and ciphertexts are destroyed, its documents' bytes and names with them;
     the case keeps its non-personal skeleton (subject, dates, statuses, messages), and the erasure
     is itself a ledger entry. Erasing again changes nothing."""
@@ -196,7 +196,7 @@ def erase_personal_data(case_id: str, caller: Mediator, exchange: WriteExchange)
         detail = case_detail(unit.session, unit.vault, case, service.messages_of(unit.session, case), caller)
         return Answer(200, detail, {"ETag": etag(case)})
 
-    return exchange.run(work)
+    return await exchange.run(work)
 
 
 @router.get("/{case_id}/messages/{message_id}", summary="One message")

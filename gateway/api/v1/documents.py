@@ -95,7 +95,7 @@ async def upload_document(
         received = await run_in_threadpool(sink.finish)
         if received.digest != exchange.body_digest:
             raise ProblemError("content-digest-mismatch", "the SHA-256 of the bytes received is not the Content-Digest signed")
-        return await run_in_threadpool(_attach, exchange, blobs, staged, target, received, content_disposition)
+        return await _attach(exchange, blobs, staged, target, received, content_disposition)
     finally:
         staged.discard()  # after publication there is nothing left to discard
 
@@ -105,18 +105,18 @@ def _prepare(runtime: Runtime, caller: Party, case_id: str, filename: str) -> se
         return service.prepare(session, runtime.vault, caller, case_id, filename)
 
 
-def _attach(exchange: Exchange, blobs: BlobStore, staged: StagedBlob, target: service.UploadTarget, received: service.Received,
-            disposition: str) -> Response:
+async def _attach(exchange: Exchange, blobs: BlobStore, staged: StagedBlob, target: service.UploadTarget,
+                  received: service.Received, disposition: str) -> Response:
     """The bytes are published before the transaction: an accepted document always has them, and
     a document whose transaction fails has them removed (`gateway blobs collect` sweeps up after a crash)."""
     def work(unit: WriteUnit) -> Answer:
         return Answer(201, document_out(service.attach(unit, target, received, disposition), disposition))
 
-    staged.publish(target.document_id)
+    await run_in_threadpool(staged.publish, target.document_id)
     try:
-        return exchange.run(work)
+        return await exchange.run(work)
     except BaseException:
-        blobs.delete(target.document_id)
+        await run_in_threadpool(blobs.delete, target.document_id)
         raise
 
 

@@ -39,11 +39,11 @@ def list_events(
 
 
 @router.post("/{event_id}/ack", summary="Record that an event was delivered (idempotent)", response_model=InboxEventOut)
-def acknowledge(event_id: str, caller: CaseParty, exchange: WriteExchange) -> Response:
+async def acknowledge(event_id: str, caller: CaseParty, exchange: WriteExchange) -> Response:
     """The first acknowledgement records the delivery (a ledger entry, a receipt, and a delivery
     receipt for the sender); acknowledging again answers the same, with the first receipt."""
     def work(unit: WriteUnit) -> Answer:
         event = service.acknowledge(unit, event_id, exchange.write.target)
         return Answer(200, InboxEventOut.model_validate(event, from_attributes=True))
 
-    return exchange.run(work)
+    return await exchange.run(work)

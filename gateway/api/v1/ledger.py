@@ -37,13 +37,13 @@ def checkpoint(caller: CurrentInstitution, session: SessionDep, size: Size | Non
 
 
 @router.post("/cosignatures", status_code=201, summary="Add your witness cosignature to a checkpoint", response_model=CheckpointOut)
-def cosign(payload: CosignatureIn, caller: CurrentInstitution, exchange: WriteExchange, keys: KeyRingDep) -> Response:
+async def cosign(payload: CosignatureIn, caller: CurrentInstitution, exchange: WriteExchange, keys: KeyRingDep) -> Response:
     """Check consistency with the last checkpoint you cosigned before cosigning (C2SP tlog-cosignature)."""
     def work(unit: WriteUnit) -> Answer:
         size, note = service.add_cosignature(unit.session, caller, keys.witnesses.get(caller.id, []), payload.size, payload.cosignature)
         return Answer(201, CheckpointOut(size=size, note=note))
 
-    return exchange.run(work)
+    return await exchange.run(work)
 
 
 @router.get("/entries", summary="Entries with index in [start, end)")
