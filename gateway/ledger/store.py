@@ -23,6 +23,7 @@ from gateway.storage import sequences
 from gateway.storage.models import LedgerCheckpoint, LedgerEntry, LedgerNode
 
 SEQUENCE = "ledger"
+_INSERT_ENTRY, _INSERT_NODES, _INSERT_CHECKPOINT = (insert(model.__table__) for model in (LedgerEntry, LedgerNode, LedgerCheckpoint))
 
 
 class DatabaseNodes:
@@ -74,15 +75,15 @@ class Ledger:
         border = self._border(session, index)
         created = merkle.append(index, leaf, border)
         connection = session.connection()
-        connection.execute(insert(LedgerEntry.__table__), {
+        connection.execute(_INSERT_ENTRY, {
             "seq": seq, "at": entry.at, "kind": kind, "detail": detail, "sender_id": sender, "recipient_id": recipient,
             "case_id": case, "resource": resource, "payload_digest": payload_digest, "signature_digest": signature_digest,
             "leaf_hash": leaf.hex(),
         })
-        connection.execute(insert(LedgerNode.__table__), [{"level": node.level, "idx": node.index, "hash": value} for node, value in created])
+        connection.execute(_INSERT_NODES, [{"level": node.level, "idx": node.index, "hash": value} for node, value in created])
         known = _Overlay({**border, **dict(created)})
         note = sign_note(Checkpoint(self.origin, seq, merkle.root(seq, known)).body(), self.signer)
-        connection.execute(insert(LedgerCheckpoint.__table__), {"size": seq, "note": note, "created_at": datetime.now(UTC)})
+        connection.execute(_INSERT_CHECKPOINT, {"size": seq, "note": note, "created_at": datetime.now(UTC)})
         edge = {node: known.nodes[node] for node in merkle.compact_range_ids(seq)}
         return Appended(index, entry, note, merkle.inclusion_proof(index, seq, known), edge)
 

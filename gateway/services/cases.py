@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, bindparam, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -18,7 +18,7 @@ from gateway.domain.vocabulary import CaseStatus, InboxEventKind, LedgerKind, Me
 from gateway.problems import ProblemError
 from gateway.services.vault import CaseContent, Vault
 from gateway.storage.blobs import BlobStore
-from gateway.storage.models import Case, Document, Institution, Message
+from gateway.storage.models import Case, CaseKey, Document, Institution, Message
 
 if TYPE_CHECKING:
     from gateway.services.exchange import WriteUnit
@@ -31,9 +31,8 @@ _FIRST_ENTERED = {
 }
 
 
-def live_key(session: Session, vault: Vault, case: Case, what: str) -> bytes:
+def live_key(key: bytes | None, what: str) -> bytes:
     """The case's data key; once its personal data is erased, the case takes no more `what`."""
-    key = vault.data_key(session, case.id)
     if key is None:
         raise ProblemError("personal-data-erased", f"this case's personal data was erased: it takes no more {what}")
     return key
@@ -100,14 +99,39 @@ def _visible_to(institution_id: str):
     return or_(Case.mediator_id == institution_id, Case.respondent_id == institution_id)
 
 
-def get_case(session: Session, institution_id: str, case_id: str, *, for_update: bool = False, with_messages: bool = False) -> Case:
+_CASE_OF_PARTY = select(Case).where(Case.id == bindparam("case_id"), _visible_to(bindparam("party")))
+# A write locks the case FOR NO KEY UPDATE: its key never changes, so rows inserted after it that
+# refer to it (their foreign keys take FOR KEY SHARE) never wait for it. It reads the case's data
+# key in the same statement: every write needs it.
+_CASE_TO_CHANGE = (
+    select(Case, CaseKey).outerjoin(CaseKey, CaseKey.case_id == Case.id)
+    .where(Case.id == bindparam("case_id"), _visible_to(bindparam("party")))
+    .with_for_update(key_share=True, of=Case)
+)
+
+
+def get_case(session: Session, institution_id: str, case_id: str, *, with_messages: bool = False) -> Case:
     """The case, if `institution_id` is a party to it. Any other case is reported exactly like a missing one."""
-    statement = select(Case).where(Case.id == case_id, _visible_to(institution_id))
-    if with_messages:
-        statement = statement.options(selectinload(Case.messages))
-    if for_update:  # FOR NO KEY UPDATE: the case's key never changes, and rows referring to it must not wait
-        statement = statement.with_for_update(key_share=True)
-    case = session.execute(statement).scalar_one_or_none()
+    statement = _CASE_OF_PARTY.options(selectinload(Case.messages)) if with_messages else _CASE_OF_PARTY
+    return _found(session.execute(statement, {"case_id": case_id, "party": institution_id}).scalar_one_or_none())
+
+
+@dataclass(frozen=True)
+class Locked:
+    """A case a write holds the lock of, with its data key (None once its personal data is erased)."""
+
+    case: Case
+    data_key: bytes | None
+
+
+def lock_case(session: Session, vault: Vault, institution_id: str, case_id: str) -> Locked:
+    """The case, locked for the rest of the transaction, if `institution_id` is a party to it."""
+    found = session.execute(_CASE_TO_CHANGE, {"case_id": case_id, "party": institution_id}).first()
+    case = _found(found[0] if found else None)
+    return Locked(case, vault.unwrap(found[1]))
+
+
+def _found(case: Case | None) -> Case:
     if case is None:
         raise ProblemError("not-found", "no such case among yours")
     return case
@@ -170,8 +194,8 @@ def post_message(unit: WriteUnit, case_id: str, payload: MessageCreate, expected
     Two concurrent messages on one case are serialized by the lock: the second one sees the
     state the first left, so of two racing final replies exactly one is accepted."""
     session, sender, evidence = unit.session, unit.caller, unit.evidence
-    case = get_case(session, sender.id, case_id, for_update=True)
-    data_key = live_key(session, unit.vault, case, "messages")
+    locked = lock_case(session, unit.vault, sender.id, case_id)
+    case, data_key = locked.case, live_key(locked.data_key, "messages")
     if expected_version is not None and expected_version != case.version:
         raise ProblemError("precondition-failed", "reload the case and decide again", current_version=case.version)
     before = CaseStatus(case.status)
@@ -252,7 +276,7 @@ class Erasure:
 def erase_personal_data(unit: WriteUnit, case_id: str) -> Case:
     """Crypto-shred the case's personal data; its documents' blobs are deleted once that commits.
     Erasing again changes nothing and records nothing."""
-    case = get_case(unit.session, unit.caller.id, case_id, for_update=True)
+    case = lock_case(unit.session, unit.vault, unit.caller.id, case_id).case
     if case.mediator_id != unit.caller.id:
         raise ProblemError("role-forbidden", "only the mediator who opened the case erases its personal data")
     erasure = erase(unit.session, unit.vault, case)

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -28,6 +28,12 @@ from gateway.storage.upsert import insert_ignore
 
 MAX_KEY_LENGTH = 255
 _RECORDS = IdempotencyRecord.__table__
+_THIS_KEY = (_RECORDS.c.institution_id == bindparam("institution"), _RECORDS.c.key == bindparam("record_key"))
+_FIRST_ANSWER = select(_RECORDS.c.fingerprint, _RECORDS.c.status_code, _RECORDS.c.response_headers, _RECORDS.c.response_body).where(*_THIS_KEY)
+_ANSWER = update(_RECORDS).where(*_THIS_KEY).values(
+    status_code=bindparam("status"), response_headers=bindparam("headers", type_=_RECORDS.c.response_headers.type),
+    response_body=bindparam("body"),
+)
 
 
 @dataclass(frozen=True)
@@ -71,10 +77,7 @@ def begin(session: Session, vault: Vault, key: Key) -> StoredResponse | None:
         raise
     if ours:
         return None
-    record = session.connection().execute(
-        select(_RECORDS.c.fingerprint, _RECORDS.c.status_code, _RECORDS.c.response_headers, _RECORDS.c.response_body)
-        .where(_RECORDS.c.institution_id == key.institution_id, _RECORDS.c.key == key.key)
-    ).one()
+    record = session.connection().execute(_FIRST_ANSWER, {"institution": key.institution_id, "record_key": key.key}).one()
     if record.fingerprint != key.fingerprint:
         raise ProblemError("idempotency-key-reused", "this key was first used with another request")
     body = vault.open_reply(record.response_body, reply_context(key))
@@ -83,9 +86,7 @@ def begin(session: Session, vault: Vault, key: Key) -> StoredResponse | None:
 
 def complete(session: Session, vault: Vault, key: Key, response: StoredResponse) -> None:
     """Store the answer in the same transaction as the work it answers for."""
-    session.connection().execute(
-        update(_RECORDS)
-        .where(_RECORDS.c.institution_id == key.institution_id, _RECORDS.c.key == key.key)
-        .values(status_code=response.status_code, response_headers=response.headers,
-                response_body=vault.seal_reply(response.body, reply_context(key)))
-    )
+    session.connection().execute(_ANSWER, {
+        "institution": key.institution_id, "record_key": key.key, "status": response.status_code, "headers": response.headers,
+        "body": vault.seal_reply(response.body, reply_context(key)),
+    })

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 # Events that deliver something (a case file, a message); status changes only notify.
 DELIVERABLE = frozenset({InboxEventKind.CASE_OPENED.value, InboxEventKind.MESSAGE_RECEIVED.value})
+_INSERT_EVENTS = insert(InboxEvent.__table__)
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def deliver(session: Session, notices: list[Notice]) -> None:
              "case_id": notice.case_id, "message_id": notice.message_id, "status": notice.status, "created_at": now}
             for offset, notice in enumerate(batch)
         ]
-    session.connection().execute(insert(InboxEvent.__table__), rows)
+    session.connection().execute(_INSERT_EVENTS, rows)
 
 
 def list_events(session: Session, recipient_id: str, after: int, limit: int) -> list[InboxEvent]:

@@ -18,6 +18,7 @@ from gateway.storage.models import Receipt
 
 ACCEPTANCE = "acceptance"
 DELIVERY = "delivery"
+_INSERT = insert(Receipt.__table__)
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ def issue(
         },
         RECEIPT_TYPE,
     )
-    session.connection().execute(insert(Receipt.__table__), {
+    session.connection().execute(_INSERT, {
         "id": receipt_id, "kind": kind, "case_id": case_id, "resource": resource, "sender_id": sender_id,
         "counterpart_id": counterpart_id, "token": token, "created_at": now,
     })

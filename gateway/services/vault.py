@@ -53,11 +53,11 @@ class Vault:
 
     def data_key(self, session: Session, case_id: str) -> bytes | None:
         """The case's data key, or None once erased; DecryptionFailed if its master key is not configured."""
-        row = session.get(CaseKey, case_id)
-        return self._unwrap(row) if row is not None else None
+        return self.unwrap(session.get(CaseKey, case_id))
 
-    def _unwrap(self, row: CaseKey) -> bytes | None:
-        if row.wrapped is None:
+    def unwrap(self, row: CaseKey | None) -> bytes | None:
+        """The data key a `case_keys` row holds, or None once erased."""
+        if row is None or row.wrapped is None:
             return None
         master = self._masters.get(row.master_key_id or "")
         if master is None:
@@ -82,7 +82,7 @@ class Vault:
         titles: dict[str, str | None] = {}
         for case in cases:
             row = wrapped.get(case.id)
-            key = self._unwrap(row) if row is not None else None
+            key = self.unwrap(row)
             narrative = _open_json(key, case.narrative_sealed, _context(case.id, "narrative")) if key else None
             titles[case.id] = narrative["title"] if narrative else None
         return titles

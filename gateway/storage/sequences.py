@@ -6,7 +6,7 @@ earlier one, and an aborted transaction gives its value back. Readers that resum
 value N" therefore never skip anything.
 """
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
 
 from gateway.storage.models import Sequence
@@ -14,16 +14,19 @@ from gateway.storage.upsert import insert_ignore
 
 
 _COUNTERS = Sequence.__table__
+_ADVANCE = (
+    update(_COUNTERS).where(_COUNTERS.c.name == bindparam("counter"))
+    .values(value=_COUNTERS.c.value + bindparam("by")).returning(_COUNTERS.c.value)
+)
 
 
 def advance(session: Session, name: str, by: int = 1) -> int:
     """Take the next `by` values; returns the last of them."""
-    statement = update(_COUNTERS).where(_COUNTERS.c.name == name).values(value=_COUNTERS.c.value + by).returning(_COUNTERS.c.value)
     connection = session.connection()
-    value = connection.execute(statement).scalar_one_or_none()
+    value = connection.execute(_ADVANCE, {"counter": name, "by": by}).scalar_one_or_none()
     if value is None:
         ensure(session, name)
-        value = connection.execute(statement).scalar_one()
+        value = connection.execute(_ADVANCE, {"counter": name, "by": by}).scalar_one()
     return value
 
 
