@@ -90,7 +90,7 @@ class Settings(BaseSettings):
         default=10, description="Longest a statement waits for a lock (or SQLite for its write lock): then 503 storage-unavailable."
     )
     database_pool_size: Annotated[int, Field(ge=1, le=200)] = Field(
-        default=10, description="PostgreSQL connections kept per gateway process (as many more may open under load)."
+        default=20, description="PostgreSQL connections per gateway process, at most; a request waits for one as long as for a lock."
     )
     write_attempts: Annotated[int, Field(ge=1, le=20)] = Field(
         default=5, description="How many times a write that lost a deadlock or serialization race is run before 503."

@@ -101,14 +101,6 @@ class Exchange:
     def __init__(self, runtime: Runtime, write: SignedWrite) -> None:
         self.runtime, self.write = runtime, write
 
-    @property
-    def caller(self) -> Party:
-        return self.write.caller
-
-    @property
-    def body_digest(self) -> str:
-        return self.write.body_digest
-
     async def run(self, work: Callable[[WriteUnit], Answer]) -> Response:
         """Run `work` and accept what it did, all in one transaction (on the runtime's writer); then
         what was to follow the commit (removing an erased case's blobs)."""
@@ -173,7 +165,7 @@ class Exchange:
     def _accept(self, session: Session, event: LedgerEvent) -> tuple[Appended, dict[str, str]]:
         write, keys = self.write, self.runtime.keys
         resource = event.location or write.target
-        appended = keys.ledger.append(
+        appended = self.runtime.ledger.append(
             session, kind=event.kind, detail=event.detail, sender=write.caller.id, recipient=event.counterpart_id,
             case=event.case_id, resource=resource, payload_digest=write.body_digest,
             signature_digest=content_digest(write.signed.token.encode()),

@@ -27,7 +27,7 @@ def _json_dumps(value: object) -> str:
 
 
 def make_engine(url: str, *, foreign_keys: bool = True, lock_timeout_seconds: float = DEFAULT_LOCK_TIMEOUT_SECONDS,
-                pool_size: int = 10) -> Engine:
+                pool_size: int = 20) -> Engine:
     """`foreign_keys=False` is for migrations: SQLite alters a table by rebuilding it, which its
     foreign-key enforcement would refuse while other tables reference it. No statement waits for a
     lock longer than `lock_timeout_seconds`: past that, the write fails as storage-unavailable."""
@@ -39,9 +39,11 @@ def make_engine(url: str, *, foreign_keys: bool = True, lock_timeout_seconds: fl
         engine = create_engine(url, json_serializer=_json_dumps, connect_args={"timeout": lock_timeout_seconds})
         _sqlite_transactions(engine, foreign_keys, timeout_ms)
     else:
+        # A fixed pool: overflow connections would be opened and closed again under load. A request
+        # that finds every connection busy waits as long as for a lock, then fails as unavailable.
         engine = create_engine(
-            url, json_serializer=_json_dumps, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size,
-            connect_args={"options": f"-c lock_timeout={timeout_ms}"},
+            url, json_serializer=_json_dumps, pool_pre_ping=True, pool_size=pool_size, max_overflow=0,
+            pool_timeout=lock_timeout_seconds, connect_args={"options": f"-c lock_timeout={timeout_ms}"},
         )
     _discard_connections_on_faults(engine)
     return engine

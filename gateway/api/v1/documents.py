@@ -93,7 +93,7 @@ async def upload_document(
                 batch.clear()
         await run_in_threadpool(sink.write, bytes(batch))
         received = await run_in_threadpool(sink.finish)
-        if received.digest != exchange.body_digest:
+        if received.digest != exchange.write.body_digest:
             raise ProblemError("content-digest-mismatch", "the SHA-256 of the bytes received is not the Content-Digest signed")
         return await _attach(exchange, blobs, staged, target, received, content_disposition)
     finally:
