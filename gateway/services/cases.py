@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Select, and_, bindparam, or_, select
+from sqlalchemy import Select, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from gateway.contract.cases import CaseCreate, MessageCreate
 from gateway.domain import lifecycle
@@ -212,11 +213,9 @@ def post_message(unit: WriteUnit, case_id: str, payload: MessageCreate, expected
     now = datetime.now(UTC)
     if payload.new_deadline is not None:
         _require_future(payload.new_deadline, now, "new_deadline")
-    position = session.execute(select(Message.position).where(Message.case_id == case.id).order_by(Message.position.desc()).limit(1)).scalar()
     message = Message(
         id=str(uuid.uuid4()),
         case_id=case.id,
-        position=(position or 0) + 1,
         kind=payload.kind.value,
         sender_id=sender.id,
         outcome=payload.outcome.value if payload.outcome else None,
@@ -228,8 +227,8 @@ def post_message(unit: WriteUnit, case_id: str, payload: MessageCreate, expected
         document_ids=_documents_of_case(session, case.id, payload.documents) or None,
     )
     unit.vault.seal_message(data_key, message, payload.body, evidence.body if evidence else None)
-    session.add(message)
-    _apply(case, payload, after, now)
+    _insert_message(session, message)
+    _record_status(session, case, _status_after(case, payload, after, now))
     recipient = counterpart(case, sender.id)
     unit.publish(recipient, InboxEventKind.MESSAGE_RECEIVED, case, message)
     if after != before:
@@ -252,17 +251,47 @@ def _documents_of_case(session: Session, case_id: str, document_ids: list[str]) 
     return document_ids
 
 
-def _apply(case: Case, payload: MessageCreate, after: CaseStatus, now: datetime) -> None:
+# The hottest write is a message: its two statements are Core, built once, and the ORM objects are
+# only told what was written (they present the answer), so the session has nothing to flush.
+_MESSAGES, _CASES = Message.__table__, Case.__table__
+_INSERT_MESSAGE = (
+    insert(_MESSAGES)
+    .values(position=select(func.coalesce(func.max(_MESSAGES.c.position), 0) + 1)
+            .where(_MESSAGES.c.case_id == bindparam("of_case")).scalar_subquery())
+    .returning(_MESSAGES.c.position)
+)
+_STATUS_COLUMNS = ("status", "outcome", "deadline", "updated_at", "version", "acknowledged_at", "answered_at", "closed_at")
+_RECORD_STATUS = update(_CASES).where(_CASES.c.id == bindparam("of_case")).values(
+    {name: bindparam(f"new_{name}", type_=_CASES.c[name].type) for name in _STATUS_COLUMNS}
+)
+
+
+def _insert_message(session: Session, message: Message) -> None:
+    """The next position on the case (its row is locked: no other message can take it meanwhile)."""
+    row = {column.key: getattr(message, column.key) for column in _MESSAGES.columns if column.key != "position"}
+    message.position = session.connection().execute(_INSERT_MESSAGE, {**row, "of_case": message.case_id}).scalar_one()
+
+
+def _status_after(case: Case, payload: MessageCreate, after: CaseStatus, now: datetime) -> dict[str, object]:
+    """The case's status columns once the message is in."""
+    changed = {name: getattr(case, name) for name in _STATUS_COLUMNS}
     first_entry = _FIRST_ENTERED.get(after)
-    if first_entry and getattr(case, first_entry) is None:
-        setattr(case, first_entry, now)
-    case.status = after.value
+    if first_entry and changed[first_entry] is None:
+        changed[first_entry] = now
+    changed["status"] = after.value
     if payload.outcome is not None:
-        case.outcome = payload.outcome.value
+        changed["outcome"] = payload.outcome.value
     if payload.kind is MessageKind.FOLLOW_UP:
-        case.deadline = payload.new_deadline
-    case.updated_at = now
-    case.version += 1
+        changed["deadline"] = payload.new_deadline
+    changed["updated_at"] = now
+    changed["version"] = case.version + 1
+    return changed
+
+
+def _record_status(session: Session, case: Case, changed: dict[str, object]) -> None:
+    session.connection().execute(_RECORD_STATUS, {"of_case": case.id, **{f"new_{name}": value for name, value in changed.items()}})
+    for name, value in changed.items():
+        set_committed_value(case, name, value)
 
 
 
