@@ -47,7 +47,7 @@ def case_location(case_id: str) -> str:
     return f"/v1/cases/{case_id}"
 
 
-def open_case(unit: WriteUnit, payload: CaseCreate, default_reply_days: int) -> Case:
+def open_case(unit: WriteUnit, payload: CaseCreate, default_reply_days: int) -> KeyedCase:
     session, mediator, evidence = unit.session, unit.caller, unit.evidence
     respondent = session.get(Institution, payload.respondent_id)
     if respondent is None or not respondent.active or respondent.role != Role.RESPONDENT:
@@ -81,10 +81,10 @@ def open_case(unit: WriteUnit, payload: CaseCreate, default_reply_days: int) -> 
     except IntegrityError:  # a concurrent request with the same reference committed first
         raise ProblemError("duplicate-reference", "you already opened a case with this reference") from None
     narrative = {"title": payload.title, "summary": payload.summary, "requested_action": payload.requested_action}
-    unit.vault.seal_case(session, case, CaseContent(payload.complainant.model_dump(mode="json"), narrative, evidence.body if evidence else None))
+    data_key = unit.vault.seal_case(session, case, CaseContent(payload.complainant.model_dump(mode="json"), narrative, evidence.body if evidence else None))
     unit.publish(respondent.id, InboxEventKind.CASE_OPENED, case)
     unit.record(LedgerEvent(LedgerKind.CASE_OPENED, case.id, respondent.id, case.subject, case_location(case.id)))
-    return case
+    return KeyedCase(case, data_key)
 
 
 def _require_future(deadline: datetime, now: datetime, field: str) -> None:
@@ -101,35 +101,44 @@ def _visible_to(institution_id: str):
 
 
 _CASE_OF_PARTY = select(Case).where(Case.id == bindparam("case_id"), _visible_to(bindparam("party")))
-# A write locks the case FOR NO KEY UPDATE: its key never changes, so rows inserted after it that
-# refer to it (their foreign keys take FOR KEY SHARE) never wait for it. It reads the case's data
-# key in the same statement: every write needs it.
-_CASE_TO_CHANGE = (
+# A case with its data key, in one statement: reading or changing a case's content needs both.
+_CASE_AND_KEY = (
     select(Case, CaseKey).outerjoin(CaseKey, CaseKey.case_id == Case.id)
     .where(Case.id == bindparam("case_id"), _visible_to(bindparam("party")))
-    .with_for_update(key_share=True, of=Case)
 )
+# A write locks the case FOR NO KEY UPDATE: its key never changes, so rows inserted after it that
+# refer to it (their foreign keys take FOR KEY SHARE) never wait for it.
+_CASE_TO_CHANGE = _CASE_AND_KEY.with_for_update(key_share=True, of=Case)
 
 
-def get_case(session: Session, institution_id: str, case_id: str, *, with_messages: bool = False) -> Case:
+def get_case(session: Session, institution_id: str, case_id: str) -> Case:
     """The case, if `institution_id` is a party to it. Any other case is reported exactly like a missing one."""
-    statement = _CASE_OF_PARTY.options(selectinload(Case.messages)) if with_messages else _CASE_OF_PARTY
-    return _found(session.execute(statement, {"case_id": case_id, "party": institution_id}).scalar_one_or_none())
+    return _found(session.execute(_CASE_OF_PARTY, {"case_id": case_id, "party": institution_id}).scalar_one_or_none())
 
 
 @dataclass(frozen=True)
-class Locked:
-    """A case a write holds the lock of, with its data key (None once its personal data is erased)."""
+class KeyedCase:
+    """A case with its data key (None once its personal data is erased)."""
 
     case: Case
     data_key: bytes | None
 
 
-def lock_case(session: Session, vault: Vault, institution_id: str, case_id: str) -> Locked:
-    """The case, locked for the rest of the transaction, if `institution_id` is a party to it."""
-    found = session.execute(_CASE_TO_CHANGE, {"case_id": case_id, "party": institution_id}).first()
+def read_case(session: Session, vault: Vault, institution_id: str, case_id: str, *, with_messages: bool = False) -> KeyedCase:
+    """The case and its key, if `institution_id` is a party to it (with its timeline, if asked)."""
+    statement = _CASE_AND_KEY.options(selectinload(Case.messages)) if with_messages else _CASE_AND_KEY
+    return _keyed(session, vault, statement, institution_id, case_id)
+
+
+def lock_case(session: Session, vault: Vault, institution_id: str, case_id: str) -> KeyedCase:
+    """The case and its key, locked for the rest of the transaction, if `institution_id` is a party to it."""
+    return _keyed(session, vault, _CASE_TO_CHANGE, institution_id, case_id)
+
+
+def _keyed(session: Session, vault: Vault, statement, institution_id: str, case_id: str) -> KeyedCase:
+    found = session.execute(statement, {"case_id": case_id, "party": institution_id}).first()
     case = _found(found[0] if found else None)
-    return Locked(case, vault.unwrap(found[1]))
+    return KeyedCase(case, vault.unwrap(found[1]))
 
 
 def _found(case: Case | None) -> Case:
@@ -195,8 +204,8 @@ def post_message(unit: WriteUnit, case_id: str, payload: MessageCreate, expected
     Two concurrent messages on one case are serialized by the lock: the second one sees the
     state the first left, so of two racing final replies exactly one is accepted."""
     session, sender, evidence = unit.session, unit.caller, unit.evidence
-    locked = lock_case(session, unit.vault, sender.id, case_id)
-    case, data_key = locked.case, live_key(locked.data_key, "messages")
+    keyed = lock_case(session, unit.vault, sender.id, case_id)
+    case, data_key = keyed.case, live_key(keyed.data_key, "messages")
     if expected_version is not None and expected_version != case.version:
         raise ProblemError("precondition-failed", "reload the case and decide again", current_version=case.version)
     before = CaseStatus(case.status)

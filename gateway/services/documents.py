@@ -25,7 +25,7 @@ from gateway.domain.party import Party
 from gateway.domain.vocabulary import CaseStatus, InboxEventKind, LedgerKind
 from gateway.problems import ProblemError
 from gateway.security.signing import sha256_field
-from gateway.services.cases import case_location, counterpart, get_case, live_key, lock_case
+from gateway.services.cases import case_location, counterpart, get_case, live_key, lock_case, read_case
 from gateway.services.vault import Vault
 from gateway.storage.blobs import BlobStore, StagedBlob
 from gateway.storage.models import Case, Document
@@ -55,8 +55,8 @@ def prepare(session: Session, vault: Vault, caller: Party, case_id: str, filenam
     problem = filename_problem(filename)
     if problem:
         raise ProblemError("invalid-filename", problem)
-    case = get_case(session, caller.id, case_id)
-    key = _writable_key(case, vault.data_key(session, case.id))
+    keyed = read_case(session, vault, caller.id, case_id)
+    case, key = keyed.case, _writable_key(keyed.case, keyed.data_key)
     return UploadTarget(case.id, counterpart(case, caller.id), str(uuid.uuid4()), key)
 
 
@@ -119,8 +119,8 @@ def attach(unit: WriteUnit, target: UploadTarget, received: Received, dispositio
     """Record the document in the exchange's transaction; the case is re-checked under its lock
     (it may have been closed, or its personal data erased, while the bytes were arriving)."""
     session, caller, vault = unit.session, unit.caller, unit.vault
-    locked = lock_case(session, vault, caller.id, target.case_id)
-    case, key = locked.case, _writable_key(locked.case, locked.data_key)
+    keyed = lock_case(session, vault, caller.id, target.case_id)
+    case, key = keyed.case, _writable_key(keyed.case, keyed.data_key)
     if key != target.data_key:
         raise ProblemError("personal-data-erased", "this case's data key changed while the document was arriving")
     now = datetime.now(UTC)

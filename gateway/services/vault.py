@@ -43,13 +43,15 @@ class Vault:
         self.master = master
         self._masters = {key.id: key for key in (*retired, master)}
 
-    def seal_case(self, session: Session, case: Case, content: CaseContent) -> None:
-        """Give a new case its data key and seal its personal data with it (caller's transaction)."""
+    def seal_case(self, session: Session, case: Case, content: CaseContent) -> bytes:
+        """Give a new case its data key and seal its personal data with it (caller's transaction);
+        returns the data key."""
         data_key = new_data_key()
         session.add(CaseKey(case_id=case.id, master_key_id=self.master.id, wrapped=wrap(self.master, data_key, case.id)))
         case.complainant_sealed = _seal_json(data_key, content.complainant, _context(case.id, "complainant"))
         case.narrative_sealed = _seal_json(data_key, content.narrative, _context(case.id, "narrative"))
         case.signed_body_sealed = _seal_text(data_key, content.signed_body, _context(case.id, "signed_body"))
+        return data_key
 
     def data_key(self, session: Session, case_id: str) -> bytes | None:
         """The case's data key, or None once erased; DecryptionFailed if its master key is not configured."""

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from sqlalchemy.orm import Session
 
 from gateway.api.deps import CaseParty, Mediator, SessionDep, SettingsDep, VaultDep, WriteExchange
 from gateway.api.pagination import decode_cursor, encode_cursor, next_link
@@ -88,9 +87,9 @@ def message_out(message: Message, data_key: bytes | None) -> MessageOut:
     )
 
 
-def case_detail(session: Session, vault: Vault, case: Case, messages: list[Message], caller: Party) -> CaseDetail:
-    data_key = vault.data_key(session, case.id)
-    content = vault.content(data_key, case)
+def case_detail(keyed: service.KeyedCase, messages: list[Message], caller: Party) -> CaseDetail:
+    case, data_key = keyed.case, keyed.data_key
+    content = Vault.content(data_key, case)
     narrative = content.narrative or {}
     return CaseDetail(
         **_summary_fields(case, narrative.get("title"), caller, datetime.now(UTC)),
@@ -107,8 +106,8 @@ def case_detail(session: Session, vault: Vault, case: Case, messages: list[Messa
 @router.post("", status_code=201, summary="Open a case file (mediator)", response_model=CaseDetail)
 async def open_case(payload: CaseCreate, caller: Mediator, exchange: WriteExchange, settings: SettingsDep) -> Response:
     def work(unit: WriteUnit) -> Answer:
-        case = service.open_case(unit, payload, settings.default_reply_days)
-        return Answer(201, case_detail(unit.session, unit.vault, case, [], caller), {"ETag": etag(case)})
+        keyed = service.open_case(unit, payload, settings.default_reply_days)
+        return Answer(201, case_detail(keyed, [], caller), {"ETag": etag(keyed.case)})
 
     return await exchange.run(work)
 
@@ -153,9 +152,9 @@ def _case_cursor(cursor: str) -> service.CaseCursor:
 
 @router.get("/{case_id}", summary="A case with its timeline")
 def get_case(case_id: str, response: Response, caller: CaseParty, session: SessionDep, vault: VaultDep) -> CaseDetail:
-    case = service.get_case(session, caller.id, case_id, with_messages=True)
-    response.headers["ETag"] = etag(case)
-    return case_detail(session, vault, case, case.messages, caller)
+    keyed = service.read_case(session, vault, caller.id, case_id, with_messages=True)
+    response.headers["ETag"] = etag(keyed.case)
+    return case_detail(keyed, keyed.case.messages, caller)
 
 
 @router.post(
@@ -193,7 +192,7 @@ async def erase_personal_data(case_id: str, caller: Mediator, exchange: WriteExc
     is itself a ledger entry. Erasing again changes nothing."""
     def work(unit: WriteUnit) -> Answer:
         case = service.erase_personal_data(unit, case_id)
-        detail = case_detail(unit.session, unit.vault, case, service.messages_of(unit.session, case), caller)
+        detail = case_detail(service.KeyedCase(case, None), service.messages_of(unit.session, case), caller)
         return Answer(200, detail, {"ETag": etag(case)})
 
     return await exchange.run(work)
@@ -201,10 +200,10 @@ async def erase_personal_data(case_id: str, caller: Mediator, exchange: WriteExc
 
 @router.get("/{case_id}/messages/{message_id}", summary="One message")
 def get_message(case_id: str, message_id: str, caller: CaseParty, session: SessionDep, vault: VaultDep) -> MessageOut:
-    case = service.get_case(session, caller.id, case_id, with_messages=True)
-    for message in case.messages:
+    keyed = service.read_case(session, vault, caller.id, case_id, with_messages=True)
+    for message in keyed.case.messages:
         if message.id == message_id:
-            return message_out(message, vault.data_key(session, case.id))
+            return message_out(message, keyed.data_key)
     raise ProblemError("not-found", "no such message on this case")
 
 
