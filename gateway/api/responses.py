@@ -1,6 +1,9 @@
-"""The problem responses every endpoint may give, for the OpenAPI description."""
+"""Responses: the problems every endpoint may give (for the OpenAPI description), and models sent as they are."""
 
 from typing import Any
+
+from fastapi.responses import Response
+from pydantic import BaseModel
 
 from gateway.contract.common import Problem
 
@@ -20,3 +23,9 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         503: "Storage temporarily unavailable: nothing was recorded; retry after `Retry-After` seconds",
     }.items()
 }
+
+
+def model_response(content: BaseModel, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A model as JSON, serialised once by pydantic: a model returned to FastAPI is validated and
+    serialised again on its way out. The route declares `response_model` for the contract."""
+    return Response(content.model_dump_json(), status_code=status_code, headers=headers, media_type="application/json")

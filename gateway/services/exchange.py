@@ -128,8 +128,7 @@ class Exchange:
                 raise
             if appended is not None:
                 self.runtime.ledger.committed(appended)
-            response = Response(stored.body, status_code=stored.status_code, headers=stored.headers, media_type="application/json")
-            return response, unit
+            return Response(stored.body, status_code=stored.status_code, headers=stored.headers, media_type="application/json"), unit
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _transaction(self, work: Callable[[WriteUnit], Answer]) -> tuple[idempotency.StoredResponse, WriteUnit | None, Appended | None]:

@@ -84,6 +84,11 @@ class Database:
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self.engine.execution_options(**{_WRITE: True}), expire_on_commit=False)
 
+    def reader(self) -> Session:
+        """A read session, opened without I/O (its connection is taken on first use); the caller
+        closes it, which rolls its transaction back and gives the connection back."""
+        return self._read()
+
     @contextmanager
     def session(self, *, write: bool) -> Iterator[Session]:
         """A session whose transaction is rolled back unless the caller committed it."""

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 
 from gateway.api.deps import CaseParty, Mediator, SessionDep, SettingsDep, VaultDep, WriteExchange
 from gateway.api.pagination import decode_cursor, encode_cursor, next_link
-from gateway.api.responses import PROBLEM_RESPONSES
+from gateway.api.responses import PROBLEM_RESPONSES, model_response
 from gateway.contract.cases import (
     CaseCreate,
     CaseDetail,
@@ -150,11 +150,10 @@ def _case_cursor(cursor: str) -> service.CaseCursor:
         raise ProblemError("invalid-cursor", "use the cursor exactly as the previous page returned it") from None
 
 
-@router.get("/{case_id}", summary="A case with its timeline")
-def get_case(case_id: str, response: Response, caller: CaseParty, session: SessionDep, vault: VaultDep) -> CaseDetail:
+@router.get("/{case_id}", summary="A case with its timeline", response_model=CaseDetail)
+def get_case(case_id: str, caller: CaseParty, session: SessionDep, vault: VaultDep) -> Response:
     keyed = service.read_case(session, vault, caller.id, case_id, with_messages=True)
-    response.headers["ETag"] = etag(keyed.case)
-    return case_detail(keyed, keyed.case.messages, caller)
+    return model_response(case_detail(keyed, keyed.case.messages, caller), headers={"ETag": etag(keyed.case)})
 
 
 @router.post(
