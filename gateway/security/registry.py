@@ -98,21 +98,23 @@ class Directory:
     """Who holds a certificate, answered from memory: built from the registry when it is loaded, so
     that no request reads the database to learn who is calling."""
 
+    by_id: dict[str, Party]  # the institutions the registry lists: the active ones
     by_fingerprint: dict[str, Party]
     by_subject: dict[str, Party]
 
     @classmethod
     def of(cls, registry: Registry) -> Directory:
+        by_id: dict[str, Party] = {}
         by_fingerprint: dict[str, Party] = {}
         by_subject: dict[str, Party] = {}
         for institution in registry.institutions:
-            party = Party(institution.id, institution.role, institution.name_fr, institution.name_ar)
+            party = by_id[institution.id] = Party(institution.id, institution.role, institution.name_fr, institution.name_ar)
             for ref in institution.certificates:
                 if ref.sha256 is not None:
                     by_fingerprint[ref.sha256] = party
                 else:
                     by_subject[ref.subject] = party
-        return cls(by_fingerprint, by_subject)
+        return cls(by_id, by_fingerprint, by_subject)
 
     def institution_for(self, fingerprint: str, subject: str) -> Party | None:
         """The institution that registered this exact certificate, else the one that registered its

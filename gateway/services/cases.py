@@ -19,7 +19,7 @@ from gateway.domain.vocabulary import CaseStatus, InboxEventKind, LedgerKind, Me
 from gateway.problems import ProblemError
 from gateway.services.vault import CaseContent, Vault
 from gateway.storage.blobs import BlobStore
-from gateway.storage.models import Case, CaseKey, Document, Institution, Message
+from gateway.storage.models import Case, CaseKey, Document, Message
 
 if TYPE_CHECKING:
     from gateway.services.exchange import WriteUnit
@@ -49,12 +49,9 @@ def case_location(case_id: str) -> str:
 
 def open_case(unit: WriteUnit, payload: CaseCreate, default_reply_days: int) -> KeyedCase:
     session, mediator, evidence = unit.session, unit.caller, unit.evidence
-    respondent = session.get(Institution, payload.respondent_id)
-    if respondent is None or not respondent.active or respondent.role != Role.RESPONDENT:
+    respondent = unit.runtime.directory.by_id.get(payload.respondent_id)
+    if respondent is None or respondent.role != Role.RESPONDENT:
         raise ProblemError("unknown-respondent", "respondent_id names no active respondent institution")
-    duplicate = select(Case.id).where(Case.mediator_id == mediator.id, Case.reference == payload.reference)
-    if session.execute(duplicate).first() is not None:
-        raise ProblemError("duplicate-reference", "you already opened a case with this reference")
     now = datetime.now(UTC)
     deadline = payload.reply_deadline or now + timedelta(days=default_reply_days)
     _require_future(deadline, now, "reply_deadline")
@@ -78,7 +75,7 @@ def open_case(unit: WriteUnit, payload: CaseCreate, default_reply_days: int) -> 
     session.add(case)
     try:
         session.flush()
-    except IntegrityError:  # a concurrent request with the same reference committed first
+    except IntegrityError:  # the mediator's (mediator, reference) unique key: opened before, or concurrently
         raise ProblemError("duplicate-reference", "you already opened a case with this reference") from None
     narrative = {"title": payload.title, "summary": payload.summary, "requested_action": payload.requested_action}
     data_key = unit.vault.seal_case(session, case, CaseContent(payload.complainant.model_dump(mode="json"), narrative, evidence.body if evidence else None))
