@@ -1,11 +1,11 @@
-"""Mirroring the registry file into the database, and finding who holds a certificate."""
+"""Mirroring the registry file into the database (who holds a certificate is answered from memory:
+gateway.security.registry.Directory)."""
 
 from __future__ import annotations
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
-from gateway.security.identity import ClientCertificate
 from gateway.security.registry import Registry
 from gateway.storage import sequences
 from gateway.storage.models import Institution, InstitutionCertificate
@@ -34,21 +34,3 @@ def sync_registry(session: Session, registry: Registry) -> None:
     )
     for institution_id in listed:
         sequences.ensure(session, inbox_sequence(institution_id))
-
-
-def institution_for_certificate(session: Session, client: ClientCertificate) -> Institution | None:
-    """The active institution that registered this certificate's fingerprint or subject.
-
-    Matching by subject is safe because only certificates issued by the client CA get here
-    (checked by the TLS handshake, or by identity.check_forwarded_certificate for a proxy)."""
-    statement = (
-        select(Institution)
-        .join(InstitutionCertificate)
-        .where(
-            Institution.active.is_(True),
-            or_(InstitutionCertificate.sha256 == client.fingerprint, InstitutionCertificate.subject == client.subject),
-        )
-        .order_by(InstitutionCertificate.sha256.is_(None))  # an exact fingerprint wins over a subject
-        .limit(1)
-    )
-    return session.execute(statement).scalars().first()

@@ -42,7 +42,7 @@ def document_out(document: Document, disposition: str | None) -> DocumentOut:
         filename=filename_from_disposition(disposition) if disposition else None,
         media_type=document.media_type, size=document.size, digest=document.digest, created_at=document.created_at,
         erased=document.erased_at is not None, signature=document.signature,
-        content=f"/v1/cases/{document.case_id}/documents/{document.id}/content",
+        content=f"{service.document_location(document)}/content",
     )
 
 
