@@ -4,6 +4,7 @@ and a write costs a bounded number of statements and one commit."""
 from __future__ import annotations
 
 import ast
+import errno
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,8 +12,11 @@ from pathlib import Path
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
 
 from gateway.api.deps import WRITE_METHODS, get_exchange, get_streamed_exchange
+from gateway.services import inbox
+from gateway.storage import faults
 from tests.factories import case_payload, message
 
 GATEWAY = Path(__file__).resolve().parents[2] / "gateway"
@@ -81,3 +85,60 @@ def test_a_signed_message_costs_one_commit_and_a_bounded_number_of_statements(ap
     assert sent.status_code == 201
     assert statements.count("COMMIT") <= 1, statements
     assert len(statements) <= STATEMENTS_PER_MESSAGE, statements
+
+
+class _Deadlock(Exception):
+    sqlstate = "40P01"  # what psycopg reports for "deadlock detected"
+
+
+def _deadlock() -> OperationalError:
+    return OperationalError("UPDATE sequences …", {}, _Deadlock())
+
+
+def test_a_write_that_lost_a_deadlock_runs_again_and_takes_effect_once(app, imr, omrane, monkeypatch):
+    case_id = imr.post("/v1/cases", json=case_payload()).json()["id"]
+    real, calls = inbox.deliver, []
+
+    def deadlocked_once(session, notices):
+        calls.append(len(calls))
+        if len(calls) == 1:
+            raise _deadlock()
+        return real(session, notices)
+
+    monkeypatch.setattr(inbox, "deliver", deadlocked_once)
+    sent = omrane.post(f"/v1/cases/{case_id}/messages", json=message("acknowledgement"), headers={"Idempotency-Key": "d-1"})
+    assert sent.status_code == 201 and len(calls) == 2
+    assert [m["kind"] for m in imr.get(f"/v1/cases/{case_id}").json()["messages"]] == ["acknowledgement"]
+    assert imr.get("/v1/ledger/checkpoint").json()["size"] == 2
+
+
+def test_a_write_that_keeps_losing_races_answers_503_and_records_nothing(app, settings, imr, omrane, monkeypatch):
+    case_id = imr.post("/v1/cases", json=case_payload()).json()["id"]
+    attempts = []
+
+    def always_deadlocked(session, notices):
+        attempts.append(1)
+        raise _deadlock()
+
+    monkeypatch.setattr(inbox, "deliver", always_deadlocked)
+    refused = omrane.post(f"/v1/cases/{case_id}/messages", json=message("acknowledgement"))
+    assert refused.status_code == 503 and refused.json()["type"] == "/problems/storage-unavailable"
+    assert len(attempts) == settings.write_attempts and "receipt" not in refused.headers
+    monkeypatch.undo()
+    assert imr.get(f"/v1/cases/{case_id}").json()["messages"] == []
+    assert imr.get("/v1/ledger/checkpoint").json()["size"] == 1
+
+
+def test_storage_errors_are_told_apart():
+    """Conflicts are retried, unavailability is a 503, anything else stays an internal error."""
+    def error(**orig) -> OperationalError:
+        return OperationalError("statement", {}, type("DriverError", (Exception,), orig)())
+
+    assert faults.is_conflict(error(sqlstate="40001")) and faults.is_conflict(_deadlock())
+    for unavailable in (error(sqlstate="25006"), error(sqlstate="53100"), error(sqlstate="08006"), error(sqlstate="57P01"),
+                        error(sqlstate="55P03"), error(sqlite_errorcode=13), error(sqlite_errorcode=8), error(sqlite_errorcode=5),
+                        OSError(errno.ENOSPC, "no space left")):
+        assert faults.is_unavailable(unavailable), unavailable
+    for bug in (error(sqlstate="23505"), error(sqlstate="42P01"), error(sqlite_errorcode=1), OSError(errno.ENOENT, "missing")):
+        assert not faults.is_unavailable(bug) and not faults.is_conflict(bug), bug
+    assert faults.is_lock_wait(error(sqlstate="55P03")) and faults.is_lock_wait(error(sqlite_errorcode=5))
