@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.routing import Match
 
 from gateway.contract.common import FieldError, Problem
@@ -96,6 +97,13 @@ def install(app: FastAPI) -> None:
         retry_after = str(request.app.state.settings.storage_retry_after_seconds)
         return problem_response(request.headers, CATALOGUE["storage-unavailable"], path=request.url.path,
                                 detail="try again shortly", headers={"Retry-After": retry_after})
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, exc: ClientDisconnect) -> JSONResponse:
+        """The client left before its body ended: nothing was written; nobody is there to read the answer."""
+        log.info("client disconnected during %s %s", request.method, request.url.path)
+        return problem_response(request.headers, CATALOGUE["malformed-request"], path=request.url.path,
+                                detail="the connection closed before the body ended")
 
     app.add_exception_handler(SQLAlchemyError, _storage)
     app.add_exception_handler(OSError, _storage)

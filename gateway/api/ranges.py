@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 from gateway.problems import ProblemError
 
-_SINGLE = re.compile(r"bytes=(\d*)-(\d*)")
+# ASCII digits, at most 19 (any byte offset fits): a longer number is bad syntax, so it is ignored.
+_SINGLE = re.compile(r"bytes=([0-9]{0,19})-([0-9]{0,19})")
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ class CosignatureIn(BaseModel):
 
     size: int = Field(ge=1, le=2**62, description="The checkpoint's tree size.")
     cosignature: str = Field(
-        min_length=10, max_length=500, pattern="^\u2014 [^ ]+ [A-Za-z0-9+/=]+\n$",
+        min_length=10, max_length=500, pattern="^\u2014 [^\\s+]+ [A-Za-z0-9+/=]+\n$",
         description="Your C2SP tlog-cosignature line: '— <witness name> <base64(key id || timestamp || signature)>' and a newline.",
     )
 

@@ -1,7 +1,8 @@
-"""Case files and messages. Routers stay thin: parse, call one service, present, commit."""
+"""Case files and messages. Routers stay thin: parse, call one service (a write's inside the exchange), present."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -38,13 +39,16 @@ def etag(case: Case) -> str:
     return f'"{case.id}.{case.version}"'
 
 
+_VERSION = re.compile(r"[0-9]{1,18}")  # ASCII digits only: `str.isdigit` also takes "²"
+
+
 def parse_if_match(if_match: str | None, case_id: str) -> int | None:
     """The case version an `If-Match` names; `*` and absence mean "whatever it is now"."""
     if if_match is None or if_match.strip() == "*":
         return None
     tag = if_match.strip().removeprefix("W/").strip('"')
     owner, _, version = tag.rpartition(".")
-    if owner != case_id or not version.isdigit():
+    if owner != case_id or not _VERSION.fullmatch(version):
         return -1  # matches no version: answers 412
     return int(version)
 
@@ -145,8 +149,11 @@ def list_cases(
 def _case_cursor(cursor: str) -> service.CaseCursor:
     position = decode_cursor(cursor)
     try:
-        return service.CaseCursor(opened_at=datetime.fromisoformat(position["o"]), id=str(position["i"]))
-    except (KeyError, TypeError, ValueError):
+        opened_at = datetime.fromisoformat(position["o"])
+        if opened_at.tzinfo is None:  # the gateway's cursors always carry their offset
+            raise ValueError("a naive time")
+        return service.CaseCursor(opened_at=opened_at.astimezone(UTC), id=str(position["i"]))
+    except (KeyError, TypeError, ValueError, OverflowError):
         raise ProblemError("invalid-cursor", "use the cursor exactly as the previous page returned it") from None
 
 
