@@ -142,14 +142,18 @@ def _retention_apply(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.services import retention
     from gateway.services.cases import delete_blobs
 
-    policy = retention.Policy(args.days or settings.retention_days, datetime.now(UTC))
+    policy = retention.Policy(args.days if args.days is not None else settings.retention_days, datetime.now(UTC))
     with _runtime(settings) as runtime:
         due = retention.due(runtime.database, policy)
+        print(f"{len(due)} case(s) closed before {policy.closed_before:%Y-%m-%d} ({policy.days} days ago) "
+              f"{'would have' if args.dry_run or not args.yes else 'will have'} their personal data erased, irreversibly")
         if args.dry_run:
-            print(f"{len(due)} case(s) closed before {policy.closed_before:%Y-%m-%d} would have their personal data erased")
             for case_id in due:
                 print(f"  {case_id}")
             return 0
+        if due and not (args.yes or _confirmed("erase them? [y/N] ")):
+            print("nothing erased (add --yes to erase without being asked, as from cron)", file=sys.stderr)
+            return 1
         erased = 0
         for case_id in due:  # one transaction per case: an interruption keeps what was done
             with runtime.database.session(write=True) as session:
@@ -161,6 +165,18 @@ def _retention_apply(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"erased personal data of case {case_id}")
         print(f"{erased} case(s) closed before {policy.closed_before:%Y-%m-%d}: personal data erased, each recorded in the ledger")
         return 0
+
+
+def _confirmed(question: str) -> bool:
+    """Asked on a terminal only: without one (cron, CI) nothing irreversible happens unasked."""
+    return sys.stdin.isatty() and input(question).strip().lower() in ("y", "yes")
+
+
+def _positive_days(value: str) -> int:
+    days = int(value)
+    if days < 1:
+        raise argparse.ArgumentTypeError("a retention period is at least 1 day")
+    return days
 
 
 def _blobs_collect(settings: Settings, args: argparse.Namespace) -> int:
@@ -266,8 +282,9 @@ def parser() -> argparse.ArgumentParser:
 
     retention = commands.add_parser("retention", help="the personal-data retention policy").add_subparsers(dest="retention_command", required=True)
     apply = retention.add_parser("apply", help="erase the personal data of cases closed longer ago than the retention period")
-    apply.add_argument("--days", type=int, help="retention period in days (default: GATEWAY_RETENTION_DAYS)")
+    apply.add_argument("--days", type=_positive_days, help="retention period in days, at least 1 (default: GATEWAY_RETENTION_DAYS)")
     apply.add_argument("--dry-run", action="store_true", help="list the cases, erase nothing")
+    apply.add_argument("--yes", action="store_true", help="erase without asking (from cron); otherwise asked on a terminal")
     apply.set_defaults(run=_retention_apply)
 
     blobs = commands.add_parser("blobs", help="the document blob store").add_subparsers(dest="blobs_command", required=True)

@@ -41,9 +41,11 @@ def test_retention_erases_cases_closed_long_enough_and_records_it(imr, omrane, c
 
     assert main(["retention", "apply", "--days", "365", "--dry-run"]) == 0
     assert old in capsys.readouterr().out and imr.get(f"/v1/cases/{old}").json()["personal_data_erased"] is False
-    assert main(["retention", "apply", "--days", "365"]) == 0
+    assert main(["retention", "apply", "--days", "365"]) == 1  # no terminal to ask, no --yes: nothing erased
+    assert imr.get(f"/v1/cases/{old}").json()["personal_data_erased"] is False
+    assert main(["retention", "apply", "--days", "365", "--yes"]) == 0
     assert "1 case(s)" in capsys.readouterr().out
-    assert main(["retention", "apply", "--days", "365"]) == 0  # idempotent
+    assert main(["retention", "apply", "--days", "365", "--yes"]) == 0  # idempotent
     assert "0 case(s)" in capsys.readouterr().out
 
     erased = imr.get(f"/v1/cases/{old}").json()
@@ -94,3 +96,10 @@ def test_master_key_rotation_rewraps_and_never_reencrypts(imr, settings, engine_
 
     gateway_env.delenv("GATEWAY_RETIRED_MASTER_KEY_FILES")
     reads_everything(rotated.model_copy(update={"retired_master_key_files": []}))  # the old key is no longer needed
+
+
+@pytest.mark.parametrize("days", ["-5", "0", "soon"])
+def test_a_retention_period_under_one_day_is_refused_before_anything_is_read(days, capsys):
+    with pytest.raises(SystemExit) as refused:
+        main(["retention", "apply", "--days", days, "--yes"])
+    assert refused.value.code == 2 and "--days" in capsys.readouterr().err
