@@ -3,6 +3,7 @@ flat whatever the size; the digest is checked at both ends; a changed blob never
 
 from __future__ import annotations
 
+import logging
 import asyncio
 import hashlib
 import os
@@ -130,8 +131,10 @@ def wait_until(condition, seconds: float = 10) -> None:
         time.sleep(0.02)
 
 
-def test_a_client_that_disconnects_mid_upload_leaves_nothing(sdk, tls_gateway, test_pki, settings, engine_sql):
-    """The sender's side of a crash: half a body, then the connection drops."""
+def test_a_client_that_disconnects_mid_upload_leaves_nothing(sdk, tls_gateway, test_pki, settings, engine_sql, caplog):
+    """The sender's side of a crash: half a body, then the connection drops. It is the client's
+    doing: an INFO line, never an error with a traceback."""
+    caplog.set_level(logging.INFO, logger="gateway")
     imr = sdk("imr")
     case_id = imr.open_case(CaseCreate(**case_payload())).value.id
     data = samples.pdf(["Acte"], padding=2 * MiB)
@@ -149,6 +152,8 @@ def test_a_client_that_disconnects_mid_upload_leaves_nothing(sdk, tls_gateway, t
         tls.sendall(head.encode("latin-1") + b"\r\n" + data[: len(data) // 2])
         wait_until(lambda: any(settings.blob_dir.rglob("*.part")))  # the upload has begun: now drop the connection
     wait_until(lambda: not any(settings.blob_dir.rglob("*.part")))
+    wait_until(lambda: any(record.name == "gateway.api.problems" for record in caplog.records))  # the request has ended
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR or record.exc_info], caplog.text
     assert [path for path in settings.blob_dir.rglob("*") if path.is_file()] == []
     assert engine_sql("SELECT count(*) FROM documents").scalar() == 0
     assert imr.upload_document(case_id, data, "acte.pdf", idempotency_key="half").value.size == len(data)  # the key was released
