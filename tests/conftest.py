@@ -185,3 +185,9 @@ def engine_sql(database_url: str):
 
     yield run
     engine.dispose()
+
+
+@pytest.fixture
+def ledger_size(engine_sql):
+    """How many entries the ledger holds, counted in the database itself."""
+    return lambda: engine_sql("SELECT count(*) FROM ledger_entries").scalar()

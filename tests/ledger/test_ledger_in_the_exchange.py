@@ -21,9 +21,6 @@ from tests.conftest import POSTGRES_URL, institution_client
 from tests.factories import SHORT_LIFE, case_payload, message
 
 
-def ledger_size(engine_sql) -> int:
-    return engine_sql("SELECT COUNT(*) FROM ledger_entries").scalar()
-
 
 def receipt_ledger(response) -> dict:
     import json
@@ -52,16 +49,16 @@ def test_every_accepted_write_is_an_entry_proved_in_its_receipt(imr, omrane):
         assert Entry.from_dict(entry["entry"]).leaf_hash().hex() == entry["leaf_hash"]
 
 
-def test_refused_writes_leave_no_entry(imr, omrane, client_for, engine_sql):
+def test_refused_writes_leave_no_entry(ledger_size, imr, omrane, client_for):
     case_id = imr.post("/v1/cases", json=case_payload()).json()["id"]
-    before = ledger_size(engine_sql)
+    before = ledger_size()
     assert omrane.post(f"/v1/cases/{case_id}/messages", json=message("final_reply", outcome="favourable")).status_code == 409
     assert client_for("imr", sign=False).post("/v1/cases", json=case_payload()).status_code == 401
     assert imr.post("/v1/cases", json=case_payload(respondent_id="nobody")).status_code == 422
-    assert ledger_size(engine_sql) == before
+    assert ledger_size() == before
 
 
-def test_an_aborted_exchange_leaves_no_entry_and_no_hole(app, imr, engine_sql, monkeypatch):
+def test_an_aborted_exchange_leaves_no_entry_and_no_hole(ledger_size, app, imr, engine_sql, monkeypatch):
     from gateway.services import receipts
 
     imr.post("/v1/cases", json=case_payload())
@@ -74,7 +71,7 @@ def test_an_aborted_exchange_leaves_no_entry_and_no_hole(app, imr, engine_sql, m
     crashed = TestClient(imr.app, raise_server_exceptions=False)
     crashed.auth = imr.auth
     assert crashed.post("/v1/cases", json=case_payload()).status_code == 500
-    assert ledger_size(engine_sql) == 1
+    assert ledger_size() == 1
     monkeypatch.setattr(receipts, "issue", real_issue)
     assert receipt_ledger(imr.post("/v1/cases", json=case_payload()))["index"] == 1
     assert [row[0] for row in engine_sql("SELECT seq FROM ledger_entries ORDER BY seq")] == [1, 2]
@@ -91,11 +88,11 @@ def test_an_aborted_exchange_leaves_no_entry_and_no_hole(app, imr, engine_sql, m
         "DELETE FROM ledger_checkpoints",
     ],
 )
-def test_the_database_refuses_to_change_or_remove_ledger_rows(imr, engine_sql, statement):
+def test_the_database_refuses_to_change_or_remove_ledger_rows(ledger_size, imr, engine_sql, statement):
     imr.post("/v1/cases", json=case_payload())
     with pytest.raises(sa.exc.DBAPIError, match="append-only"):
         engine_sql(statement)
-    assert ledger_size(engine_sql) == 1
+    assert ledger_size() == 1
 
 
 def test_concurrent_writers_leave_a_gap_free_verifiable_log(settings, test_pki, engine_sql):
