@@ -179,9 +179,9 @@ def engine_sql(database_url: str):
     """Run SQL against the test database directly (to arrange states the API would not produce)."""
     engine = create_engine(database_url)
 
-    def run(statement: str, **params):
+    def run(statement, **params):
         with engine.begin() as connection:
-            return connection.execute(text(statement), params)
+            return connection.execute(text(statement) if isinstance(statement, str) else statement, params)
 
     yield run
     engine.dispose()

@@ -34,6 +34,10 @@ def problem_body(problem_type: ProblemType, language: str, *, detail: str | None
 
 
 def problem_response(request_headers, problem_type: ProblemType, *, path: str | None = None, headers: dict[str, str] | None = None, **kwargs: Any) -> JSONResponse:
+    """The problem document for one request. A client error is one INFO line naming its type
+    (never the input, which may be a citizen's data): operators see refusals without tracebacks."""
+    if problem_type.status < 500:
+        log.info("refused %s: %s %s", path or "-", problem_type.status, problem_type.slug)
     language = negotiate_language(request_headers.get("accept-language"))
     return JSONResponse(
         problem_body(problem_type, language, instance=path, **kwargs),
