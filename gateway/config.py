@@ -102,6 +102,39 @@ class Settings(BaseSettings):
         default=60, description="How often expired request ids (jti) are purged, in the background."
     )
 
+    # The edge (gateway.edge): what one connection may cost before the app sees its request.
+    max_target_bytes: Annotated[int, Field(ge=256, le=1024 * 1024)] = Field(
+        default=8 * 1024, description="Longest request target, path and query (414 above)."
+    )
+    max_header_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024)] = Field(
+        default=32 * 1024, description="Largest header block (431 above), counted on the bytes received."
+    )
+    max_header_count: Annotated[int, Field(ge=8, le=1000)] = Field(default=100, description="Most headers in one request (431 above).")
+    tls_handshake_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = Field(
+        default=10, description="A connection that has not completed its TLS handshake by then is closed."
+    )
+    header_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = Field(
+        default=10, description="From a request's first byte to the end of its headers (408 after)."
+    )
+    body_idle_timeout_seconds: Annotated[float, Field(gt=0, le=3600)] = Field(
+        default=30, description="Longest pause in a request body while the gateway waits for it (408 after)."
+    )
+    body_timeout_seconds: Annotated[float, Field(gt=0, le=86400)] = Field(
+        default=600, description="Longest a whole request body may take, from its headers to its last byte (408 after)."
+    )
+    keepalive_timeout_seconds: Annotated[float, Field(gt=0, le=3600)] = Field(
+        default=15, description="An idle connection closes after this, before its first request too."
+    )
+    max_connections: Annotated[int, Field(ge=1, le=100_000)] = Field(
+        default=1024, description="Open connections, at most; lowered at start-up to what the descriptor limit allows."
+    )
+    max_connections_per_address: Annotated[int, Field(ge=1, le=100_000)] = Field(
+        default=64, description="Open connections from one peer address (trusted proxies excepted); more are closed at once."
+    )
+    max_connections_per_certificate: Annotated[int, Field(ge=1, le=100_000)] = Field(
+        default=32, description="Open connections with one client certificate; more get 503 too-many-connections."
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _split_lists(cls, data: dict) -> dict:

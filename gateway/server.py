@@ -3,6 +3,8 @@ background thread (the demo, and the tests that need real sockets)."""
 
 from __future__ import annotations
 
+import logging
+import signal
 import socket
 import tempfile
 import threading
@@ -16,9 +18,12 @@ import uvicorn
 
 from gateway.app import create_app
 from gateway.config import Settings
+from gateway.edge import Edge
 from gateway.security.dev import ensure_dev_setup
-from gateway.security.tls import uvicorn_tls_options
+from gateway.security.tls import server_tls_context
 from gateway.storage.migrations import upgrade
+
+log = logging.getLogger(__name__)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -29,19 +34,35 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def server_config(settings: Settings, app: Any = None, **options: Any) -> uvicorn.Config:
     """uvicorn serving HTTPS that requires a client certificate from the client CA, or, behind a
-    TLS-terminating proxy, plain HTTP for that proxy alone.
+    TLS-terminating proxy, plain HTTP for that proxy alone. Either way through the edge
+    (gateway.edge), which runs the TLS handshake itself: uvicorn is given no TLS settings. The loop
+    is asyncio's own: the edge holds a new connection's bytes back until the TLS layer takes them
+    (it pauses reading in `connection_made`), which uvloop does not honour.
 
     uvicorn's own proxy-header handling is always off: it would take the client address from
     `X-Forwarded-For`, and the address is what decides whether a forwarded certificate is trusted."""
-    transport = {} if settings.trust_proxy_client_cert else uvicorn_tls_options(
+    tls = None if settings.trust_proxy_client_cert else server_tls_context(
         str(settings.server_cert_path), str(settings.server_key_path), str(settings.client_ca_path)
     )
-    defaults = {"host": settings.host, "port": settings.port, "proxy_headers": False, "server_header": False}
-    return uvicorn.Config(app or create_app(settings), **{**defaults, **transport, **options})
+    defaults = {
+        "host": settings.host, "port": settings.port, "proxy_headers": False, "server_header": False, "ws": "none", "loop": "asyncio",
+        "http": Edge(settings, tls).protocol, "timeout_keep_alive": settings.keepalive_timeout_seconds,
+    }
+    return uvicorn.Config(app or create_app(settings), **{**defaults, **options})
 
 
 def serve_forever(settings: Settings, **options: Any) -> None:
-    uvicorn.Server(server_config(settings, **options)).run()
+    """Serve until SIGINT or SIGTERM. SIGHUP changes nothing (a log line says so): the gateway
+    reloads no configuration while it runs; restart it to apply a change."""
+    signal.signal(signal.SIGHUP, _hangup_ignored)
+    config = server_config(settings, **options)
+    if not settings.trust_proxy_client_cert:
+        log.info("mutual TLS on https://%s:%d (the edge runs TLS itself: uvicorn's start-up line says http)", config.host, config.port)
+    uvicorn.Server(config).run()
+
+
+def _hangup_ignored(signum: int, frame: Any) -> None:
+    log.warning("SIGHUP ignored: the gateway reloads nothing while it runs; restart it to apply a configuration change")
 
 
 @contextmanager

@@ -50,8 +50,8 @@ class RequestGuard:
         more = True
         while more:
             message = await receive()
-            if message["type"] != "http.request":
-                break
+            if message["type"] == "http.disconnect":
+                return  # the client left (or the edge cut a stalled body): nobody to answer, nothing to do
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:

@@ -1,11 +1,10 @@
-"""Serving mutual TLS with uvicorn, and handing the verified peer certificate to the app.
+"""Mutual TLS: the server's TLS context, and handing the verified peer certificate to the app.
 
-uvicorn verifies the client certificate during the handshake (CERT_REQUIRED against the client
-CA): a connection without a valid one never reaches the app. It does not, however, tell the app
-*which* certificate it was. The smallest honest fix is a protocol subclass that reads the peer
-certificate from the TLS socket once per connection and publishes it in the ASGI `tls`
-extension (https://asgi.readthedocs.io/en/latest/specs/tls.html), which the app reads like any
-other scope field. Nothing else of uvicorn is changed.
+The handshake requires a client certificate signed by the client CA (CERT_REQUIRED): a connection
+without a valid one never reaches the app. The edge (gateway.edge) runs the handshake and then
+publishes *which* certificate it was in the ASGI `tls` extension
+(https://asgi.readthedocs.io/en/latest/specs/tls.html), which the app reads like any other scope
+field.
 """
 
 from __future__ import annotations
@@ -13,9 +12,8 @@ from __future__ import annotations
 import ssl
 from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-
 TLS_EXTENSION = "tls"
+TLS_VERSIONS = {"TLSv1.2": 0x0303, "TLSv1.3": 0x0304}
 
 
 def with_client_certificate(app: Any, peer_certificate_pem: str | None, tls_version: int | None = None) -> Any:
@@ -30,28 +28,10 @@ def with_client_certificate(app: Any, peer_certificate_pem: str | None, tls_vers
     return app_with_tls
 
 
-_TLS_VERSIONS = {"TLSv1.2": 0x0303, "TLSv1.3": 0x0304}
-
-
-class MutualTLSProtocol(HttpToolsProtocol):
-    """uvicorn's HTTP/1.1 protocol, plus the peer certificate in the ASGI `tls` extension."""
-
-    def connection_made(self, transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        ssl_object: ssl.SSLObject | None = transport.get_extra_info("ssl_object")
-        if ssl_object is None:
-            return
-        der = ssl_object.getpeercert(binary_form=True)
-        pem = ssl.DER_cert_to_PEM_cert(der) if der else None
-        self.app = with_client_certificate(self.app, pem, _TLS_VERSIONS.get(ssl_object.version() or ""))
-
-
-def uvicorn_tls_options(cert: str, key: str, client_ca: str) -> dict[str, Any]:
-    """uvicorn.Config arguments that require a client certificate signed by `client_ca`."""
-    return {
-        "ssl_certfile": cert,
-        "ssl_keyfile": key,
-        "ssl_ca_certs": client_ca,
-        "ssl_cert_reqs": ssl.CERT_REQUIRED,
-        "http": MutualTLSProtocol,
-    }
+def server_tls_context(cert: str, key: str, client_ca: str) -> ssl.SSLContext:
+    """TLS 1.2 or later, requiring a client certificate signed by `client_ca`."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=client_ca)
+    context.load_cert_chain(cert, key)
+    context.verify_mode = ssl.CERT_REQUIRED
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context

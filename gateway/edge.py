@@ -1,0 +1,393 @@
+"""The HTTP/1.1 edge: what a connection may cost the gateway before the app sees a request.
+
+Everything a peer controls before it is authenticated is bounded here, in a subclass of uvicorn's
+httptools protocol, so that one client can neither stall the others nor exhaust the process:
+
+- admission: open connections overall, per peer address and per client certificate. A peer over
+  its address's share is closed at once, before any TLS work; one over its certificate's share
+  gets `503 too-many-connections` to its first request;
+- TLS: the handshake runs here (`loop.start_tls`, after admission) with its own timeout, so a
+  peer that never starts TLS holds its slot for `tls_handshake_timeout` at most;
+- the head of a request: the target (414 `target-too-long`), the header block's bytes and count
+  (431 `header-too-large`), counted on the raw bytes before the parser buffers them, and read
+  within `header_timeout` of its first byte (408 `request-timeout`);
+- the body: idle and total timeouts (408). Time the app spends not reading does not count;
+- keep-alive: an idle connection closes, before its first request too;
+- the parser's own refusals (a bad Content-Length, a bad chunk, NUL in a header…) are problem
+  documents (400 `malformed-request`), not uvicorn's text/plain.
+
+A refusal is written straight to the transport as a problem document, then the connection closes.
+The accepted connection also carries its client certificate to the app, in the ASGI `tls`
+extension (gateway.security.tls)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import ipaddress
+import json
+import logging
+import resource
+import ssl
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import httptools
+from starlette.datastructures import Headers
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+from gateway.api.problems import MEDIA_TYPE, problem_body, problem_response
+from gateway.config import Settings
+from gateway.problems import CATALOGUE, ProblemType, negotiate_language
+from gateway.security.tls import TLS_VERSIONS, with_client_certificate
+
+log = logging.getLogger(__name__)
+
+# Descriptors kept for everything that is not a client connection: the database pool, blobs being
+# written, log files, the listening sockets.
+RESERVED_DESCRIPTORS = 64
+
+
+@dataclass(frozen=True)
+class EdgeLimits:
+    max_target_bytes: int
+    max_header_bytes: int
+    max_header_count: int
+    tls_handshake_timeout: float
+    header_timeout: float
+    body_idle_timeout: float
+    body_timeout: float
+    keepalive_timeout: float
+    max_connections: int
+    max_connections_per_address: int
+    max_connections_per_certificate: int
+    retry_after_seconds: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> EdgeLimits:
+        return cls(
+            max_target_bytes=settings.max_target_bytes, max_header_bytes=settings.max_header_bytes,
+            max_header_count=settings.max_header_count, tls_handshake_timeout=settings.tls_handshake_timeout_seconds,
+            header_timeout=settings.header_timeout_seconds, body_idle_timeout=settings.body_idle_timeout_seconds,
+            body_timeout=settings.body_timeout_seconds, keepalive_timeout=settings.keepalive_timeout_seconds,
+            max_connections=descriptor_bound(settings.max_connections, settings.database_pool_size),
+            max_connections_per_address=settings.max_connections_per_address,
+            max_connections_per_certificate=settings.max_connections_per_certificate,
+            retry_after_seconds=settings.storage_retry_after_seconds,
+        )
+
+    @property
+    def max_head_bytes(self) -> int:
+        return self.max_target_bytes + self.max_header_bytes
+
+
+def descriptor_bound(configured: int, pool_size: int) -> int:
+    """The connection limit, lowered to what the process's descriptor limit can hold: past it,
+    accept() would fail for everyone, the legitimate institutions included."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return configured
+    available = max(1, soft - RESERVED_DESCRIPTORS - pool_size)
+    if available < configured:
+        log.warning("GATEWAY_MAX_CONNECTIONS lowered from %d to %d: the process may open %d descriptors", configured, available, soft)
+    return min(configured, available)
+
+
+class Admission:
+    """Open connections, counted overall, by peer address and by client certificate."""
+
+    def __init__(self, limits: EdgeLimits, exempt_addresses: Any) -> None:
+        self.limits = limits
+        self.exempt = exempt_addresses  # trusted proxies: every client comes through them
+        self.total = 0
+        self.by_address: Counter[str] = Counter()
+        self.by_certificate: Counter[str] = Counter()
+        self.refused = 0
+        self.last_reported = 0.0
+
+    def admit(self, address: str) -> bool:
+        over_address = self.by_address[address] >= self.limits.max_connections_per_address and not self.exempt(address)
+        if self.total >= self.limits.max_connections or over_address:
+            self._report_refusal("over the overall limit" if not over_address else "over its address's limit")
+            return False
+        self.total += 1
+        self.by_address[address] += 1
+        return True
+
+    def release(self, address: str) -> None:
+        self.total -= 1
+        self.by_address[address] -= 1
+        if not self.by_address[address]:
+            del self.by_address[address]
+
+    def admit_certificate(self, fingerprint: str) -> bool:
+        if self.by_certificate[fingerprint] >= self.limits.max_connections_per_certificate:
+            self._report_refusal("over its certificate's limit")
+            return False
+        self.by_certificate[fingerprint] += 1
+        return True
+
+    def release_certificate(self, fingerprint: str) -> None:
+        self.by_certificate[fingerprint] -= 1
+        if not self.by_certificate[fingerprint]:
+            del self.by_certificate[fingerprint]
+
+    def _report_refusal(self, why: str) -> None:
+        """One line per ten seconds at most: a flood of refused connections must not flood the log."""
+        self.refused += 1
+        now = time.monotonic()
+        if now - self.last_reported >= 10:
+            log.warning("refused %d connection(s), the last %s (%d open)", self.refused, why, self.total)
+            self.refused, self.last_reported = 0, now
+
+
+class Edge:
+    """One per listening socket: its limits, its TLS context (None behind a TLS-terminating proxy)
+    and the admission counts its connections share. `protocol` is uvicorn's `http` class."""
+
+    def __init__(self, settings: Settings, tls_context: ssl.SSLContext | None) -> None:
+        self.limits = EdgeLimits.from_settings(settings)
+        self.tls_context = tls_context
+        networks = settings.proxy_networks
+        self.admission = Admission(self.limits, lambda address: _in_networks(address, networks))
+
+    def protocol(self, **uvicorn_arguments: Any) -> EdgeProtocol:
+        return EdgeProtocol(self, **uvicorn_arguments)
+
+
+def _in_networks(address: str, networks: tuple) -> bool:
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(parsed in network for network in networks)
+
+
+class _Refused(Exception):
+    """Raised from a parser callback: the request breaks a limit."""
+
+    def __init__(self, slug: str, detail: str) -> None:
+        super().__init__(slug)
+        self.slug, self.detail = slug, detail
+
+
+class EdgeProtocol(HttpToolsProtocol):
+    """uvicorn's HTTP/1.1 protocol with the edge's admission, TLS, limits and timeouts."""
+
+    def __init__(self, edge: Edge, **uvicorn_arguments: Any) -> None:
+        super().__init__(**uvicorn_arguments)
+        self.edge, self.limits = edge, edge.limits
+        self.address: str | None = None  # set while admitted: released exactly once
+        self.certificate: str | None = None
+        self.attached = False  # uvicorn's connection_made has run (after the TLS handshake)
+        self.lost = False
+        self.early: list[bytes] = []  # bytes that arrived between the handshake and attaching
+        self.reading_head = True
+        self.request_line_read = False
+        self.head_bytes = 0
+        self.header_count = 0
+        self.timers: dict[str, asyncio.TimerHandle] = {}
+
+    # Connection
+
+    def connection_made(self, transport) -> None:  # type: ignore[override]
+        address = str((transport.get_extra_info("peername") or ("?",))[0])
+        if not self.edge.admission.admit(address):
+            if self.edge.tls_context is None:
+                self.transport = transport
+                self._write_problem(CATALOGUE["too-many-connections"], "too many connections", retry_after=True)
+            else:
+                transport.abort()  # no TLS session yet: nothing can be said
+            return
+        self.address = address
+        if self.edge.tls_context is None:
+            self._attach(transport)
+        else:
+            transport.pause_reading()  # the ClientHello is for the TLS layer start_tls puts in between
+            self.loop.create_task(self._handshake(transport))
+
+    async def _handshake(self, raw) -> None:
+        try:
+            tls = await self.loop.start_tls(
+                raw, self, self.edge.tls_context, server_side=True, ssl_handshake_timeout=self.limits.tls_handshake_timeout
+            )
+        except (OSError, ssl.SSLError, asyncio.TimeoutError, ConnectionError) as exc:
+            log.debug("TLS handshake with %s failed: %s", self.address, exc)
+            self._release()
+            return
+        if self.lost or tls is None:
+            self._release()
+            return
+        self._attach(tls)
+        ssl_object: ssl.SSLObject = tls.get_extra_info("ssl_object")
+        der = ssl_object.getpeercert(binary_form=True)  # the handshake required one
+        fingerprint = hashlib.sha256(der).hexdigest()
+        if self.edge.admission.admit_certificate(fingerprint):
+            self.certificate = fingerprint
+            pem = ssl.DER_cert_to_PEM_cert(der)
+            self.app = with_client_certificate(self.app, pem, TLS_VERSIONS.get(ssl_object.version() or ""))
+        else:
+            self.app = problem_app(CATALOGUE["too-many-connections"], "too many connections for this certificate",
+                                   self.limits.retry_after_seconds)
+        early, self.early = b"".join(self.early), []
+        if early:
+            self.data_received(early)
+
+    def _attach(self, transport) -> None:
+        super().connection_made(transport)
+        self.attached = True
+        self.timeout_keep_alive_task = self.loop.call_later(self.timeout_keep_alive, self.timeout_keep_alive_handler)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = True
+        for timer in self.timers.values():
+            timer.cancel()
+        if self.attached:
+            super().connection_lost(exc)
+        self._release()
+
+    def _release(self) -> None:
+        if self.address is not None:
+            self.edge.admission.release(self.address)
+            self.address = None
+        if self.certificate is not None:
+            self.edge.admission.release_certificate(self.certificate)
+            self.certificate = None
+
+    # Bytes
+
+    def data_received(self, data: bytes) -> None:
+        if not self.attached:
+            self.early.append(data)
+            return
+        self._unset_keepalive_if_required()
+        if self.reading_head:
+            self.head_bytes += len(data)
+            self.request_line_read = self.request_line_read or b"\n" in data
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserCallbackError as exc:
+            if not isinstance(exc.__context__, _Refused):
+                raise
+            self.refuse(exc.__context__.slug, exc.__context__.detail)
+        except httptools.HttpParserUpgrade:
+            log.info("refused %s: an upgrade (this gateway speaks HTTP/1.1 only); the connection closes after the answer", self.address)
+            if self.cycle is not None:
+                self.cycle.keep_alive = False
+        except httptools.HttpParserError:
+            self.refuse("malformed-request", "not a valid HTTP/1.1 request")
+        else:
+            # Checked once a read has been parsed (a read is 256 KiB at most): what the parser holds of
+            # an unfinished head stays bounded, and a read that ends a head and starts a body is fine.
+            if self.reading_head and self.head_bytes > self.limits.max_head_bytes:
+                self._refuse_head_size()
+
+    def _refuse_head_size(self) -> None:
+        if self.request_line_read:
+            self.refuse("header-too-large", f"the request line and headers may hold {self.limits.max_head_bytes} bytes")
+        else:
+            self.refuse("target-too-long", f"the request target may hold {self.limits.max_target_bytes} bytes")
+
+    # Parser callbacks
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self.reading_head, self.header_count = True, 0
+        self._start_timer("head", self.limits.header_timeout, "the request's headers took too long")
+
+    def on_url(self, url: bytes) -> None:
+        super().on_url(url)
+        if len(self.url) > self.limits.max_target_bytes:
+            raise _Refused("target-too-long", f"the request target may hold {self.limits.max_target_bytes} bytes")
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.header_count += 1
+        if self.header_count > self.limits.max_header_count:
+            raise _Refused("header-too-large", f"a request may carry {self.limits.max_header_count} headers")
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self._stop_timer("head")
+        self.reading_head = False
+        super().on_headers_complete()
+        if self._expects_body():
+            self._start_timer("body", self.limits.body_timeout, "the request's body took too long")
+            self._start_timer("body-idle", self.limits.body_idle_timeout, "the request's body stalled")
+
+    def on_body(self, body: bytes) -> None:
+        super().on_body(body)
+        self._start_timer("body-idle", self.limits.body_idle_timeout, "the request's body stalled")
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._stop_timer("body")
+        self._stop_timer("body-idle")
+        self.reading_head, self.request_line_read, self.head_bytes = True, False, 0
+
+    def _expects_body(self) -> bool:
+        for name, value in self.headers:
+            if name == b"transfer-encoding" or (name == b"content-length" and value.strip() not in (b"0", b"")):
+                return True
+        return False
+
+    # Timers
+
+    def _start_timer(self, name: str, seconds: float, detail: str) -> None:
+        self._stop_timer(name)
+        self.timers[name] = self.loop.call_later(seconds, self._timed_out, name, seconds, detail)
+
+    def _stop_timer(self, name: str) -> None:
+        timer = self.timers.pop(name, None)
+        if timer is not None:
+            timer.cancel()
+
+    def _timed_out(self, name: str, seconds: float, detail: str) -> None:
+        self.timers.pop(name, None)
+        if name == "body-idle" and self.flow is not None and self.flow.read_paused:
+            self._start_timer(name, seconds, detail)  # the app is not reading: the wait is ours, not the client's
+            return
+        self.refuse("request-timeout", detail)
+
+    # Refusals
+
+    def refuse(self, slug: str, detail: str) -> None:
+        """Answer the request being read with a problem document, unless its answer has begun (or it
+        was answered already, and this is the rest of its body), then close."""
+        cycle = self.cycle
+        in_flight = cycle is not None and not cycle.response_complete
+        if in_flight:
+            cycle.disconnected = True  # the app, if running, reads a disconnect and writes nothing
+            cycle.message_event.set()
+        problem = CATALOGUE[slug]
+        log.info("refused %s: %s %s", self.scope.get("path", "-") if self.scope else "-", problem.status, slug)
+        if (in_flight and not cycle.response_started) or (not in_flight and self.reading_head):
+            self._write_problem(problem, detail)
+        else:
+            self.transport.close()
+
+    def _write_problem(self, problem: ProblemType, detail: str, *, retry_after: bool = False) -> None:
+        language = negotiate_language(dict(self.headers or []).get(b"accept-language", b"").decode("latin-1"))
+        body = json.dumps(problem_body(problem, language, detail=detail), ensure_ascii=False).encode()
+        lines = [STATUS_LINE[problem.status]]
+        for name, value in [*self.server_state.default_headers, (b"content-type", MEDIA_TYPE.encode()),
+                            (b"content-language", language.encode()), (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close"),
+                            *([(b"retry-after", str(self.limits.retry_after_seconds).encode())] if retry_after else [])]:
+            lines += [name, b": ", value, b"\r\n"]
+        self.transport.write(b"".join([*lines, b"\r\n", body]))
+        self.transport.close()
+
+
+def problem_app(problem: ProblemType, detail: str, retry_after: int):
+    """An ASGI app that answers every request with `problem`, then closes the connection."""
+
+    async def answer(scope, receive, send) -> None:
+        response = problem_response(
+            Headers(scope=scope), problem, path=scope.get("path"), detail=detail,
+            headers={"Connection": "close", "Retry-After": str(retry_after)},
+        )
+        await response(scope, receive, send)
+
+    return answer
