@@ -113,6 +113,9 @@ class Settings(BaseSettings):
     tls_handshake_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = Field(
         default=10, description="A connection that has not completed its TLS handshake by then is closed."
     )
+    tls_handshakes_per_address: Annotated[int, Field(ge=1, le=1000)] = Field(
+        default=4, description="TLS handshakes run at once for one peer address (trusted proxies too); more wait their turn."
+    )
     header_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = Field(
         default=10, description="From a request's first byte to the end of its headers (408 after)."
     )

@@ -30,7 +30,8 @@ import logging
 import resource
 import ssl
 import time
-from collections import Counter
+from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +46,13 @@ from gateway.security.tls import TLS_VERSIONS, with_client_certificate
 
 log = logging.getLogger(__name__)
 
+# A request line is its target and at most this much more: the method, two spaces, the version, CRLF.
+REQUEST_LINE_OVERHEAD = 32
+# After a refusal the connection stays open this long, or for this many more bytes (read and
+# dropped), so that the answer reaches a client still sending: closing with unread bytes would
+# reset the connection and could destroy the answer before the client reads it.
+LINGER_SECONDS = 1.0
+LINGER_BYTES = 1024 * 1024
 # Descriptors kept for everything that is not a client connection: the database pool, blobs being
 # written, log files, the listening sockets.
 RESERVED_DESCRIPTORS = 64
@@ -63,6 +71,7 @@ class EdgeLimits:
     max_connections: int
     max_connections_per_address: int
     max_connections_per_certificate: int
+    tls_handshakes_per_address: int
     retry_after_seconds: int
 
     @classmethod
@@ -75,12 +84,9 @@ class EdgeLimits:
             max_connections=descriptor_bound(settings.max_connections, settings.database_pool_size),
             max_connections_per_address=settings.max_connections_per_address,
             max_connections_per_certificate=settings.max_connections_per_certificate,
+            tls_handshakes_per_address=settings.tls_handshakes_per_address,
             retry_after_seconds=settings.storage_retry_after_seconds,
         )
-
-    @property
-    def max_head_bytes(self) -> int:
-        return self.max_target_bytes + self.max_header_bytes
 
 
 def descriptor_bound(configured: int, pool_size: int) -> int:
@@ -104,6 +110,8 @@ class Admission:
         self.total = 0
         self.by_address: Counter[str] = Counter()
         self.by_certificate: Counter[str] = Counter()
+        self.handshaking: Counter[str] = Counter()
+        self.waiting: dict[str, deque[tuple[float, Callable[[], bool], Callable[[], None]]]] = {}
         self.refused = 0
         self.last_reported = 0.0
 
@@ -121,6 +129,34 @@ class Admission:
         self.by_address[address] -= 1
         if not self.by_address[address]:
             del self.by_address[address]
+
+    def handshake(self, address: str, start: Callable[[], bool], abort: Callable[[], None]) -> None:
+        """Run `start` (a TLS handshake) now, or once fewer than `tls_handshakes_per_address` of this
+        address's are running: a burst of handshakes from one peer (each a few milliseconds of
+        the loop's time) queues behind itself instead of delaying everyone else's requests. One
+        that waited longer than the handshake timeout is aborted instead. `start` says False for
+        a connection that went away while it waited."""
+        self.waiting.setdefault(address, deque()).append((time.monotonic(), start, abort))
+        self._start_handshakes(address)
+
+    def handshake_done(self, address: str) -> None:
+        self.handshaking[address] -= 1
+        if not self.handshaking[address]:
+            del self.handshaking[address]
+        self._start_handshakes(address)
+
+    def _start_handshakes(self, address: str) -> None:
+        queue = self.waiting.get(address)
+        while queue and self.handshaking[address] < self.limits.tls_handshakes_per_address:
+            since, start, abort = queue.popleft()
+            if time.monotonic() - since > self.limits.tls_handshake_timeout:
+                abort()
+            elif start():
+                self.handshaking[address] += 1
+        if not queue:
+            self.waiting.pop(address, None)
+        if not self.handshaking[address]:
+            del self.handshaking[address]
 
     def admit_certificate(self, fingerprint: str) -> bool:
         if self.by_certificate[fingerprint] >= self.limits.max_connections_per_certificate:
@@ -185,10 +221,12 @@ class EdgeProtocol(HttpToolsProtocol):
         self.lost = False
         self.early: list[bytes] = []  # bytes that arrived between the handshake and attaching
         self.reading_head = True
-        self.request_line_read = False
-        self.head_bytes = 0
+        self.head_bytes = 0  # of the head being read, as received
+        self.line_end: int | None = None  # where its request line ends, once received
         self.header_count = 0
+        self.header_bytes = 0
         self.timers: dict[str, asyncio.TimerHandle] = {}
+        self.linger_bytes: int | None = None  # set once refused: what may still be read and dropped
 
     # Connection
 
@@ -206,17 +244,25 @@ class EdgeProtocol(HttpToolsProtocol):
             self._attach(transport)
         else:
             transport.pause_reading()  # the ClientHello is for the TLS layer start_tls puts in between
-            self.loop.create_task(self._handshake(transport))
+            self.edge.admission.handshake(address, lambda: self._start_handshake(transport), transport.abort)
 
-    async def _handshake(self, raw) -> None:
+    def _start_handshake(self, raw) -> bool:
+        if self.lost:
+            return False
+        self.loop.create_task(self._handshake(raw, self.address))
+        return True
+
+    async def _handshake(self, raw, address: str) -> None:
         try:
             tls = await self.loop.start_tls(
                 raw, self, self.edge.tls_context, server_side=True, ssl_handshake_timeout=self.limits.tls_handshake_timeout
             )
         except (OSError, ssl.SSLError, asyncio.TimeoutError, ConnectionError) as exc:
-            log.debug("TLS handshake with %s failed: %s", self.address, exc)
+            log.debug("TLS handshake with %s failed: %s", address, exc)
             self._release()
             return
+        finally:
+            self.edge.admission.handshake_done(address)
         if self.lost or tls is None:
             self._release()
             return
@@ -242,8 +288,7 @@ class EdgeProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = True
-        for timer in self.timers.values():
-            timer.cancel()
+        self._stop_all_timers()
         if self.attached:
             super().connection_lost(exc)
         self._release()
@@ -259,13 +304,19 @@ class EdgeProtocol(HttpToolsProtocol):
     # Bytes
 
     def data_received(self, data: bytes) -> None:
+        if self.linger_bytes is not None:
+            self.linger_bytes -= len(data)
+            if self.linger_bytes < 0:
+                self.transport.close()
+            return
         if not self.attached:
             self.early.append(data)
             return
         self._unset_keepalive_if_required()
         if self.reading_head:
+            if self.line_end is None and b"\n" in data:
+                self.line_end = self.head_bytes + data.index(b"\n")
             self.head_bytes += len(data)
-            self.request_line_read = self.request_line_read or b"\n" in data
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserCallbackError as exc:
@@ -281,20 +332,20 @@ class EdgeProtocol(HttpToolsProtocol):
         else:
             # Checked once a read has been parsed (a read is 256 KiB at most): what the parser holds of
             # an unfinished head stays bounded, and a read that ends a head and starts a body is fine.
-            if self.reading_head and self.head_bytes > self.limits.max_head_bytes:
-                self._refuse_head_size()
+            if self.reading_head:
+                self._check_head_size()
 
-    def _refuse_head_size(self) -> None:
-        if self.request_line_read:
-            self.refuse("header-too-large", f"the request line and headers may hold {self.limits.max_head_bytes} bytes")
-        else:
+    def _check_head_size(self) -> None:
+        if self.line_end is None and self.head_bytes > self.limits.max_target_bytes + REQUEST_LINE_OVERHEAD:
             self.refuse("target-too-long", f"the request target may hold {self.limits.max_target_bytes} bytes")
+        elif self.line_end is not None and self.head_bytes - self.line_end > self.limits.max_header_bytes:
+            self.refuse("header-too-large", f"the headers may hold {self.limits.max_header_bytes} bytes")
 
     # Parser callbacks
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self.reading_head, self.header_count = True, 0
+        self.reading_head, self.header_count, self.header_bytes = True, 0, 0
         self._start_timer("head", self.limits.header_timeout, "the request's headers took too long")
 
     def on_url(self, url: bytes) -> None:
@@ -303,9 +354,13 @@ class EdgeProtocol(HttpToolsProtocol):
             raise _Refused("target-too-long", f"the request target may hold {self.limits.max_target_bytes} bytes")
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        """Headers counted as parsed; an unfinished head is measured on the raw bytes instead."""
         self.header_count += 1
+        self.header_bytes += len(name) + len(value) + 4  # ": " and CRLF
         if self.header_count > self.limits.max_header_count:
             raise _Refused("header-too-large", f"a request may carry {self.limits.max_header_count} headers")
+        if self.header_bytes > self.limits.max_header_bytes:
+            raise _Refused("header-too-large", f"the headers may hold {self.limits.max_header_bytes} bytes")
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
@@ -324,7 +379,7 @@ class EdgeProtocol(HttpToolsProtocol):
         super().on_message_complete()
         self._stop_timer("body")
         self._stop_timer("body-idle")
-        self.reading_head, self.request_line_read, self.head_bytes = True, False, 0
+        self.reading_head, self.head_bytes, self.line_end = True, 0, None
 
     def _expects_body(self) -> bool:
         for name, value in self.headers:
@@ -342,6 +397,12 @@ class EdgeProtocol(HttpToolsProtocol):
         timer = self.timers.pop(name, None)
         if timer is not None:
             timer.cancel()
+
+    def _stop_all_timers(self) -> None:
+        for timer in self.timers.values():
+            timer.cancel()
+        self.timers.clear()
+        self._unset_keepalive_if_required()
 
     def _timed_out(self, name: str, seconds: float, detail: str) -> None:
         self.timers.pop(name, None)
@@ -377,7 +438,9 @@ class EdgeProtocol(HttpToolsProtocol):
                             *([(b"retry-after", str(self.limits.retry_after_seconds).encode())] if retry_after else [])]:
             lines += [name, b": ", value, b"\r\n"]
         self.transport.write(b"".join([*lines, b"\r\n", body]))
-        self.transport.close()
+        self.linger_bytes = LINGER_BYTES
+        self._stop_all_timers()
+        self.loop.call_later(LINGER_SECONDS, self.transport.close)
 
 
 def problem_app(problem: ProblemType, detail: str, retry_after: int):

@@ -41,6 +41,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--crash-kills", type=int, default=5,
         help="tests/faults/test_crash.py: how many times to SIGKILL the gateway per engine (default 5)",
     )
+    parser.addoption(
+        "--edge-seconds", type=float, default=6.0,
+        help="tests/edge: how long the slow-loris attack lasts (default 6 s; the issue's figure is 20)",
+    )
 
 
 @dataclass(frozen=True)

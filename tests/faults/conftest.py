@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import signal
 import ssl
 import subprocess
@@ -67,8 +68,9 @@ def institution_http(url: str, test_pki: TestPki, name: str, timeout: float = 30
 class GatewayProcess:
     """One `gateway serve` process; start again after a kill, on the same port and database."""
 
-    def __init__(self, env: dict[str, str], port: int, test_pki: TestPki, workdir: Path) -> None:
-        self.env, self.port, self.test_pki, self.workdir = env, port, test_pki, workdir
+    def __init__(self, env: dict[str, str], port: int, test_pki: TestPki, workdir: Path, *, descriptors: int | None = None) -> None:
+        """`descriptors`: the process's limit on open files, to show what it does near it."""
+        self.env, self.port, self.test_pki, self.workdir, self.descriptors = env, port, test_pki, workdir, descriptors
         self.url = f"https://127.0.0.1:{port}"
         self.process: subprocess.Popen | None = None
         self.starts = 0
@@ -90,8 +92,12 @@ class GatewayProcess:
             self.process = subprocess.Popen(
                 [*GATEWAY, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"],
                 cwd=self.workdir, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                preexec_fn=self._limit_descriptors if self.descriptors else None,
             )
         self.wait_until_answering()
+
+    def _limit_descriptors(self) -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.descriptors, self.descriptors))
 
     def wait_until_answering(self) -> None:
         """Poll GET /v1/me over mutual TLS until the gateway answers, or fail with its log."""

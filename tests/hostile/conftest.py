@@ -41,7 +41,8 @@ class Refusals:
         assert response.json()["type"] == f"/problems/{slug}", response.text
         noisy = [r for r in self.caplog.records if r.levelno >= logging.ERROR or r.exc_info]
         assert not noisy, self.caplog.text
-        assert any(r.name == "gateway.api.problems" and slug in r.getMessage() for r in self.caplog.records), self.caplog.text
+        assert any(r.name.startswith("gateway.") and r.levelno == logging.INFO and "refused" in r.getMessage() and slug in r.getMessage()
+                   for r in self.caplog.records), self.caplog.text
         assert self.footprint() == self.before, "a refused request wrote something"
 
 
