@@ -3,6 +3,7 @@ background thread (the demo, and the tests that need real sockets)."""
 
 from __future__ import annotations
 
+import copy
 import logging
 import signal
 import socket
@@ -51,11 +52,14 @@ def server_config(settings: Settings, app: Any = None, **options: Any) -> uvicor
     return uvicorn.Config(app or create_app(settings), **{**defaults, **options})
 
 
-def serve_forever(settings: Settings, **options: Any) -> None:
+def serve_forever(settings: Settings, *, log_level: str = "info", **options: Any) -> None:
     """Serve until SIGINT or SIGTERM. SIGHUP changes nothing (a log line says so): the gateway
-    reloads no configuration while it runs; restart it to apply a change."""
+    reloads no configuration while it runs; restart it to apply a change. The gateway's own log
+    lines (refusals, faults) go where uvicorn's go, at the same level."""
     signal.signal(signal.SIGHUP, _hangup_ignored)
-    config = server_config(settings, **options)
+    logging_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    logging_config["loggers"]["gateway"] = {"handlers": ["default"], "level": log_level.upper(), "propagate": False}
+    config = server_config(settings, log_level=log_level, log_config=logging_config, **options)
     if not settings.trust_proxy_client_cert:
         log.info("mutual TLS on https://%s:%d (the edge runs TLS itself: uvicorn's start-up line says http)", config.host, config.port)
     uvicorn.Server(config).run()

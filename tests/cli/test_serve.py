@@ -6,14 +6,18 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from gateway.server import free_port
+from tests.faults.conftest import GatewayProcess, gateway_env
+from tests.wire import client_context
 
 pytestmark = pytest.mark.tls
 GATEWAY = [sys.executable, "-m", "gateway.cli"]
@@ -68,3 +72,21 @@ def test_serve_on_a_fresh_directory_and_the_printed_curl_works(tmp_path):
     keys = list((tmp_path / "var" / "pki").glob("*.key"))
     assert keys and all(oct(k.stat().st_mode & 0o777) == "0o600" for k in keys)
     assert re.search(r"var/pki/imr\.pem", curl)
+
+
+def test_sighup_is_ignored_with_a_log_line_and_refusals_are_logged(settings, test_pki, tmp_path):
+    """SIGHUP once killed the server. Now it is logged and changes nothing; and the gateway's own
+    lines (a refusal's INFO line) reach the server's log."""
+    gateway = GatewayProcess(gateway_env(settings), free_port(), test_pki, tmp_path, log_level="info")
+    gateway.start()
+    try:
+        os.killpg(gateway.process.pid, signal.SIGHUP)
+        time.sleep(0.5)
+        with httpx.Client(base_url=gateway.url, verify=client_context(test_pki, "imr"), timeout=5) as client:
+            assert client.get("/v1/me").status_code == 200
+            assert client.get("/v1/nowhere").status_code == 404
+        assert gateway.process.poll() is None
+    finally:
+        gateway.stop()
+    logged = gateway.log_path.read_text()
+    assert "SIGHUP ignored" in logged and "refused /v1/nowhere: 404 not-found" in logged

@@ -68,9 +68,11 @@ def institution_http(url: str, test_pki: TestPki, name: str, timeout: float = 30
 class GatewayProcess:
     """One `gateway serve` process; start again after a kill, on the same port and database."""
 
-    def __init__(self, env: dict[str, str], port: int, test_pki: TestPki, workdir: Path, *, descriptors: int | None = None) -> None:
+    def __init__(self, env: dict[str, str], port: int, test_pki: TestPki, workdir: Path, *,
+                 descriptors: int | None = None, log_level: str = "warning") -> None:
         """`descriptors`: the process's limit on open files, to show what it does near it."""
-        self.env, self.port, self.test_pki, self.workdir, self.descriptors = env, port, test_pki, workdir, descriptors
+        self.env, self.port, self.test_pki, self.workdir = env, port, test_pki, workdir
+        self.descriptors, self.log_level = descriptors, log_level
         self.url = f"https://127.0.0.1:{port}"
         self.process: subprocess.Popen | None = None
         self.starts = 0
@@ -90,7 +92,7 @@ class GatewayProcess:
         self.starts += 1
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
-                [*GATEWAY, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"],
+                [*GATEWAY, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--log-level", self.log_level],
                 cwd=self.workdir, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                 preexec_fn=self._limit_descriptors if self.descriptors else None,
             )
