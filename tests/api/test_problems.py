@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from gateway.problems import CATALOGUE
@@ -30,6 +33,21 @@ def test_titles_follow_accept_language(imr, accept_language, language, title):
 def test_every_problem_type_has_three_titles_and_a_page():
     for problem in CATALOGUE.values():
         assert set(problem.titles) == {"fr", "ar", "en"} and all(problem.titles.values())
+
+
+def test_the_readme_error_table_lists_every_problem_type_under_its_status():
+    """What the README promises is what the code answers: each type once, in its status's row."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    table = readme.split("### Errors", 1)[1].split("\n## ", 1)[0]
+    documented: dict[str, set[int]] = {}
+    for statuses, types in re.findall(r"^\| ([\d /]+) \| (.+) \|$", table, re.MULTILINE):
+        for slug in re.findall(r"`([a-z0-9-]+|signature-\*)`", types):
+            documented.setdefault(slug, set()).update(int(status) for status in statuses.split("/"))
+    signatures = {slug for slug in CATALOGUE if slug.startswith("signature-")}
+    for problem in CATALOGUE.values():
+        listed = documented.get("signature-*" if problem.slug in signatures else problem.slug, set())
+        assert problem.status in listed, f"{problem.slug} ({problem.status}) is not in the README's error table"
+    assert set(documented) - {"signature-*"} <= set(CATALOGUE), "the README lists types the code does not have"
 
 
 def test_problem_types_are_dereferenceable(imr):
