@@ -39,6 +39,10 @@ def _constant(name: str) -> None:
     raise NotStrictJson("malformed-request", f"{name} is not a JSON number")
 
 
+# Made once: `json.loads` with hooks would build a decoder on every call.
+_DECODER = json.JSONDecoder(object_pairs_hook=_object, parse_constant=_constant)
+
+
 def loads(data: bytes) -> Any:
     """The value `data` holds, if it is UTF-8 JSON text that every reader reads the same way."""
     try:
@@ -48,7 +52,7 @@ def loads(data: bytes) -> Any:
     if text.startswith("\ufeff"):
         raise NotStrictJson("body-not-utf8", "JSON text must not begin with a byte order mark (RFC 8259 §8.1)")
     try:
-        value = json.loads(text, object_pairs_hook=_object, parse_constant=_constant)
+        value = _DECODER.decode(text)
     except NotStrictJson:
         raise
     except json.JSONDecodeError as error:

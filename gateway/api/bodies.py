@@ -5,8 +5,9 @@ by the recipient; a body two readers could read differently is refused before an
 Why here, in the route: FastAPI reads a JSON body once, with `Request.json()`, before any
 dependency. Making that one call strict is the whole cost: one parse, paid only by the bodies that
 are read as JSON. RequestGuard, which buffers every body, could not find a repeated member without
-parsing, and FastAPI would then parse again. Document uploads are streamed and binary: they have
-no JSON body and never come here.
+parsing, and FastAPI would then parse again. Every /v1 router uses StrictJsonRoute, so that a
+body added later is strict too. Document uploads are streamed and binary: they have no JSON body
+and never come here.
 """
 
 from __future__ import annotations
