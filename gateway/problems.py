@@ -34,6 +34,8 @@ CATALOGUE: dict[str, ProblemType] = {
     for p in (
         _p("validation-failed", 422, "La requête ne respecte pas le contrat", "الطلب لا يحترم العقد", "The request does not match the contract"),
         _p("malformed-request", 400, "Requête mal formée", "طلب غير سليم الصياغة", "Malformed request"),
+        _p("body-not-utf8", 400, "Le corps JSON n'est pas en UTF-8 strict", "محتوى JSON ليس بترميز UTF-8 صارم", "The JSON body is not strict UTF-8"),
+        _p("duplicate-json-key", 400, "Le corps JSON nomme deux fois le même membre", "محتوى JSON يذكر نفس العنصر مرتين", "The JSON body names the same member twice"),
         _p("invalid-cursor", 400, "Curseur de pagination invalide", "مؤشر الترقيم غير صالح", "Invalid pagination cursor"),
         _p("client-certificate-required", 401, "Certificat client requis", "شهادة العميل مطلوبة", "Client certificate required"),
         _p("client-certificate-invalid", 401, "Certificat client invalide", "شهادة العميل غير صالحة", "Invalid client certificate"),

@@ -77,8 +77,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        """A body that is not JSON never gets here (gateway.api.bodies refuses it first); one that is
+        JSON but not an object is malformed, and any other failure is a field's."""
         errors = [_field_error(error) for error in exc.errors()]
-        malformed = any(error.code in {"json_invalid", "model_attributes_type"} and error.pointer == "#/" for error in errors)
+        malformed = any(error.code == "model_attributes_type" and error.pointer == "#/" for error in errors)
         slug = "malformed-request" if malformed else "validation-failed"
         return problem_response(
             request.headers, CATALOGUE[slug], path=request.url.path, errors=[e.model_dump(exclude_none=True) for e in errors]

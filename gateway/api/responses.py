@@ -12,7 +12,7 @@ _PROBLEM = {"model": Problem, "content": {"application/problem+json": {}}}
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {**_PROBLEM, "description": description}
     for status, description in {
-        400: "Malformed request, cursor or idempotency key",
+        400: "Malformed request (a JSON body must be UTF-8, naming no member twice), cursor or idempotency key",
         401: "Client certificate missing or invalid",
         403: "Certificate not registered, or role not allowed",
         404: "Not found, or not a party to it",

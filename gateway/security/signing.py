@@ -4,8 +4,16 @@ A request signature is a compact JWS in the `Request-Signature` header. Its payl
 claim set that binds the exact request: who (`iss`), to whom (`aud`), what (`htm` method, `htu`
 path with query, as in DPoP, RFC 9449), when (`iat`), once (`jti`), and which bytes (`dig`, the
 RFC 9530 `sha-256=:…:` digest of the body, also sent as `Content-Digest`). The protected header
-names the key (`kid`) and nothing else that could point at a key: keys come from the registry
-only, so `jku`, `x5u`, `jwk`, `x5c` and `crit` are refused, and the algorithm must be ES256.
+holds `alg` (ES256), `typ` and `kid`, and nothing else: keys come from the registry only, so
+nothing may point at one (`jku`, `x5u`, `jwk`, `x5c`), and nothing may change how the token is
+read (`b64`, `crit`).
+
+The gateway keeps each request's JWS as evidence that the recipient verifies later, with another
+library. So a token is accepted only in the one form every conforming reader reads alike: three
+base64url segments without padding, whitespace or any other character, whose header and claims
+are strict UTF-8 JSON objects (gateway.strict_json). python-jose would read more (padding,
+whitespace, `+` and `/`, and JSON Python reads but others do not): the token is parsed once here,
+strictly, and python-jose's key checks the signature over the exact signing input.
 
 Everything here is pure (no I/O): the SDK signs with it and the gateway verifies with it.
 """
@@ -25,14 +33,15 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from jose import jwk, jws
-from jose.exceptions import JOSEError
+
+from gateway import strict_json
 
 ALGORITHM = "ES256"
 SIGNATURE_HEADER = "Request-Signature"
 RECEIPT_HEADER = "Receipt"
 REQUEST_TYPE = "gateway-request+jwt"
 RECEIPT_TYPE = "gateway-receipt+jwt"
-_FORBIDDEN_HEADER_PARAMETERS = frozenset({"jku", "x5u", "jwk", "x5c", "x5t", "x5t#S256", "crit"})
+HEADER_MEMBERS = frozenset({"alg", "kid", "typ"})
 # Request headers that carry meaning beyond the body and must be signed when present: the `hdr`
 # claim maps each one's lowercase name to the RFC 9530 digest of its value (a digest, so that the
 # signature, which is kept and shown, carries no personal data). A document's file name travels in
@@ -74,6 +83,19 @@ def header_digests(headers: Mapping[str, str]) -> dict[str, str]:
 
 def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _canonical_segment(segment: str) -> bytes:
+    """The bytes of a base64url segment in its one canonical form (RFC 7515 §2: no padding, no
+    other character): a segment is canonical when encoding what it decodes to gives it back, which
+    refuses padding, whitespace, `+`, `/` and stray trailing bits in one comparison."""
+    try:
+        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        if _b64url(raw) == segment:
+            return raw
+    except ValueError:  # not ASCII, or of a length no base64 has
+        pass
+    raise ValueError("each segment is base64url without padding, whitespace or any other character")
 
 
 def public_jwk(key: ec.EllipticCurvePublicKey) -> dict[str, str]:
@@ -149,6 +171,46 @@ class Evidence:
 
 
 @dataclass(frozen=True)
+class CompactJws:
+    """A compact JWS read once, strictly: what every conforming reader reads in it."""
+
+    header: dict[str, Any]
+    claims: dict[str, Any]
+    signing_input: bytes
+    signature: bytes
+
+    @classmethod
+    def parse(cls, token: str) -> CompactJws:
+        """Raise ValueError (or its strict_json.NotStrictJson) saying why the token is not canonical."""
+        segments = token.split(".")
+        if len(segments) != 3:
+            raise ValueError(f"a compact JWS has three segments, not {len(segments)}")
+        header_bytes, claims_bytes, signature = (_canonical_segment(segment) for segment in segments)
+        header, claims = strict_json.loads(header_bytes), strict_json.loads(claims_bytes)
+        if not isinstance(header, dict) or not isinstance(claims, dict):
+            raise ValueError("the header and the claim set are JSON objects")
+        return cls(header, claims, token.rpartition(".")[0].encode(), signature)
+
+    def refused_header(self, typ: str) -> str | None:
+        """Why the protected header is not exactly the documented one, if it is not."""
+        if self.header.get("alg") != ALGORITHM:
+            return f"only {ALGORITHM} is accepted"
+        if self.header.keys() != HEADER_MEMBERS:
+            return "the protected header holds alg, kid and typ, and nothing else"
+        if self.header["typ"] != typ:
+            return f"typ must be {typ}"
+        return None
+
+    def key_from(self, keys: Mapping[str, VerificationKey]) -> VerificationKey | None:
+        kid = self.header.get("kid")
+        return keys.get(kid) if isinstance(kid, str) else None
+
+    def verifies_with(self, key: VerificationKey) -> bool:
+        """python-jose checks the signature, over the signing input read above (not a second parse)."""
+        return key.key.verify(self.signing_input, self.signature)
+
+
+@dataclass(frozen=True)
 class VerifiedRequest:
     issuer: str
     kid: str
@@ -201,15 +263,13 @@ def verify_request(
     if not token:
         raise SignatureRejected("signature-missing", f"every write needs a {SIGNATURE_HEADER} header")
     try:
-        header = jws.get_unverified_header(token)
-        claims = json.loads(jws.get_unverified_claims(token))
-    except (JOSEError, ValueError) as exc:
-        raise SignatureRejected("signature-malformed", "not a compact JWS with a JSON claim set") from exc
-    if not isinstance(claims, dict):
-        raise SignatureRejected("signature-malformed", "the claim set must be a JSON object")
-    if header.get("alg") != ALGORITHM or _FORBIDDEN_HEADER_PARAMETERS & header.keys():
-        raise SignatureRejected("signature-algorithm-refused", "only ES256 with a registry key id (kid) is accepted")
-    key = keys.get(str(header.get("kid")))
+        parsed = CompactJws.parse(token)
+    except ValueError as exc:
+        raise SignatureRejected("signature-malformed", f"not a canonical compact JWS: {exc}") from None
+    refused = parsed.refused_header(REQUEST_TYPE)
+    if refused:
+        raise SignatureRejected("signature-algorithm-refused", refused)
+    key = parsed.key_from(keys)
     if key is None:
         raise SignatureRejected("signature-key-unknown", "the kid names no registered key")
     if key.owner != institution_id:
@@ -219,10 +279,9 @@ def verify_request(
     now = now if now is not None else time.time()
     if (key.not_before and now < key.not_before.timestamp()) or (key.not_after and now > key.not_after.timestamp()):
         raise SignatureRejected("signature-key-expired", "this key is outside its validity period")
-    try:
-        jws.verify(token, key.key, algorithms=[ALGORITHM])
-    except JOSEError as exc:
-        raise SignatureRejected("signature-invalid", "the signature does not verify with the registered key") from exc
+    if not parsed.verifies_with(key):
+        raise SignatureRejected("signature-invalid", "the signature does not verify with the registered key")
+    claims = parsed.claims
     expected = {"iss": institution_id, "aud": audience, "htm": method.upper(), "htu": target}
     wrong = sorted(name for name, value in expected.items() if claims.get(name) != value)
     if (claims.get("hdr") or {}) != header_digests(headers or {}):
@@ -252,15 +311,20 @@ def keys_from_jwks(document: Mapping[str, Any]) -> dict[str, VerificationKey]:
 
 
 def verify_receipt(token: str, keys: Mapping[str, VerificationKey], gateway_id: str) -> dict[str, Any]:
-    """The receipt's claims, if the gateway signed it with one of its published keys."""
-    header = jws.get_unverified_header(token)
-    key = keys.get(str(header.get("kid")))
-    if header.get("alg") != ALGORITHM or key is None or key.owner != gateway_id:
-        raise SignatureRejected("receipt-invalid", "the receipt is not signed with a published gateway key")
+    """The receipt's claims, if the gateway signed it with one of its published keys. A receipt is
+    evidence too: held to the same canonical form as a request, which the gateway's own meet."""
     try:
-        claims = json.loads(jws.verify(token, key.key, algorithms=[ALGORITHM]))
-    except JOSEError as exc:
-        raise SignatureRejected("receipt-invalid", "the receipt signature does not verify") from exc
-    if claims.get("iss") != gateway_id:
+        parsed = CompactJws.parse(token)
+    except ValueError as exc:
+        raise SignatureRejected("receipt-invalid", f"not a canonical compact JWS: {exc}") from None
+    refused = parsed.refused_header(RECEIPT_TYPE)
+    if refused:
+        raise SignatureRejected("receipt-invalid", refused)
+    key = parsed.key_from(keys)
+    if key is None or key.owner != gateway_id:
+        raise SignatureRejected("receipt-invalid", "the receipt is not signed with a published gateway key")
+    if not parsed.verifies_with(key):
+        raise SignatureRejected("receipt-invalid", "the receipt signature does not verify")
+    if parsed.claims.get("iss") != gateway_id:
         raise SignatureRejected("receipt-invalid", "the receipt was not issued by this gateway")
-    return claims
+    return parsed.claims

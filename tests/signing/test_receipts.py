@@ -83,3 +83,16 @@ def test_a_tampered_or_foreign_receipt_is_refused(imr, published_keys):
     institution_keys = {kid: key for kid, key in published_keys.items() if key.owner != GATEWAY}
     with pytest.raises(SignatureRejected):
         verify_receipt(token, institution_keys, GATEWAY)
+
+
+@pytest.mark.parametrize("rewrite", [
+    lambda token: token + "==",  # the signature padded: the signing input is unchanged
+    lambda token: token[:-8] + " " * 4 + token[-8:],
+    lambda token: token + "." + token.rpartition(".")[2],
+], ids=["padding", "space", "four-segments"])
+def test_a_receipt_not_in_canonical_form_is_refused(imr, published_keys, rewrite):
+    """The SDK holds receipts to the rule the gateway holds requests to; the gateway's own meet it."""
+    token = imr.post("/v1/cases", json=case_payload()).headers["receipt"]
+    verify_receipt(token, published_keys, GATEWAY)
+    with pytest.raises(SignatureRejected, match="canonical"):
+        verify_receipt(rewrite(token), published_keys, GATEWAY)

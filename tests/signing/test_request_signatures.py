@@ -20,7 +20,7 @@ from gateway.app import create_app
 from gateway.security.dev import signing_key_entry
 from gateway.security.pki import load_private_key, write_private_key
 from gateway.security.registry import RegisteredKey, Registry
-from gateway.security.signing import Signer, content_digest, request_claims, sign_request
+from gateway.security.signing import REQUEST_TYPE, Signer, content_digest, request_claims, sign_request
 from tests.conftest import institution_client
 from tests.factories import case_payload
 
@@ -80,9 +80,9 @@ def _cases(imr_key, other_key, body):
         "signature-missing": None,
         "signature-malformed": "not.a.jws",
         "signature-algorithm-refused": forged({"alg": "none", "kid": imr_key.kid}, good, b""),
-        "signature-key-unknown": forged({"alg": "ES256", "kid": "no-such-key"}, good),
+        "signature-key-unknown": forged({"alg": "ES256", "kid": "no-such-key", "typ": REQUEST_TYPE}, good),
         "signature-key-not-yours": sign_request(other_key, "imr", AUDIENCE, "POST", "/v1/cases", body),
-        "signature-invalid": forged({"alg": "ES256", "kid": imr_key.kid}, good),
+        "signature-invalid": forged({"alg": "ES256", "kid": imr_key.kid, "typ": REQUEST_TYPE}, good),
         "signature-request-mismatch": signed(htu="/v1/cases?x=1"),
         "signature-digest-mismatch": signed(dig=content_digest(body + b" ")),
         "signature-stale": signed(iat=int(now) - 3600),

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
+from gateway.api.bodies import StrictJsonRoute
 from gateway.api.deps import CaseParty, Mediator, SessionDep, SettingsDep, VaultDep, WriteExchange
 from gateway.api.pagination import decode_cursor, encode_cursor, next_link
 from gateway.api.responses import PROBLEM_RESPONSES, model_response
@@ -32,7 +33,7 @@ from gateway.services.exchange import Answer, WriteUnit
 from gateway.services.vault import Vault
 from gateway.storage.models import Case, Message
 
-router = APIRouter(prefix="/cases", tags=["cases"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/cases", tags=["cases"], responses=PROBLEM_RESPONSES, route_class=StrictJsonRoute)
 
 
 def etag(case: Case) -> str:

@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.orm import Session
 
+from gateway.api.bodies import StrictJsonRoute
 from gateway.api.deps import CaseParty, RuntimeDep, SessionDep, SettingsDep, StreamedExchange, VaultDep
 from gateway.api.ranges import ByteRange, parse_range
 from gateway.api.responses import PROBLEM_RESPONSES
@@ -26,7 +27,7 @@ from gateway.services.vault import Vault
 from gateway.storage.blobs import BlobStore, StagedBlob
 from gateway.storage.models import Document
 
-router = APIRouter(prefix="/cases/{case_id}/documents", tags=["documents"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/cases/{case_id}/documents", tags=["documents"], responses=PROBLEM_RESPONSES, route_class=StrictJsonRoute)
 
 _BATCH_BYTES = 256 * 1024  # bytes handed to the worker thread at a time: hashing, encryption, disk
 _UPLOAD_BODY = {

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
+from gateway.api.bodies import StrictJsonRoute
 from gateway.api.deps import CaseParty, SessionDep, SettingsDep, WriteExchange
 from gateway.api.pagination import decode_position, encode_position, next_link
 from gateway.api.responses import PROBLEM_RESPONSES
@@ -14,7 +15,7 @@ from gateway.contract.inbox import InboxEventOut
 from gateway.services import inbox as service
 from gateway.services.exchange import Answer, WriteUnit
 
-router = APIRouter(prefix="/inbox", tags=["inbox"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/inbox", tags=["inbox"], responses=PROBLEM_RESPONSES, route_class=StrictJsonRoute)
 
 
 @router.get("", summary="Events addressed to you, oldest first")

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
+from gateway.api.bodies import StrictJsonRoute
 from gateway.api.deps import Auditor, CurrentInstitution, DatabaseDep, KeyRingDep, SessionDep, SettingsDep, WriteExchange
 from gateway.api.pagination import MAX_POSITION, decode_position, encode_position, next_link
 from gateway.contract.common import InstitutionId, Page, Timestamp
@@ -18,7 +19,7 @@ from gateway.problems import ProblemError
 from gateway.services import ledger as service
 from gateway.services.exchange import Answer, WriteUnit
 
-router = APIRouter(prefix="/ledger", tags=["ledger"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/ledger", tags=["ledger"], responses=PROBLEM_RESPONSES, route_class=StrictJsonRoute)
 MAX_ENTRIES = 1000
 Index = Annotated[int, Query(ge=0, le=MAX_POSITION)]
 Size = Annotated[int, Query(ge=1, le=MAX_POSITION)]

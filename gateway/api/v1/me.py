@@ -1,9 +1,10 @@
 from fastapi import APIRouter
 
+from gateway.api.bodies import StrictJsonRoute
 from gateway.api.deps import CurrentInstitution
 from gateway.contract.institutions import InstitutionOut
 
-router = APIRouter(tags=["institutions"])
+router = APIRouter(tags=["institutions"], route_class=StrictJsonRoute)
 
 
 @router.get("/me", summary="The institution behind the client certificate")

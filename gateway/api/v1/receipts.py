@@ -4,12 +4,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from gateway.api.bodies import StrictJsonRoute
 from gateway.api.deps import CaseParty, SessionDep
 from gateway.api.responses import PROBLEM_RESPONSES
 from gateway.contract.receipts import ReceiptOut
 from gateway.services import receipts as service
 
-router = APIRouter(prefix="/receipts", tags=["receipts"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/receipts", tags=["receipts"], responses=PROBLEM_RESPONSES, route_class=StrictJsonRoute)
 
 
 @router.get("", summary="Receipts about one resource (e.g. a message you sent)")
