@@ -1,0 +1,282 @@
+"""What the hostile catalogue's attackers hold, built once here: request signatures (genuine, and
+every forgery), certificates an attacker could present, gateways configured otherwise than the
+default (proxy mode, another registry), and a case with something in it to attack."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.x509.oid import NameOID
+from fastapi.testclient import TestClient
+
+from gateway import samples
+from gateway.app import create_app
+from gateway.domain.documents import attachment_header
+from gateway.security import pki
+from gateway.security.registry import Registry
+from gateway.security.signing import (
+    REQUEST_TYPE,
+    SIGNATURE_HEADER,
+    Signer,
+    content_digest,
+    public_jwk,
+    request_claims,
+    thumbprint,
+)
+from gateway.security.tls import TLS_EXTENSION
+from tests.api.test_documents import upload
+from tests.factories import case_payload, message
+from tests.signing.test_request_signatures import b64url, forged
+
+AUDIENCE = "imr-alomrane-gateway"
+REMOVED = object()  # a claim or header value meaning "leave this one out"
+
+
+# --- request signatures --------------------------------------------------------------------------
+
+
+def _without_removed(mapping: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in mapping.items() if value is not REMOVED}
+
+
+@dataclass
+class SignedRequest:
+    """One write and the tokens that could come with it: the genuine signature of `signer_name`
+    and every way of getting it wrong. `send` puts the token on an otherwise honest request."""
+
+    test_pki: Any
+    client: TestClient  # presents `signer_name`'s certificate and signs nothing by itself
+    signer_name: str = "imr"
+    method: str = "POST"
+    target: str = "/v1/cases"
+    body: bytes = field(default_factory=lambda: json.dumps(case_payload(), ensure_ascii=False).encode())
+    headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "application/json"})
+    signed_headers: dict[str, str] = field(default_factory=dict)  # Content-Disposition, for an upload
+
+    def private_key(self, name: str | None = None) -> ec.EllipticCurvePrivateKey:
+        return pki.load_private_key(self.test_pki.files(name or self.signer_name).signing_key)
+
+    def kid(self, name: str | None = None) -> str:
+        return thumbprint(public_jwk(self.private_key(name).public_key()))
+
+    def claims(self, **changes: Any) -> dict[str, Any]:
+        """The claim set binding this request; `changes` override claims (REMOVED drops one)."""
+        good = request_claims(self.signer_name, AUDIENCE, self.method, self.target, self.body, headers=self.signed_headers or None)
+        return _without_removed({**good, **changes})
+
+    def genuine(self, *, key_of: str | None = None, **changes: Any) -> str:
+        """ES256 by `key_of`'s registered key (the signer's own by default), as the SDK signs."""
+        signer = Signer.from_private_key(self.private_key(key_of))
+        return signer.sign(self.claims(**changes), REQUEST_TYPE)
+
+    def with_header(self, header: dict[str, Any], key: Any = None, algorithm: str = "ES256") -> str:
+        """A real signature (by `key`, the signer's own by default) under a protected header of the
+        attacker's choosing; `header` overrides the usual kid and typ (REMOVED drops one)."""
+        protected = _without_removed({"alg": algorithm, "kid": self.kid(), "typ": REQUEST_TYPE, **header})
+        return compact(protected, self.claims(), key or self.private_key())
+
+    def hs256(self, secret: bytes) -> str:
+        """The algorithm-confusion forgery: an HMAC keyed with something public."""
+        signing_input = f"{b64url(json.dumps({'alg': 'HS256', 'kid': self.kid()}).encode())}.{b64url(json.dumps(self.claims()).encode())}"
+        return f"{signing_input}.{b64url(hmac.new(secret, signing_input.encode(), hashlib.sha256).digest())}"
+
+    def unsigned(self, header: dict[str, Any], claims: dict | None = None, signature: bytes = b"x" * 64) -> str:
+        """Any header and claims, with a signature nobody made."""
+        return forged(_without_removed({"kid": self.kid(), **header}), claims or self.claims(), signature)
+
+    def public_pem(self) -> bytes:
+        return self.private_key().public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+    def send(self, token: str | None, *, target: str | None = None, body: bytes | None = None, **headers: str):
+        signature = {SIGNATURE_HEADER: token} if token is not None else {}
+        return self.client.request(self.method, target or self.target, content=self.body if body is None else body,
+                                   headers={**self.headers, **self.signed_headers, **signature, **headers})
+
+
+def compact(header: dict[str, Any], claims: dict[str, Any], key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> str:
+    """A compact JWS signed with `key` (ES256 for an EC key, RS256 for RSA) whatever `header` says:
+    no JOSE library in between to object to the header an attacker chose."""
+    signing_input = f"{b64url(json.dumps(header).encode())}.{b64url(json.dumps(claims).encode())}".encode()
+    if isinstance(key, rsa.RSAPrivateKey):
+        signature = key.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
+    else:
+        r, s = decode_dss_signature(key.sign(signing_input, ec.ECDSA(hashes.SHA256())))
+        signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")
+    return f"{signing_input.decode()}.{b64url(signature)}"
+
+
+def attackers_key() -> ec.EllipticCurvePrivateKey:
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def attackers_rsa_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def upload_request(test_pki, client: TestClient, case_id: str, name: str = "contrat.pdf", data: bytes | None = None) -> SignedRequest:
+    """A document upload as an institution signs it: the digest declared, the name's header signed."""
+    data = samples.pdf(["Attestation de paiement"]) if data is None else data
+    disposition = attachment_header(name)
+    return SignedRequest(
+        test_pki, client, target=f"/v1/cases/{case_id}/documents", body=data,
+        headers={"Content-Type": "application/pdf", "Content-Digest": content_digest(data)},
+        signed_headers={"Content-Disposition": disposition},
+    )
+
+
+# --- certificates --------------------------------------------------------------------------------
+
+
+def pem(certificate: x509.Certificate) -> str:
+    return certificate.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def dev_ca(test_pki) -> pki.CertificateAuthority:
+    return pki.CertificateAuthority.load(test_pki.dev.directory)
+
+
+def organization_of(test_pki, name: str) -> str:
+    certificate = pki.load_certificate(test_pki.files(name).cert)
+    return certificate.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value
+
+
+def as_ca(certified: pki.CertifiedKey) -> pki.CertificateAuthority:
+    """Use any certificate and key to issue certificates: what a rogue issuer does."""
+    return pki.CertificateAuthority(certified.certificate, certified.key)
+
+
+def rogue_intermediate(rogue_root: pki.CertificateAuthority, claimed_issuer: x509.Name) -> pki.CertificateAuthority:
+    """An intermediate CA that names `claimed_issuer` (the client CA) as its issuer but was signed
+    by `rogue_root`'s key."""
+    key = attackers_key()
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Gateway intermediate CA")]))
+        .issuer_name(claimed_issuer)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=365))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .sign(rogue_root.key, hashes.SHA256())
+    )
+    return pki.CertificateAuthority(certificate, key)
+
+
+def impostor_chains(test_pki, name: str = "imr") -> dict[str, list[str]]:
+    """Certificate chains (leaf first) that claim to be `name` and are not its registered certificate.
+    The TLS handshake refuses each of them; these are what the app would see if one got through."""
+    genuine_ca = dev_ca(test_pki)
+    organization = organization_of(test_pki, name)
+    now = datetime.now(UTC)
+    foreign = pki.CertificateAuthority.generate(genuine_ca.certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value)
+    intermediate = rogue_intermediate(foreign, genuine_ca.certificate.subject)
+    neighbour = pki.CertifiedKey(pki.load_certificate(test_pki.files("al-omrane").cert), pki.load_private_key(test_pki.files("al-omrane").key))
+
+    def leaf(issuer: pki.CertificateAuthority, **validity: datetime) -> x509.Certificate:
+        return issuer.client_certificate(name, organization=organization, **validity).certificate
+
+    genuine_leaf = pki.load_certificate(test_pki.files(name).cert)
+    self_signed = pki.CertificateAuthority.generate(name)
+    return {
+        "foreign CA, same subject": [pem(leaf(foreign))],
+        "expired, from the client CA": [pem(leaf(genuine_ca, not_after=now - timedelta(days=1)))],
+        "not yet valid, from the client CA": [pem(leaf(genuine_ca, not_before=now + timedelta(days=1)))],
+        "rogue intermediate": [pem(leaf(intermediate)), pem(intermediate.certificate), pem(genuine_ca.certificate)],
+        "issued by another institution's certificate": [pem(leaf(as_ca(neighbour))), pem(neighbour.certificate)],
+        "self-signed, same common name": [pem(self_signed.certificate)],
+        "the gateway's server certificate": [pki.load_certificate(test_pki.dev.server_cert).public_bytes(serialization.Encoding.PEM).decode()],
+        "the client CA itself": [pem(genuine_ca.certificate)],
+        "impostor first, genuine certificate behind it": [pem(leaf(foreign)), pem(genuine_leaf)],
+    }
+
+
+def presenting(app, chain: list[str]) -> TestClient:
+    """A client whose TLS layer reports `chain` (leaf first) in the ASGI `tls` extension, as
+    gateway.security.tls does for a verified connection."""
+    extension = {"client_cert_chain": list(chain), "tls_version": 0x0304}
+
+    async def with_chain(scope, receive, send):
+        if scope["type"] == "http":
+            scope["extensions"] = {**scope.get("extensions", {}), TLS_EXTENSION: extension}
+        await app(scope, receive, send)
+
+    return TestClient(with_chain)
+
+
+# --- gateways configured otherwise ---------------------------------------------------------------
+
+
+@contextmanager
+def gateway(settings, *, registry: Registry | None = None, tmp_path=None, client=("testclient", 50000), **overrides: Any) -> Iterator[Any]:
+    """Another gateway on the same database: other settings, or another registry file. Yields
+    (app, TestClient from `client`'s address), with the app started."""
+    if registry is not None:
+        path = tmp_path / "hostile-registry.json"
+        registry.write(path)
+        overrides["registry_file"] = path
+    app = create_app(settings.model_copy(update=overrides))
+    with TestClient(app, client=client) as plain:
+        yield app, plain
+
+
+def registry_where(registry_file, **changes) -> Registry:
+    """The test registry with institutions changed (`name=callable(institution) -> institution or None`)."""
+    institutions = []
+    for institution in Registry.load(registry_file).institutions:
+        change = changes.get(institution.id.replace("-", "_"))
+        institution = change(institution) if change else institution
+        if institution is not None:
+            institutions.append(institution)
+    return Registry(institutions=institutions)
+
+
+# --- something to attack -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    """A case IMR opened against Al Omrane, with a document and a note from each side, so that
+    every kind of resource exists: ids of the case, a message, a document, a receipt and an
+    inbox event for each party."""
+
+    id: str
+    message_id: str
+    document_id: str
+    receipt_id: str
+    omrane_event_id: str
+    imr_event_id: str
+
+    @property
+    def path(self) -> str:
+        return f"/v1/cases/{self.id}"
+
+
+def a_case_with_everything(imr: TestClient, omrane: TestClient) -> Case:
+    opened = imr.post("/v1/cases", json=case_payload())
+    assert opened.status_code == 201, opened.text
+    case_id = opened.json()["id"]
+    document = upload(imr, case_id, samples.pdf(["Contrat de vente"]))
+    assert document.status_code == 201, document.text
+    note = omrane.post(f"/v1/cases/{case_id}/messages", json=message("note", "Dossier en cours d'examen."))
+    assert note.status_code == 201, note.text
+    return Case(
+        id=case_id,
+        message_id=note.json()["id"],
+        document_id=document.json()["id"],
+        receipt_id=opened.headers["receipt-location"].rsplit("/", 1)[1],
+        omrane_event_id=omrane.get("/v1/inbox").json()["items"][0]["id"],
+        imr_event_id=imr.get("/v1/inbox").json()["items"][0]["id"],
+    )
