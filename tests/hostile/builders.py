@@ -4,10 +4,11 @@ default (proxy mode, another registry), and a case with something in it to attac
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -142,15 +143,6 @@ def pem(certificate: x509.Certificate) -> str:
     return certificate.public_bytes(serialization.Encoding.PEM).decode()
 
 
-def dev_ca(test_pki) -> pki.CertificateAuthority:
-    return pki.CertificateAuthority.load(test_pki.dev.directory)
-
-
-def organization_of(test_pki, name: str) -> str:
-    certificate = pki.load_certificate(test_pki.files(name).cert)
-    return certificate.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value
-
-
 def as_ca(certified: pki.CertifiedKey) -> pki.CertificateAuthority:
     """Use any certificate and key to issue certificates: what a rogue issuer does."""
     return pki.CertificateAuthority(certified.certificate, certified.key)
@@ -175,38 +167,68 @@ def rogue_intermediate(rogue_root: pki.CertificateAuthority, claimed_issuer: x50
     return pki.CertificateAuthority(certificate, key)
 
 
-def impostor_chains(test_pki, name: str = "imr") -> dict[str, list[str]]:
-    """Certificate chains (leaf first) that claim to be `name` and are not its registered certificate.
-    The TLS handshake refuses each of them; these are what the app would see if one got through."""
-    genuine_ca = dev_ca(test_pki)
-    organization = organization_of(test_pki, name)
+@dataclass
+class Issuers:
+    """Everyone who could issue a certificate claiming to be `name`: the client CA itself (outside
+    the validity period), and those who must not (a foreign CA with the client CA's name, a rogue
+    intermediate under it, another institution using its own certificate as a CA)."""
+
+    test_pki: Any
+    name: str = "imr"
+
+    def __post_init__(self) -> None:
+        self.genuine = pki.load_certificate(self.test_pki.files(self.name).cert)
+        self.organization = self.genuine.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value
+        self.client_ca = pki.CertificateAuthority.load(self.test_pki.dev.directory)
+        ca_name = self.client_ca.certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+        self.foreign = pki.CertificateAuthority.generate(ca_name)
+        self.intermediate = rogue_intermediate(self.foreign, self.client_ca.certificate.subject)
+        neighbour = self.test_pki.files("al-omrane")
+        self.neighbour = as_ca(pki.CertifiedKey(pki.load_certificate(neighbour.cert), pki.load_private_key(neighbour.key)))
+
+    def leaf(self, issuer: pki.CertificateAuthority, **validity: datetime) -> x509.Certificate:
+        """A client certificate with exactly the subject of `name`'s registered one."""
+        return issuer.client_certificate(self.name, organization=self.organization, **validity).certificate
+
+
+def _days(days: int) -> datetime:
+    return datetime.now(UTC) + timedelta(days=days)
+
+
+# Certificate chains (leaf first) that claim to be IMR and are not its registered certificate. The
+# TLS handshake refuses each of them; these are what the app sees if one ever got past it.
+IMPOSTORS: dict[str, Callable[[Issuers], list[x509.Certificate]]] = {
+    "foreign CA, same subject": lambda i: [i.leaf(i.foreign)],
+    "expired, from the client CA": lambda i: [i.leaf(i.client_ca, not_after=_days(-1))],
+    "not yet valid, from the client CA": lambda i: [i.leaf(i.client_ca, not_before=_days(1))],
+    "rogue intermediate": lambda i: [i.leaf(i.intermediate), i.intermediate.certificate, i.client_ca.certificate],
+    "issued by another institution's certificate": lambda i: [i.leaf(i.neighbour), i.neighbour.certificate],
+    "self-signed, same subject": lambda i: [_self_signed(i.genuine.subject)],
+    "the gateway's server certificate": lambda i: [pki.load_certificate(i.test_pki.dev.server_cert)],
+    "the client CA's own certificate": lambda i: [i.client_ca.certificate],
+    "impostor first, genuine certificate behind it": lambda i: [i.leaf(i.foreign), i.genuine],
+}
+
+
+def _self_signed(subject: x509.Name) -> x509.Certificate:
+    key = attackers_key()
     now = datetime.now(UTC)
-    foreign = pki.CertificateAuthority.generate(genuine_ca.certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value)
-    intermediate = rogue_intermediate(foreign, genuine_ca.certificate.subject)
-    neighbour = pki.CertifiedKey(pki.load_certificate(test_pki.files("al-omrane").cert), pki.load_private_key(test_pki.files("al-omrane").key))
-
-    def leaf(issuer: pki.CertificateAuthority, **validity: datetime) -> x509.Certificate:
-        return issuer.client_certificate(name, organization=organization, **validity).certificate
-
-    genuine_leaf = pki.load_certificate(test_pki.files(name).cert)
-    self_signed = pki.CertificateAuthority.generate(name)
-    return {
-        "foreign CA, same subject": [pem(leaf(foreign))],
-        "expired, from the client CA": [pem(leaf(genuine_ca, not_after=now - timedelta(days=1)))],
-        "not yet valid, from the client CA": [pem(leaf(genuine_ca, not_before=now + timedelta(days=1)))],
-        "rogue intermediate": [pem(leaf(intermediate)), pem(intermediate.certificate), pem(genuine_ca.certificate)],
-        "issued by another institution's certificate": [pem(leaf(as_ca(neighbour))), pem(neighbour.certificate)],
-        "self-signed, same common name": [pem(self_signed.certificate)],
-        "the gateway's server certificate": [pki.load_certificate(test_pki.dev.server_cert).public_bytes(serialization.Encoding.PEM).decode()],
-        "the client CA itself": [pem(genuine_ca.certificate)],
-        "impostor first, genuine certificate behind it": [pem(leaf(foreign)), pem(genuine_leaf)],
-    }
+    return (
+        x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=30)).sign(key, hashes.SHA256())
+    )
 
 
-def presenting(app, chain: list[str]) -> TestClient:
-    """A client whose TLS layer reports `chain` (leaf first) in the ASGI `tls` extension, as
-    gateway.security.tls does for a verified connection."""
-    extension = {"client_cert_chain": list(chain), "tls_version": 0x0304}
+def rfc9440(certificate: x509.Certificate) -> str:
+    """The `Client-Cert` header a TLS-terminating proxy forwards (RFC 9440: `:base64 DER:`)."""
+    return ":" + base64.b64encode(certificate.public_bytes(serialization.Encoding.DER)).decode() + ":"
+
+
+def presenting(app, chain: list[x509.Certificate | str]) -> TestClient:
+    """A client whose TLS layer reports `chain` (leaf first; certificates or PEM text) in the ASGI
+    `tls` extension, as gateway.security.tls does for a verified connection."""
+    extension = {"client_cert_chain": [c if isinstance(c, str) else pem(c) for c in chain], "tls_version": 0x0304}
 
     async def with_chain(scope, receive, send):
         if scope["type"] == "http":
