@@ -1,6 +1,7 @@
 """What the hostile catalogue's attackers hold, built once here: request signatures (genuine, and
 every forgery), certificates an attacker could present, gateways configured otherwise than the
-default (proxy mode, another registry), and a case with something in it to attack."""
+default (proxy mode, another registry), a case with something in it to attack, and one gateway
+per test module."""
 
 from __future__ import annotations
 
@@ -8,21 +9,26 @@ import base64
 import hashlib
 import hmac
 import json
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
 
 from gateway import samples
 from gateway.app import create_app
+from gateway.config import Settings
 from gateway.domain.documents import attachment_header
 from gateway.security import pki
 from gateway.security.registry import Registry
@@ -242,16 +248,53 @@ def presenting(app, chain: list[x509.Certificate | str]) -> TestClient:
 
 
 @contextmanager
-def gateway(settings, *, registry: Registry | None = None, tmp_path=None, client=("testclient", 50000), **overrides: Any) -> Iterator[Any]:
-    """Another gateway on the same database: other settings, or another registry file. Yields
-    (app, TestClient from `client`'s address), with the app started."""
+def gateway(settings, *, registry: Registry | None = None, directory: Path | None = None, client=("testclient", 50000),
+            **overrides: Any) -> Iterator[Any]:
+    """A gateway started with `settings` (changed by `overrides`, or reading `registry`, written in
+    `directory`). Yields (app, TestClient from `client`'s address)."""
     if registry is not None:
-        path = tmp_path / "hostile-registry.json"
+        path = directory / f"registry-{uuid.uuid4()}.json"
         registry.write(path)
         overrides["registry_file"] = path
     app = create_app(settings.model_copy(update=overrides))
     with TestClient(app, client=client) as plain:
         yield app, plain
+
+
+# One gateway and one database per test module, shadowing tests/conftest.py's per-test ones where
+# a module imports these: a refusal writes nothing (each test checks it), so the next test may use
+# the same gateway, and the catalogue stays fast. Each test still takes its own baseline.
+
+
+@pytest.fixture(scope="module")
+def database_url(template, tmp_path_factory) -> Iterator[str]:
+    url = template.clone(tmp_path_factory.mktemp("hostile-db"))
+    yield url
+    template.drop(url)
+
+
+@pytest.fixture(scope="module")
+def settings(database_url, test_pki, registry_file, tmp_path_factory) -> Settings:
+    return Settings(database_url=database_url, pki_dir=test_pki.dev.directory, registry_file=registry_file,
+                    blob_dir=tmp_path_factory.mktemp("hostile-blobs"), _env_file=None)
+
+
+@pytest.fixture(scope="module")
+def app(settings):
+    with gateway(settings) as (application, _):
+        yield application
+
+
+@pytest.fixture(scope="module")
+def engine_sql(database_url):
+    engine = create_engine(database_url)
+
+    def run(statement, **params):
+        with engine.begin() as connection:
+            return connection.execute(text(statement) if isinstance(statement, str) else statement, params)
+
+    yield run
+    engine.dispose()
 
 
 def registry_where(registry_file, **changes) -> Registry:

@@ -13,8 +13,10 @@ import pytest
 
 from gateway import samples
 from tests.api.test_documents import upload
+from tests.conftest import institution_client
 from tests.factories import case_payload, message
 from tests.hostile.builders import Case, a_case_with_everything
+from tests.hostile.builders import app, database_url, engine_sql, settings  # noqa: F401 (one gateway for the module)
 
 NEXT_MONTH = (datetime.now(UTC) + timedelta(days=30)).isoformat()
 
@@ -97,9 +99,10 @@ MATRIX: dict[str, tuple[str, str, str, str, int, str]] = {
 }
 
 
-@pytest.fixture
-def case(imr, omrane) -> Case:
-    return a_case_with_everything(imr, omrane)
+@pytest.fixture(scope="module")
+def case(app, test_pki) -> Case:
+    """One case for the whole matrix: each refusal is checked to write nothing."""
+    return a_case_with_everything(institution_client(app, test_pki, "imr"), institution_client(app, test_pki, "al-omrane"))
 
 
 def resolve(path: str, case: Case) -> str:

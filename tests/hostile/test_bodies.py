@@ -13,6 +13,7 @@ import pytest
 
 from tests.factories import case_payload, message
 from tests.hostile.builders import REMOVED
+from tests.hostile.builders import app, database_url, engine_sql, settings  # noqa: F401 (one gateway for the module)
 
 JSON = "application/json"
 

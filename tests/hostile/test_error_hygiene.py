@@ -18,6 +18,7 @@ from gateway.security.signing import content_digest
 from tests.api.test_documents import upload
 from tests.factories import case_payload, message
 from tests.hostile.builders import SignedRequest
+from tests.hostile.builders import app, database_url, engine_sql, settings  # noqa: F401 (one gateway for the module)
 
 CITIZEN = case_payload()["complainant"]
 FREE_TEXT = {name: case_payload()[name] for name in ("title", "summary", "requested_action")}

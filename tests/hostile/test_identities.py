@@ -17,19 +17,20 @@ from gateway.security.registry import CertificateRef
 from tests.conftest import signer_for
 from tests.factories import case_payload
 from tests.hostile.builders import IMPOSTORS, Issuers, gateway, presenting, registry_where, rfc9440
+from tests.hostile.builders import app, database_url, engine_sql, settings  # noqa: F401 (one gateway for the module)
 
 PROXY = "127.0.0.1"
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def issuers(test_pki) -> Issuers:
     return Issuers(test_pki)
 
 
-def _check_read_and_write(refusals, client, test_pki, status: int, slug: str) -> None:
+def _check_read_and_write(refusals, client, test_pki, status: int, slug: str, **headers: str) -> None:
     """The read, and a write signed with IMR's genuine key: a stolen signing key is not an identity."""
-    refusals.check(client.get("/v1/me"), status, slug)
-    refusals.check(client.post("/v1/cases", json=case_payload(), auth=signer_for(test_pki, "imr")), status, slug)
+    refusals.check(client.get("/v1/me", headers=headers), status, slug)
+    refusals.check(client.post("/v1/cases", json=case_payload(), headers=headers, auth=signer_for(test_pki, "imr")), status, slug)
 
 
 # --- the certificate the TLS layer reports -------------------------------------------------------
@@ -65,7 +66,7 @@ def test_a_chain_that_is_no_certificate_is_invalid(refusals, app, test_pki, garb
 def test_a_deactivated_institution_s_certificate_is_no_longer_registered(refusals, settings, test_pki, registry_file, tmp_path):
     """Removing an institution from the registry is how it is revoked: its certificate then opens nothing."""
     without_omrane = registry_where(registry_file, al_omrane=lambda institution: None)
-    with gateway(settings, registry=without_omrane, tmp_path=tmp_path) as (app, _):
+    with gateway(settings, registry=without_omrane, directory=tmp_path) as (app, _):
         refusals.arranged()
         client = presenting(app, [test_pki.files("al-omrane").cert.read_text()])
         refusals.check(client.get("/v1/me"), 403, "unregistered-certificate")
@@ -75,13 +76,13 @@ def test_a_deactivated_institution_s_certificate_is_no_longer_registered(refusal
 # --- registered by subject: the app alone does not check the issuer ------------------------------
 
 
-@pytest.fixture
-def registered_by_subject(settings, registry_file, tmp_path, issuers):
+@pytest.fixture(scope="module")
+def registered_by_subject(settings, registry_file, tmp_path_factory, issuers):
     """IMR registered by its certificate's subject (allowed: "any certificate with this subject
     under the client CA"), not by fingerprint."""
     subject = CertificateRef(subject=issuers.genuine.subject.rfc4514_string())
     registry = registry_where(registry_file, imr=lambda institution: institution.model_copy(update={"certificates": [subject]}))
-    with gateway(settings, registry=registry, tmp_path=tmp_path) as (app, _):
+    with gateway(settings, registry=registry, directory=tmp_path_factory.mktemp("by-subject")) as (app, _):
         yield app
 
 
@@ -106,15 +107,15 @@ def test_registered_by_subject_an_impostor_is_still_refused(refusals, registered
 # --- forwarded by a TLS-terminating proxy --------------------------------------------------------
 
 
-@pytest.fixture
-def behind_proxy(settings, registry_file, tmp_path, issuers, request):
+@pytest.fixture(scope="module")
+def behind_proxy(settings, registry_file, tmp_path_factory, issuers, request):
     """The gateway behind a proxy at 127.0.0.1, IMR registered by fingerprint (or by subject, when
     the test is parametrized indirectly with "by subject")."""
     registry = None
     if getattr(request, "param", None) == "by subject":
         subject = CertificateRef(subject=issuers.genuine.subject.rfc4514_string())
         registry = registry_where(registry_file, imr=lambda institution: institution.model_copy(update={"certificates": [subject]}))
-    with gateway(settings, registry=registry, tmp_path=tmp_path, client=(PROXY, 50000),
+    with gateway(settings, registry=registry, directory=tmp_path_factory.mktemp("proxy"), client=(PROXY, 50000),
                  trust_proxy_client_cert=True, trusted_proxies=[PROXY]) as (_, client):
         yield client
 
@@ -135,9 +136,8 @@ FORWARDED = {
 @pytest.mark.parametrize("impostor", FORWARDED)
 def test_a_forwarded_impostor_is_refused(refusals, behind_proxy, test_pki, issuers, impostor):
     refusals.arranged()
-    header = {"Client-Cert": rfc9440(IMPOSTORS[impostor](issuers)[0])}
-    behind_proxy.headers.update(header)
-    _check_read_and_write(refusals, behind_proxy, test_pki, *FORWARDED[impostor])
+    forwarded = rfc9440(IMPOSTORS[impostor](issuers)[0])
+    _check_read_and_write(refusals, behind_proxy, test_pki, *FORWARDED[impostor], **{"Client-Cert": forwarded})
 
 
 FORWARDED_GARBAGE = {

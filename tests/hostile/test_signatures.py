@@ -25,6 +25,7 @@ from tests.hostile.builders import (
     b64url,
     upload_request,
 )
+from tests.hostile.builders import app, database_url, engine_sql, settings  # noqa: F401 (one gateway for the module)
 
 Build = Callable[[SignedRequest], "str | None"]
 
