@@ -87,10 +87,10 @@ class SignedRequest:
         signer = Signer.from_private_key(self.private_key(key_of))
         return signer.sign(self.claims(**changes), REQUEST_TYPE)
 
-    def with_header(self, header: dict[str, Any], key: Any = None, algorithm: str = "ES256") -> str:
+    def with_header(self, header: dict[str, Any], key: Any = None) -> str:
         """A real signature (by `key`, the signer's own by default) under a protected header of the
-        attacker's choosing; `header` overrides the usual kid and typ (REMOVED drops one)."""
-        protected = _without_removed({"alg": algorithm, "kid": self.kid(), "typ": REQUEST_TYPE, **header})
+        attacker's choosing; `header` overrides the usual alg, kid and typ (REMOVED drops one)."""
+        protected = _without_removed({"alg": "ES256", "kid": self.kid(), "typ": REQUEST_TYPE, **header})
         return compact(protected, self.claims(), key or self.private_key())
 
     def hs256(self, secret: bytes) -> str:
@@ -105,10 +105,9 @@ class SignedRequest:
     def public_pem(self) -> bytes:
         return self.private_key().public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
-    def send(self, token: str | None, *, target: str | None = None, body: bytes | None = None, **headers: str):
+    def send(self, token: str | None):
         signature = {SIGNATURE_HEADER: token} if token is not None else {}
-        return self.client.request(self.method, target or self.target, content=self.body if body is None else body,
-                                   headers={**self.headers, **self.signed_headers, **signature, **headers})
+        return self.client.request(self.method, self.target, content=self.body, headers={**self.headers, **self.signed_headers, **signature})
 
 
 def compact(header: dict[str, Any], claims: dict[str, Any], key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> str:
@@ -154,23 +153,20 @@ def as_ca(certified: pki.CertifiedKey) -> pki.CertificateAuthority:
     return pki.CertificateAuthority(certified.certificate, certified.key)
 
 
-def rogue_intermediate(rogue_root: pki.CertificateAuthority, claimed_issuer: x509.Name) -> pki.CertificateAuthority:
-    """An intermediate CA that names `claimed_issuer` (the client CA) as its issuer but was signed
-    by `rogue_root`'s key."""
+def hand_made(subject: x509.Name, issuer: x509.Name, signing_key: ec.EllipticCurvePrivateKey | None = None, *,
+              ca: bool = False) -> pki.CertificateAuthority:
+    """A certificate for a new key, naming whatever `issuer` it likes and signed by `signing_key`
+    (its own key: self-signed, when none is given). Returned with its key, ready to issue more."""
     key = attackers_key()
     now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Gateway intermediate CA")]))
-        .issuer_name(claimed_issuer)
-        .public_key(key.public_key())
+    builder = (
+        x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=365))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .sign(rogue_root.key, hashes.SHA256())
+        .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=30))
     )
-    return pki.CertificateAuthority(certificate, key)
+    if ca:
+        builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+    return pki.CertificateAuthority(builder.sign(signing_key or key, hashes.SHA256()), key)
 
 
 @dataclass
@@ -188,7 +184,9 @@ class Issuers:
         self.client_ca = pki.CertificateAuthority.load(self.test_pki.dev.directory)
         ca_name = self.client_ca.certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
         self.foreign = pki.CertificateAuthority.generate(ca_name)
-        self.intermediate = rogue_intermediate(self.foreign, self.client_ca.certificate.subject)
+        # an intermediate CA naming the client CA as its issuer, signed by the foreign CA's key
+        intermediate = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Gateway intermediate CA")])
+        self.intermediate = hand_made(intermediate, self.client_ca.certificate.subject, self.foreign.key, ca=True)
         neighbour = self.test_pki.files("al-omrane")
         self.neighbour = as_ca(pki.CertifiedKey(pki.load_certificate(neighbour.cert), pki.load_private_key(neighbour.key)))
 
@@ -209,21 +207,11 @@ IMPOSTORS: dict[str, Callable[[Issuers], list[x509.Certificate]]] = {
     "not yet valid, from the client CA": lambda i: [i.leaf(i.client_ca, not_before=_days(1))],
     "rogue intermediate": lambda i: [i.leaf(i.intermediate), i.intermediate.certificate, i.client_ca.certificate],
     "issued by another institution's certificate": lambda i: [i.leaf(i.neighbour), i.neighbour.certificate],
-    "self-signed, same subject": lambda i: [_self_signed(i.genuine.subject)],
+    "self-signed, same subject": lambda i: [hand_made(i.genuine.subject, i.genuine.subject).certificate],
     "the gateway's server certificate": lambda i: [pki.load_certificate(i.test_pki.dev.server_cert)],
     "the client CA's own certificate": lambda i: [i.client_ca.certificate],
     "impostor first, genuine certificate behind it": lambda i: [i.leaf(i.foreign), i.genuine],
 }
-
-
-def _self_signed(subject: x509.Name) -> x509.Certificate:
-    key = attackers_key()
-    now = datetime.now(UTC)
-    return (
-        x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=30)).sign(key, hashes.SHA256())
-    )
 
 
 def rfc9440(certificate: x509.Certificate) -> str:
@@ -297,15 +285,15 @@ def engine_sql(database_url):
     engine.dispose()
 
 
-def registry_where(registry_file, **changes) -> Registry:
-    """The test registry with institutions changed (`name=callable(institution) -> institution or None`)."""
-    institutions = []
+def registry_where(registry_file, changes: dict[str, Callable | None]) -> Registry:
+    """The test registry with some institutions changed (id → a function of the entry) or left out (id → None)."""
+    kept = []
     for institution in Registry.load(registry_file).institutions:
-        change = changes.get(institution.id.replace("-", "_"))
-        institution = change(institution) if change else institution
-        if institution is not None:
-            institutions.append(institution)
-    return Registry(institutions=institutions)
+        if institution.id not in changes:
+            kept.append(institution)
+        elif changes[institution.id] is not None:
+            kept.append(changes[institution.id](institution))
+    return Registry(institutions=kept)
 
 
 # --- something to attack -------------------------------------------------------------------------
@@ -313,9 +301,9 @@ def registry_where(registry_file, **changes) -> Registry:
 
 @dataclass(frozen=True)
 class Case:
-    """A case IMR opened against Al Omrane, with a document and a note from each side, so that
-    every kind of resource exists: ids of the case, a message, a document, a receipt and an
-    inbox event for each party."""
+    """A case IMR opened against Al Omrane, with IMR's document and Al Omrane's note, so that every
+    kind of resource exists: ids of the case, a message, a document, a receipt and an inbox event
+    for each party."""
 
     id: str
     message_id: str

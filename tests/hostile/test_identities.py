@@ -65,7 +65,7 @@ def test_a_chain_that_is_no_certificate_is_invalid(refusals, app, test_pki, garb
 
 def test_a_deactivated_institution_s_certificate_is_no_longer_registered(refusals, settings, test_pki, registry_file, tmp_path):
     """Removing an institution from the registry is how it is revoked: its certificate then opens nothing."""
-    without_omrane = registry_where(registry_file, al_omrane=lambda institution: None)
+    without_omrane = registry_where(registry_file, {"al-omrane": None})
     with gateway(settings, registry=without_omrane, directory=tmp_path) as (app, _):
         refusals.arranged()
         client = presenting(app, [test_pki.files("al-omrane").cert.read_text()])
@@ -76,12 +76,16 @@ def test_a_deactivated_institution_s_certificate_is_no_longer_registered(refusal
 # --- registered by subject: the app alone does not check the issuer ------------------------------
 
 
-@pytest.fixture(scope="module")
-def registered_by_subject(settings, registry_file, tmp_path_factory, issuers):
+def imr_registered_by_subject(registry_file, issuers: Issuers):
     """IMR registered by its certificate's subject (allowed: "any certificate with this subject
     under the client CA"), not by fingerprint."""
     subject = CertificateRef(subject=issuers.genuine.subject.rfc4514_string())
-    registry = registry_where(registry_file, imr=lambda institution: institution.model_copy(update={"certificates": [subject]}))
+    return registry_where(registry_file, {"imr": lambda imr: imr.model_copy(update={"certificates": [subject]})})
+
+
+@pytest.fixture(scope="module")
+def registered_by_subject(settings, registry_file, tmp_path_factory, issuers):
+    registry = imr_registered_by_subject(registry_file, issuers)
     with gateway(settings, registry=registry, directory=tmp_path_factory.mktemp("by-subject")) as (app, _):
         yield app
 
@@ -111,10 +115,7 @@ def test_registered_by_subject_an_impostor_is_still_refused(refusals, registered
 def behind_proxy(settings, registry_file, tmp_path_factory, issuers, request):
     """The gateway behind a proxy at 127.0.0.1, IMR registered by fingerprint (or by subject, when
     the test is parametrized indirectly with "by subject")."""
-    registry = None
-    if getattr(request, "param", None) == "by subject":
-        subject = CertificateRef(subject=issuers.genuine.subject.rfc4514_string())
-        registry = registry_where(registry_file, imr=lambda institution: institution.model_copy(update={"certificates": [subject]}))
+    registry = imr_registered_by_subject(registry_file, issuers) if getattr(request, "param", None) == "by subject" else None
     with gateway(settings, registry=registry, directory=tmp_path_factory.mktemp("proxy"), client=(PROXY, 50000),
                  trust_proxy_client_cert=True, trusted_proxies=[PROXY]) as (_, client):
         yield client
