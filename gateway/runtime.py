@@ -66,10 +66,9 @@ class Runtime:
         return Directory.of(self.registry)
 
     @cached_property
-    def client_ca(self) -> x509.Certificate | None:
-        """The CA a forwarded client certificate must chain to (only behind a TLS-terminating proxy)."""
-        if not self.settings.trust_proxy_client_cert:
-            return None
+    def client_ca(self) -> x509.Certificate:
+        """The CA every client certificate must be issued by: checked by the TLS handshake (or the
+        proxy), and again by the app."""
         return x509.load_pem_x509_certificate(self.settings.client_ca_path.read_bytes())
 
     def start(self) -> None:

@@ -36,7 +36,7 @@ class StrictJsonRequest(Request):
 
 
 class StrictJsonRoute(APIRoute):
-    """A route whose JSON body is read strictly. It is read here, ahead of FastAPI, so that each
+    """A route whose JSON body is read strictly (and a body of another media type is 415). It is read here, ahead of FastAPI, so that each
     refusal gets its own problem type (FastAPI would answer any error in `json()` with a bare 400);
     FastAPI then finds the value already read."""
 
@@ -47,7 +47,9 @@ class StrictJsonRoute(APIRoute):
 
         async def handle_strictly(request: Request) -> Response:
             request = StrictJsonRequest(request.scope, request.receive)
-            if is_json(request.headers.get("content-type")) and await request.body():
+            if await request.body():
+                if not is_json(request.headers.get("content-type")):
+                    raise ProblemError("unsupported-media-type", "send the body as application/json")
                 try:
                     await request.json()
                 except strict_json.NotStrictJson as refused:

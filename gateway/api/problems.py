@@ -24,6 +24,8 @@ from gateway.storage import faults
 log = logging.getLogger(__name__)
 
 MEDIA_TYPE = "application/problem+json"
+# A body of 20,000 unknown members would otherwise get a problem of 20,000 errors back.
+MAX_FIELD_ERRORS = 50
 
 
 def problem_body(problem_type: ProblemType, language: str, *, detail: str | None = None, instance: str | None = None, **extensions: Any) -> dict[str, Any]:
@@ -79,7 +81,7 @@ def install(app: FastAPI) -> None:
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         """A body that is not JSON never gets here (gateway.api.bodies refuses it first); one that is
         JSON but not an object is malformed, and any other failure is a field's."""
-        errors = [_field_error(error) for error in exc.errors()]
+        errors = [_field_error(error) for error in exc.errors()[:MAX_FIELD_ERRORS]]
         malformed = any(error.code == "model_attributes_type" and error.pointer == "#/" for error in errors)
         slug = "malformed-request" if malformed else "validation-failed"
         return problem_response(

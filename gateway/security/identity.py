@@ -36,18 +36,22 @@ class ClientCertificate:
 
 
 class CertificateRejected(Exception):
-    """A forwarded certificate that cannot be trusted (malformed, wrong issuer, outside its validity)."""
+    """A client certificate that cannot be trusted (malformed, wrong issuer, outside its validity)."""
 
 
 @lru_cache(maxsize=1024)
 def _parse_pem(pem: str) -> ClientCertificate:
-    return ClientCertificate.from_der(x509.load_pem_x509_certificate(pem.encode()).public_bytes(Encoding.DER))
+    try:
+        return ClientCertificate.from_der(x509.load_pem_x509_certificate(pem.encode()).public_bytes(Encoding.DER))
+    except ValueError as exc:
+        raise CertificateRejected("the client certificate is not readable") from exc
 
 
-def certificate_from_scope(scope: dict) -> ClientCertificate | None:
-    """The certificate the TLS layer verified for this connection, if any."""
+def certificate_from_scope(scope: dict, client_ca: x509.Certificate) -> ClientCertificate | None:
+    """The certificate the TLS layer verified for this connection, if any, checked again: the app
+    does not rely on whoever filled the ASGI `tls` extension for the issuer or the validity."""
     chain = scope.get("extensions", {}).get(TLS_EXTENSION, {}).get("client_cert_chain") or []
-    return _parse_pem(chain[0]) if chain else None
+    return check_certificate(_parse_pem(chain[0]), client_ca) if chain else None
 
 
 def peer_is_trusted_proxy(peer_host: str | None, networks) -> bool:
@@ -78,11 +82,23 @@ def check_forwarded_certificate(der: bytes, client_ca: x509.Certificate, now: da
         client = ClientCertificate.from_der(der)
     except ValueError as exc:
         raise CertificateRejected("the forwarded client certificate is not readable") from exc
-    try:
-        client.certificate.verify_directly_issued_by(client_ca)
-    except (ValueError, TypeError, InvalidSignature) as exc:
-        raise CertificateRejected("the forwarded client certificate is not issued by the client CA") from exc
+    return check_certificate(client, client_ca, now)
+
+
+def check_certificate(client: ClientCertificate, client_ca: x509.Certificate, now: datetime | None = None) -> ClientCertificate:
+    """Issued by the client CA (the signature check is done once per certificate) and within its validity."""
+    if not _issued_by(client, client_ca):
+        raise CertificateRejected("the client certificate is not issued by the client CA")
     now = now or datetime.now(UTC)
     if not client.certificate.not_valid_before_utc <= now <= client.certificate.not_valid_after_utc:
-        raise CertificateRejected("the forwarded client certificate is outside its validity period")
+        raise CertificateRejected("the client certificate is outside its validity period")
     return client
+
+
+@lru_cache(maxsize=1024)
+def _issued_by(client: ClientCertificate, client_ca: x509.Certificate) -> bool:
+    try:
+        client.certificate.verify_directly_issued_by(client_ca)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True

@@ -62,7 +62,7 @@ REFUSALS = {
     "a body over the limit": (lambda p: p.imr.post("/v1/cases", json=citizens_case(summary=NAMING_MESSAGE * 20_000)), 413, "payload-too-large"),
     "a body that is not UTF-8": (lambda p: p.imr.post("/v1/cases", content=json.dumps(citizens_case(), ensure_ascii=False).encode()
                                                       .replace(b"Casablanca", b"Casa\xff"), headers={"Content-Type": "application/json"}),
-                                 400, "malformed-request"),
+                                 400, "body-not-utf8"),
     "a message the mediator may not send": (lambda p: p.imr.post(f"/v1/cases/{p.case_id}/messages",
                                                                  json=message("acknowledgement", NAMING_MESSAGE)), 409, "transition-refused"),
     "a message to a case that does not exist": (lambda p: p.omrane.post("/v1/cases/00000000-0000-4000-8000-000000000000/messages",

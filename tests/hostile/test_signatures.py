@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from gateway.security import pki
-from gateway.security.signing import content_digest, public_jwk
+from gateway.security.signing import REQUEST_TYPE, content_digest, public_jwk
 from tests.factories import case_payload, message
 from tests.hostile.builders import (
     REMOVED,
@@ -120,16 +120,16 @@ SIGNATURE_TRICKS: dict[str, tuple[Build, str]] = {
     "crit empty, with the genuine key": (lambda r: r.with_header({"crit": []}), "signature-algorithm-refused"),
     # which key
     "an unknown kid": (lambda r: r.with_header({"kid": "no-such-key"}, key=attackers_key()), "signature-key-unknown"),
-    "no kid": (lambda r: r.with_header({"kid": REMOVED}), "signature-key-unknown"),
+    "no kid": (lambda r: r.with_header({"kid": REMOVED}), "signature-algorithm-refused"),  # the header is exactly alg, kid, typ
     "kid null": (lambda r: r.with_header({"kid": None}), "signature-key-unknown"),
     "kid naming a key file": (lambda r: r.with_header({"kid": "../pki/imr-signing.key"}), "signature-key-unknown"),
     "Al Omrane's key, iss imr": (lambda r: r.genuine(key_of="al-omrane"), "signature-key-not-yours"),
     "Al Omrane's key, iss al-omrane": (lambda r: r.genuine(key_of="al-omrane", iss="al-omrane"), "signature-key-not-yours"),
     "the auditor's key": (lambda r: r.genuine(key_of="auditor"), "signature-key-not-yours"),
-    "a receipt: the gateway's own key": (_a_receipt, "signature-key-not-yours"),
+    "a receipt: the gateway's own key": (_a_receipt, "signature-algorithm-refused"),  # its typ is a receipt's
     # the signature itself
     "IMR's kid, signed by the attacker": (lambda r: r.with_header({}, key=attackers_key()), "signature-invalid"),
-    "IMR's kid, no signature bytes": (lambda r: r.unsigned({"alg": "ES256"}, signature=b""), "signature-invalid"),
+    "IMR's kid, no signature bytes": (lambda r: r.unsigned({"alg": "ES256", "typ": REQUEST_TYPE}, signature=b""), "signature-invalid"),
     "another request's signature grafted on": (_grafted, "signature-invalid"),
     "claims edited after signing": (_claims_edited_after_signing, "signature-invalid"),
     "a DER-encoded ECDSA signature": (_der_signature, "signature-invalid"),
