@@ -86,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        redirect_slashes=False,  # Starlette builds that redirect from the Host header: a trailing slash is a 404
     )
     app.state.settings = settings
     problems.install(app)

@@ -10,7 +10,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pydantic import ValidationError
+
 from gateway.config import Settings
+from gateway.misconfiguration import ConfigurationError, from_settings
 
 if TYPE_CHECKING:
     from gateway.runtime import Runtime
@@ -37,6 +40,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         _, wrote_registry = ensure_dev_setup(settings.pki_dir, settings.registry_file)
         if wrote_registry:
             print(f"development registry written to {settings.registry_file}")
+    with _runtime(settings) as runtime:  # every file the settings name, before the database or the server is touched
+        runtime.check_configuration()
+        if not settings.trust_proxy_client_cert:
+            runtime.check_server_tls()
     upgrade(settings.database_url, master_key=settings.load_master_key())
     host, port = args.host or settings.host, args.port or settings.port
     pki_dir = settings.pki_dir
@@ -58,7 +65,7 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
 
     try:
         master_key = settings.load_master_key()
-    except ValueError:
+    except ConfigurationError:
         master_key = None  # only needed to seal existing rows; the migration says so if it is
     upgrade(settings.database_url, args.revision, master_key)
     print(f"database at {args.revision}")
@@ -311,13 +318,21 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Exit status 2, with one line on stderr naming the setting and its fix, for any set-up the
+    gateway cannot run with, whichever command found it."""
     args = parser().parse_args(argv)
     try:
-        settings = Settings()
-    except ValueError as invalid:
-        print(f"invalid settings: {invalid}", file=sys.stderr)
+        return args.run(_settings(), args)
+    except ConfigurationError as misconfigured:
+        print(f"gateway: configuration error: {misconfigured}", file=sys.stderr)
         return 2
-    return args.run(settings, args)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as invalid:
+        raise from_settings(invalid) from None
 
 
 if __name__ == "__main__":

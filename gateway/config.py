@@ -15,10 +15,12 @@ from pydantic import Field, PositiveInt, SecretStr, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from gateway.domain import documents
+from gateway.misconfiguration import provisioned
 from gateway.security.encryption import MasterKey
 from gateway.storage.blobs import BlobStore, LocalBlobStore
 
 VAR_DIR = Path("var")
+MASTER_KEY = "32 random bytes, base64"
 
 
 class Settings(BaseSettings):
@@ -150,7 +152,10 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _check(self) -> Self:
         for entry in self.trusted_proxies:
-            ipaddress.ip_network(entry, strict=False)  # raises ValueError on a typo
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError("GATEWAY_TRUSTED_PROXIES lists something that is not an address or network") from None
         if self.trust_proxy_client_cert and not self.trusted_proxies:
             raise ValueError("GATEWAY_TRUST_PROXY_CLIENT_CERT needs GATEWAY_TRUSTED_PROXIES")
         if not self.document_types:
@@ -180,18 +185,19 @@ class Settings(BaseSettings):
         return self.ledger_origin or f"{self.gateway_id}/ledger"
 
     def load_master_key(self) -> MasterKey:
-        """The master key, from GATEWAY_MASTER_KEY or its file; a clear error when there is none."""
+        """The master key, from GATEWAY_MASTER_KEY or its file; a ConfigurationError naming the setting otherwise."""
         if self.master_key is not None:
-            return MasterKey.from_text(self.master_key.get_secret_value())
-        path = self.master_key_file or self.pki_dir / "master.key"
-        try:
-            return MasterKey.from_text(path.read_text())
-        except FileNotFoundError:
-            raise ValueError(f"no master key: set GATEWAY_MASTER_KEY or create {path} (gateway pki init makes one)") from None
+            with provisioned("GATEWAY_MASTER_KEY", f"the master key ({MASTER_KEY})"):
+                return MasterKey.from_text(self.master_key.get_secret_value())
+        with provisioned("GATEWAY_MASTER_KEY_FILE", f"the master key ({MASTER_KEY}), readable by the gateway's user only"):
+            return MasterKey.from_text((self.master_key_file or self.pki_dir / "master.key").read_text())
 
     def load_retired_master_keys(self) -> list[MasterKey]:
         texts = [part for part in (self.retired_master_keys.get_secret_value() if self.retired_master_keys else "").split(",") if part.strip()]
-        return [MasterKey.from_text(text) for text in texts] + [MasterKey.from_text(path.read_text()) for path in self.retired_master_key_files]
+        with provisioned("GATEWAY_RETIRED_MASTER_KEYS", f"the older master keys, comma-separated ({MASTER_KEY} each)"):
+            from_values = [MasterKey.from_text(text) for text in texts]
+        with provisioned("GATEWAY_RETIRED_MASTER_KEY_FILES", f"the older master keys, one per file ({MASTER_KEY} each)"):
+            return from_values + [MasterKey.from_text(path.read_text()) for path in self.retired_master_key_files]
 
     def open_blob_store(self) -> BlobStore:
         """The local store under blob_dir, or the S3 store when a bucket is set (staging under blob_dir)."""

@@ -7,13 +7,15 @@ exports the ledger never loads the master key.
 
 from __future__ import annotations
 
+import ssl
 from functools import cached_property
 
 from cryptography import x509
 
 from gateway.config import Settings
 from gateway.ledger.store import Ledger
-from gateway.security.keys import KeyRing, checkpoint_signer
+from gateway.misconfiguration import provisioned
+from gateway.security.keys import KeyRing, checkpoint_signer, gateway_key
 from gateway.security.registry import Directory, Registry
 from gateway.services.registry import sync_registry
 from gateway.services.vault import Vault
@@ -21,6 +23,9 @@ from gateway.storage.blobs import BlobStore
 from gateway.storage.engine import Database
 from gateway.storage.migrations import check_up_to_date
 from gateway.storage.writers import PooledWriter, SerialWriter, Writer
+
+REGISTRY = "the institution registry (JSON; see README, The registry)"
+CLIENT_CA = "the certificate (PEM) of the CA that issues the institutions' client certificates"
 
 
 class Runtime:
@@ -50,16 +55,23 @@ class Runtime:
     @cached_property
     def ledger(self) -> Ledger:
         settings = self.settings
-        return Ledger(settings.origin, checkpoint_signer(settings.checkpoint_key_path, settings.origin))
+        with provisioned("GATEWAY_CHECKPOINT_KEY", "the ledger's checkpoint signing key (Ed25519 private key, PEM)"):
+            return Ledger(settings.origin, checkpoint_signer(settings.checkpoint_key_path, settings.origin))
 
     @cached_property
     def registry(self) -> Registry:
-        return Registry.load(self.settings.registry_file)
+        with provisioned("GATEWAY_REGISTRY_FILE", REGISTRY):
+            return Registry.load(self.settings.registry_file)
 
     @cached_property
     def keys(self) -> KeyRing:
-        settings = self.settings
-        return KeyRing.build(self.registry, settings.gateway_id, settings.signing_key_path, settings.retired_signing_keys, self.ledger)
+        settings, registry, ledger = self.settings, self.registry, self.ledger
+        with provisioned("GATEWAY_SIGNING_KEY", "the gateway's receipt signing key (EC P-256 private key, PEM)"):
+            signing = gateway_key(settings.signing_key_path, settings.gateway_id)
+        with provisioned("GATEWAY_RETIRED_SIGNING_KEYS", "the older receipt signing keys, comma-separated paths (EC P-256, PEM)"):
+            retired = [gateway_key(path, settings.gateway_id)[1] for path in settings.retired_signing_keys]
+        with provisioned("GATEWAY_REGISTRY_FILE", REGISTRY):
+            return KeyRing.build(registry, settings.gateway_id, signing, retired, ledger)
 
     @cached_property
     def directory(self) -> Directory:
@@ -69,15 +81,30 @@ class Runtime:
     def client_ca(self) -> x509.Certificate:
         """The CA every client certificate must be issued by: checked by the TLS handshake (or the
         proxy), and again by the app."""
-        return x509.load_pem_x509_certificate(self.settings.client_ca_path.read_bytes())
+        with provisioned("GATEWAY_CLIENT_CA", CLIENT_CA):
+            return x509.load_pem_x509_certificate(self.settings.client_ca_path.read_bytes())
+
+    def check_configuration(self) -> None:
+        """Load every key and file the settings name (none of them needs the database), so that a
+        bad set-up is one ConfigurationError before anything is served."""
+        for part in ("keys", "vault", "directory", "client_ca"):
+            getattr(self, part)
+
+    def check_server_tls(self) -> None:
+        """The files the edge will load when the gateway terminates TLS itself, loaded now so that
+        a missing or mismatched one names its setting instead of failing inside the server."""
+        settings, context = self.settings, ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        with provisioned("GATEWAY_TLS_CERT / GATEWAY_TLS_KEY", "the server's certificate chain and its private key (PEM, a matching pair)"):
+            context.load_cert_chain(settings.server_cert_path, settings.server_key_path)
+        with provisioned("GATEWAY_CLIENT_CA", CLIENT_CA):
+            context.load_verify_locations(settings.client_ca_path)
 
     def start(self) -> None:
         """What serving needs, checked and built now, so that a bad set-up stops the start-up
         instead of failing the first request."""
         check_up_to_date(self.database.engine)
         self.mirror_registry()
-        for part in ("keys", "vault", "directory", "client_ca"):
-            getattr(self, part)
+        self.check_configuration()
         self.blobs.sweep_incoming()
 
     def mirror_registry(self) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
@@ -60,11 +61,13 @@ def _field_error(error: dict[str, Any]) -> FieldError:
 
 
 def allowed_methods(request: Request) -> list[str]:
-    """Every method some route serves at this path (Starlette names only the first route's)."""
+    """Every method some route serves at this path (Starlette names only the first route's). The
+    routes of an included router are reached through FastAPI's route contexts: `app.routes` holds
+    the router itself, which has no methods of its own."""
     methods: set[str] = set()
-    for route in request.app.routes:
+    for route in iter_route_contexts(request.app.routes):
         if route.matches(request.scope)[0] is not Match.NONE:
-            methods |= getattr(route, "methods", None) or set()
+            methods |= route.methods or set()
     return sorted(methods)
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, EmailStr, Field, StringConstraints, ValidationInfo, field_validator
 
-from gateway.contract.common import Input, InstitutionId, Timestamp, text
+from gateway.contract.common import Input, InstitutionId, Timestamp, text, visible_name
 from gateway.domain.lifecycle import KINDS_WITH_DEADLINE, KINDS_WITH_OUTCOME
 from gateway.domain.vocabulary import CaseStatus, Language, MessageKind, Outcome, Subject
 
@@ -20,7 +20,7 @@ DocumentId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}
 class Complainant(Input):
     """The citizen: personal data, shown to the two parties only."""
 
-    full_name: text(200)
+    full_name: visible_name(200)
     cin: Cin = Field(description="National identity card number (CIN), e.g. BE123456.")
     phone: Phone | None = None
     email: EmailStr | None = None
@@ -29,9 +29,9 @@ class Complainant(Input):
 
 
 class HousingProject(Input):
-    name: text(200)
-    city: text(100)
-    region: text(100)
+    name: visible_name(200)
+    city: visible_name(100)
+    region: visible_name(100)
 
 
 class CaseCreate(Input):

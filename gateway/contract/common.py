@@ -9,6 +9,8 @@ from typing import Annotated, Any, Generic, TypeVar
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
+from gateway.domain.names import hidden_character
+
 T = TypeVar("T")
 
 InstitutionId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
@@ -40,6 +42,22 @@ def text(max_length: int) -> Any:
     """Free text, kept exactly as sent (no trimming, no normalisation: Arabic and French round-trip),
     except NUL, which no database stores faithfully."""
     return Annotated[str, StringConstraints(min_length=1, max_length=max_length, pattern=r"^[^\x00]*$")]
+
+
+def _visible(value: str) -> str:
+    if hidden := hidden_character(value):
+        raise PydanticCustomError("name_characters", "a name holds no control, format or invisible character; found {character}",
+                                  {"character": hidden})
+    return value
+
+
+def visible_name(max_length: int) -> Any:
+    """A name a person reads (a complainant's, a place's, an institution's): kept exactly as sent,
+    every character visible (gateway.domain.names)."""
+    return Annotated[str, StringConstraints(min_length=1, max_length=max_length), AfterValidator(_visible), Field(
+        description="Kept exactly as sent. No control, format or invisible character (Unicode category C, U+2028, U+2029): "
+        "no bidirectional control, zero-width space or soft hyphen; U+200C and U+200D only where RFC 5892 (CONTEXTJ) allows them.",
+    )]
 
 
 class Input(BaseModel):

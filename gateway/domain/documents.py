@@ -3,10 +3,12 @@ numbers, via the `filetype` library), never from the declared Content-Type or th
 
 from __future__ import annotations
 
-import re
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 import filetype
+
+from gateway.domain import disposition
+from gateway.domain.names import hidden_character
 
 SNIFF_BYTES = 8192  # what `filetype` inspects; enough to find the first entries of a DOCX or ODT
 
@@ -17,7 +19,6 @@ TIFF = "image/tiff"
 ODT = "application/vnd.oasis.opendocument.text"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 DEFAULT_ALLOWED = (PDF, JPEG, PNG, TIFF, ODT, DOCX)
-_BIDI_OVERRIDES = frozenset("\u202a\u202b\u202c\u202d\u202e")
 
 
 def detect_type(head: bytes) -> str | None:
@@ -31,26 +32,6 @@ def short_name(media_type: str) -> str:
     return known.extension if known else media_type[:40]
 
 
-def filename_problem(name: str) -> str | None:
-    """Why a sender's file name cannot be kept as given, or None. Names are stored and shown
-    exactly (Arabic, French, spaces, any script) but are never used as paths, so only what cannot
-    travel in a header or be displayed safely is refused."""
-    if not name or len(name) > 255:
-        return "a file name has 1 to 255 characters"
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in name):
-        return "a file name has no control characters"
-    if any(c in _BIDI_OVERRIDES for c in name):
-        return "a file name has no bidirectional overrides (they can disguise its extension)"
-    if name != name.strip():
-        return "a file name does not start or end with spaces"
-    return None
-
-
-_EXTENDED = re.compile(r"filename\*\s*=\s*UTF-8'[A-Za-z-]*'([A-Za-z0-9!#$&+.^_`|~%-]+)", re.IGNORECASE)
-_QUOTED = re.compile(r'filename\s*=\s*"((?:[^"\\]|\\.)*)"', re.IGNORECASE)
-_TOKEN = re.compile(r"filename\s*=\s*([A-Za-z0-9!#$&+.^_`|~-]+)\s*(?:;|$)", re.IGNORECASE)
-
-
 def attachment_header(filename: str) -> str:
     """RFC 6266: an ASCII fallback for old readers and the exact name in RFC 8187 encoding. The
     SDK sends a document's name this way (headers stay out of URLs, hence out of access logs)."""
@@ -59,15 +40,32 @@ def attachment_header(filename: str) -> str:
 
 
 def filename_from_disposition(value: str) -> str:
-    """The file name a Content-Disposition header carries: `filename*` (UTF-8, RFC 8187) first,
-    else `filename`. Raises ValueError saying what is wrong."""
-    if extended := _EXTENDED.search(value):
-        try:
-            return unquote(extended.group(1), errors="strict")
-        except UnicodeDecodeError:
-            raise ValueError("filename* is not percent-encoded UTF-8") from None
-    if quoted := _QUOTED.search(value):
-        return re.sub(r"\\(.)", r"\1", quoted.group(1))
-    if token := _TOKEN.search(value):
-        return token.group(1)
-    raise ValueError("send the name as Content-Disposition: attachment; filename*=UTF-8''<percent-encoded name>")
+    """The file name a Content-Disposition header carries, parsed strictly (gateway.domain.disposition):
+    `filename*` (UTF-8, RFC 8187) when it is a parameter of its own, else `filename`, which must then be
+    ASCII (RFC 6266 §4.3 leaves its charset undefined). Raises ValueError saying what is wrong, never the name."""
+    _, parameters = disposition.parse(value)
+    if "filename*" in parameters:
+        name = parameters["filename*"]
+    elif "filename" in parameters:
+        name = parameters["filename"]
+        if not name.isascii():
+            raise ValueError("a name outside ASCII is sent as filename*=UTF-8''<percent-encoded name>")
+    else:
+        raise ValueError("send the name as Content-Disposition: attachment; filename*=UTF-8''<percent-encoded name>")
+    if problem := _unsafe(name):
+        raise ValueError(problem)
+    return name
+
+
+def _unsafe(name: str) -> str | None:
+    """Why a sender's file name cannot be kept as given, or None. Names are stored and shown
+    exactly (Arabic, French, spaces, any script) but are never used as paths, so only what cannot
+    be displayed faithfully is refused (gateway.domain.names: a bidirectional override can disguise
+    an extension)."""
+    if not name or len(name) > 255:
+        return "a file name has 1 to 255 characters"
+    if hidden := hidden_character(name):
+        return f"a file name holds no control, format or invisible character; found {hidden}"
+    if name != name.strip():
+        return "a file name does not start or end with spaces"
+    return None

@@ -56,11 +56,12 @@ class KeyRing:
     witnesses: dict[str, list[NoteVerifier]]  # institution → its cosignature keys
 
     @classmethod
-    def build(cls, registry: Registry, gateway_id: str, signing_key: Path, retired: list[Path], ledger: Ledger) -> KeyRing:
-        signer, current = gateway_key(signing_key, gateway_id)
+    def build(cls, registry: Registry, gateway_id: str, signing: tuple[Signer, VerificationKey], retired: list[VerificationKey],
+              ledger: Ledger) -> KeyRing:
+        """The gateway's keys come loaded (`gateway_key`), so that each file's failure names its own setting."""
+        signer, current = signing
         keys = {current.kid: current}
-        for path in retired:
-            _, old = gateway_key(path, gateway_id)
+        for old in retired:
             keys.setdefault(old.kid, old)
         for institution in registry.institutions:
             for entry in institution.signing_keys:

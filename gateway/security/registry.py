@@ -14,7 +14,7 @@ from typing import Literal, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from gateway.contract.common import InstitutionId
+from gateway.contract.common import InstitutionId, visible_name
 from gateway.domain.party import Party
 from gateway.domain.vocabulary import Role
 
@@ -55,8 +55,8 @@ class RegisteredKey(_Strict):
 
 class RegisteredInstitution(_Strict):
     id: InstitutionId
-    name_fr: str = Field(min_length=1, max_length=200)
-    name_ar: str = Field(min_length=1, max_length=200)
+    name_fr: visible_name(200)
+    name_ar: visible_name(200)
     role: Role
     certificates: list[CertificateRef] = Field(min_length=1)
     signing_keys: list[RegisteredKey] = Field(default_factory=list)

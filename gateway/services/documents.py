@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.domain.documents import SNIFF_BYTES, detect_type, filename_problem, short_name
+from gateway.domain.documents import SNIFF_BYTES, detect_type, short_name
 from gateway.domain.events import LedgerEvent
 from gateway.domain.party import Party
 from gateway.domain.vocabulary import CaseStatus, InboxEventKind, LedgerKind
@@ -50,11 +50,8 @@ def _writable_key(case: Case, data_key: bytes | None) -> bytes:
     return live_key(data_key, "documents")
 
 
-def prepare(session: Session, vault: Vault, caller: Party, case_id: str, filename: str) -> UploadTarget:
+def prepare(session: Session, vault: Vault, caller: Party, case_id: str) -> UploadTarget:
     """Check the upload may go ahead before reading any of its bytes."""
-    problem = filename_problem(filename)
-    if problem:
-        raise ProblemError("invalid-filename", problem)
     keyed = read_case(session, vault, caller.id, case_id)
     case, key = keyed.case, _writable_key(keyed.case, keyed.data_key)
     return UploadTarget(case.id, counterpart(case, caller.id), str(uuid.uuid4()), key)

@@ -37,10 +37,21 @@ _UPLOAD_BODY = {
 }
 
 
+def _kept_name(disposition: str | None) -> str | None:
+    """The name a kept header carries; None once erased, or for a header accepted before names were
+    parsed strictly that the strict parser refuses (the header itself is still shown)."""
+    if disposition is None:
+        return None
+    try:
+        return filename_from_disposition(disposition)
+    except ValueError:
+        return None
+
+
 def document_out(document: Document, disposition: str | None) -> DocumentOut:
     return DocumentOut(
         id=document.id, case_id=document.case_id, sender_id=document.sender_id, disposition=disposition,
-        filename=filename_from_disposition(disposition) if disposition else None,
+        filename=_kept_name(disposition),
         media_type=document.media_type, size=document.size, digest=document.digest, created_at=document.created_at,
         erased=document.erased_at is not None, signature=document.signature,
         content=f"{service.document_location(document)}/content",
@@ -78,11 +89,12 @@ async def upload_document(
     over the size limit stores nothing. The file name travels in a header, so that it stays out of
     URLs and access logs."""
     try:
-        filename = filename_from_disposition(content_disposition)
+        filename_from_disposition(content_disposition)
     except ValueError as invalid:
-        raise ProblemError("invalid-filename", str(invalid)) from None
+        raise ProblemError("invalid-filename", str(invalid),
+                           errors=[{"header": "content-disposition", "detail": str(invalid), "code": "filename"}]) from None
     blobs = runtime.blobs
-    target = await run_in_threadpool(_prepare, runtime, caller, case_id, filename)
+    target = await run_in_threadpool(_prepare, runtime, caller, case_id)
     staged = blobs.stage()
     try:
         sink = service.DocumentSink(target, staged, settings.max_document_bytes, settings.document_types)
@@ -101,9 +113,9 @@ async def upload_document(
         staged.discard()  # after publication there is nothing left to discard
 
 
-def _prepare(runtime: Runtime, caller: Party, case_id: str, filename: str) -> service.UploadTarget:
+def _prepare(runtime: Runtime, caller: Party, case_id: str) -> service.UploadTarget:
     with runtime.database.session(write=False) as session:
-        return service.prepare(session, runtime.vault, caller, case_id, filename)
+        return service.prepare(session, runtime.vault, caller, case_id)
 
 
 async def _attach(exchange: Exchange, blobs: BlobStore, staged: StagedBlob, target: service.UploadTarget,
@@ -158,7 +170,7 @@ def download_document(
     readable = service.readable(session, runtime.vault, caller, case_id, document_id)
     document = readable.document
     disposition = Vault.open_disposition(readable.data_key, document)
-    filename = filename_from_disposition(disposition) if disposition else document.id
+    filename = _kept_name(disposition) or document.id
     session.close()  # nothing more to read: do not hold a connection while streaming
     etag = f'"{document.id}"'
     wanted = parse_range(range_header, document.size) if range_header and if_range in (None, etag) else None

@@ -1,0 +1,77 @@
+"""A set-up the gateway cannot run with: whichever command meets it, one line on stderr naming the
+setting by its environment variable and what to provision (not the development command), exit
+status 2, no traceback. The set-up is a production one: TLS files given, so nothing is generated."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gateway.security.dev import ensure_dev_setup
+
+GATEWAY = [sys.executable, "-m", "gateway.cli"]
+SECRET_LOOKING = "c2VjcmV0LW1hc3Rlci1rZXk"  # base64 of 17 bytes: not a master key, and never to be echoed
+
+
+@pytest.fixture(scope="module")
+def provisioned(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("production")
+    ensure_dev_setup(root / "pki", root / "registry.json")
+    (root / "not-json.json").write_text("{institutions: none")
+    return root
+
+
+def production_env(root: Path, **overrides: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    env |= {
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+        "GATEWAY_PKI_DIR": str(root / "pki"), "GATEWAY_REGISTRY_FILE": str(root / "registry.json"),
+        "GATEWAY_TLS_CERT": str(root / "pki" / "server.pem"), "GATEWAY_TLS_KEY": str(root / "pki" / "server.key"),
+        "GATEWAY_DATABASE_URL": f"sqlite:///{root / 'gateway.db'}", "GATEWAY_BLOB_DIR": str(root / "blobs"),
+    }
+    return env | {name: value.format(root=root) for name, value in overrides.items()}
+
+
+CASES = {
+    "master key file missing": (["serve"], {"GATEWAY_MASTER_KEY_FILE": "{root}/nowhere/master.key"}, "GATEWAY_MASTER_KEY_FILE"),
+    "master key not a key": (["serve"], {"GATEWAY_MASTER_KEY": SECRET_LOOKING}, "GATEWAY_MASTER_KEY"),
+    "registry missing": (["serve"], {"GATEWAY_REGISTRY_FILE": "{root}/nowhere.json"}, "GATEWAY_REGISTRY_FILE"),
+    "registry not JSON": (["serve"], {"GATEWAY_REGISTRY_FILE": "{root}/not-json.json"}, "GATEWAY_REGISTRY_FILE"),
+    "signing key missing": (["serve"], {"GATEWAY_SIGNING_KEY": "{root}/nowhere.key"}, "GATEWAY_SIGNING_KEY"),
+    "signing key of the wrong kind": (["serve"], {"GATEWAY_SIGNING_KEY": "{root}/pki/gateway-checkpoint.key"}, "GATEWAY_SIGNING_KEY"),
+    "checkpoint key missing": (["serve"], {"GATEWAY_CHECKPOINT_KEY": "{root}/nowhere.key"}, "GATEWAY_CHECKPOINT_KEY"),
+    "server key not the certificate's": (["serve"], {"GATEWAY_TLS_KEY": "{root}/pki/imr.key"}, "GATEWAY_TLS_CERT / GATEWAY_TLS_KEY"),
+    "client CA missing": (["serve"], {"GATEWAY_CLIENT_CA": "{root}/nowhere.pem"}, "GATEWAY_CLIENT_CA"),
+    "proxy mode without proxies": (["serve"], {"GATEWAY_TRUST_PROXY_CLIENT_CERT": "true"}, "GATEWAY_TRUST_PROXY_CLIENT_CERT"),
+    "a proxy that is no address": (["serve"], {"GATEWAY_TRUSTED_PROXIES": "proxy.internal"}, "GATEWAY_TRUSTED_PROXIES"),
+    "ledger key without its key": (["ledger", "key"], {"GATEWAY_CHECKPOINT_KEY": "{root}/nowhere.key"}, "GATEWAY_CHECKPOINT_KEY"),
+    "rotation without the master key": (["master-key", "rotate"], {"GATEWAY_MASTER_KEY_FILE": "{root}/nowhere.key"}, "GATEWAY_MASTER_KEY_FILE"),
+    "any command, invalid settings": (["blobs", "collect", "--dry-run"], {"GATEWAY_PORT": "https"}, "GATEWAY_PORT"),
+}
+
+
+@pytest.fixture(scope="module")
+def outcomes(provisioned) -> dict[str, subprocess.CompletedProcess]:
+    """Every case's command, run side by side (each spends its seconds importing the gateway)."""
+    running = {
+        case: subprocess.Popen([*GATEWAY, *command], cwd=provisioned, env=production_env(provisioned, **overrides),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for case, (command, overrides, _) in CASES.items()
+    }
+    return {case: subprocess.CompletedProcess(process.args, process.wait(120), *process.communicate()) for case, process in running.items()}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_configuration_error_is_one_line_naming_the_setting_and_exit_2(provisioned, outcomes, case):
+    result, setting = outcomes[case], CASES[case][2]
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr and result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"gateway: configuration error: {setting}: "), line
+    assert "pki init" not in line and ("provision" in line or "set a valid value" in line), line
+    assert SECRET_LOOKING not in line
+    assert not (provisioned / "gateway.db").exists()  # found before the database was touched
