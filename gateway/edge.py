@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import ipaddress
 import json
 import logging
 import resource
@@ -42,6 +41,7 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from gateway.api.problems import MEDIA_TYPE, problem_body, problem_response
 from gateway.config import Settings
 from gateway.problems import CATALOGUE, ProblemType, negotiate_language
+from gateway.security.identity import peer_is_trusted_proxy
 from gateway.security.tls import TLS_VERSIONS, with_client_certificate
 
 log = logging.getLogger(__name__)
@@ -187,18 +187,10 @@ class Edge:
         self.limits = EdgeLimits.from_settings(settings)
         self.tls_context = tls_context
         networks = settings.proxy_networks
-        self.admission = Admission(self.limits, lambda address: _in_networks(address, networks))
+        self.admission = Admission(self.limits, lambda address: peer_is_trusted_proxy(address, networks))
 
     def protocol(self, **uvicorn_arguments: Any) -> EdgeProtocol:
         return EdgeProtocol(self, **uvicorn_arguments)
-
-
-def _in_networks(address: str, networks: tuple) -> bool:
-    try:
-        parsed = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(parsed in network for network in networks)
 
 
 class _Refused(Exception):
@@ -227,6 +219,7 @@ class EdgeProtocol(HttpToolsProtocol):
         self.header_bytes = 0
         self.timers: dict[str, asyncio.TimerHandle] = {}
         self.linger_bytes: int | None = None  # set once refused: what may still be read and dropped
+        self.handshaking: asyncio.Task | None = None
 
     # Connection
 
@@ -249,7 +242,7 @@ class EdgeProtocol(HttpToolsProtocol):
     def _start_handshake(self, raw) -> bool:
         if self.lost:
             return False
-        self.loop.create_task(self._handshake(raw, self.address))
+        self.handshaking = self.loop.create_task(self._handshake(raw, self.address))  # held: the loop keeps only a weak reference
         return True
 
     async def _handshake(self, raw, address: str) -> None:
@@ -263,7 +256,7 @@ class EdgeProtocol(HttpToolsProtocol):
             return
         finally:
             self.edge.admission.handshake_done(address)
-        if self.lost or tls is None:
+        if self.lost:
             self._release()
             return
         self._attach(tls)
