@@ -11,6 +11,7 @@ import itertools
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -178,9 +179,9 @@ def omrane(client_for) -> TestClient:
     return client_for("al-omrane")
 
 
-@pytest.fixture
-def engine_sql(database_url: str):
-    """Run SQL against the test database directly (to arrange states the API would not produce)."""
+@contextmanager
+def sql_runner(database_url: str):
+    """`run(statement, **params)`: SQL (text or a SQLAlchemy statement) in a transaction of its own."""
     engine = create_engine(database_url)
 
     def run(statement, **params):
@@ -189,6 +190,13 @@ def engine_sql(database_url: str):
 
     yield run
     engine.dispose()
+
+
+@pytest.fixture
+def engine_sql(database_url: str):
+    """Run SQL against the test database directly (to arrange states the API would not produce)."""
+    with sql_runner(database_url) as run:
+        yield run
 
 
 @pytest.fixture

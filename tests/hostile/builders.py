@@ -24,7 +24,6 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
 
 from gateway import samples
 from gateway.app import create_app
@@ -43,6 +42,7 @@ from gateway.security.signing import (
 )
 from gateway.security.tls import TLS_EXTENSION
 from tests.api.test_documents import upload
+from tests.conftest import sql_runner
 from tests.factories import case_payload, message
 from tests.signing.test_request_signatures import b64url, forged
 
@@ -275,14 +275,8 @@ def app(settings):
 
 @pytest.fixture(scope="module")
 def engine_sql(database_url):
-    engine = create_engine(database_url)
-
-    def run(statement, **params):
-        with engine.begin() as connection:
-            return connection.execute(text(statement) if isinstance(statement, str) else statement, params)
-
-    yield run
-    engine.dispose()
+    with sql_runner(database_url) as run:
+        yield run
 
 
 def registry_where(registry_file, changes: dict[str, Callable | None]) -> Registry:
