@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from gateway.config import Settings
-from gateway.misconfiguration import ConfigurationError, from_settings
+from gateway.misconfiguration import ConfigurationError, from_settings, reachable_database
 
 if TYPE_CHECKING:
     from gateway.runtime import Runtime
@@ -44,7 +44,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         runtime.check_configuration()
         if not settings.trust_proxy_client_cert:
             runtime.check_server_tls()
-    upgrade(settings.database_url, master_key=settings.load_master_key())
+    with reachable_database():
+        upgrade(settings.database_url, master_key=settings.load_master_key())
     host, port = args.host or settings.host, args.port or settings.port
     pki_dir = settings.pki_dir
     if settings.trust_proxy_client_cert:
@@ -67,7 +68,8 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
         master_key = settings.load_master_key()
     except ConfigurationError:
         master_key = None  # only needed to seal existing rows; the migration says so if it is
-    upgrade(settings.database_url, args.revision, master_key)
+    with reachable_database():
+        upgrade(settings.database_url, args.revision, master_key)
     print(f"database at {args.revision}")
     return 0
 

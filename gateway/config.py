@@ -15,7 +15,7 @@ from pydantic import Field, PositiveInt, SecretStr, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from gateway.domain import documents
-from gateway.misconfiguration import provisioned
+from gateway.misconfiguration import ConfigurationError, provisioned
 from gateway.security.encryption import MasterKey
 from gateway.storage.blobs import BlobStore, LocalBlobStore
 
@@ -203,7 +203,12 @@ class Settings(BaseSettings):
         """The local store under blob_dir, or the S3 store when a bucket is set (staging under blob_dir)."""
         if self.blob_s3_bucket is None:
             return LocalBlobStore(self.blob_dir)
-        import boto3  # only with the s3 extra
+        try:
+            import boto3  # only with the s3 extra
+        except ImportError:
+            raise ConfigurationError(
+                "GATEWAY_BLOB_S3_BUCKET", "needs boto3, which is not installed", "install the gateway with its s3 extra"
+            ) from None
 
         from gateway.storage.s3 import S3BlobStore
 

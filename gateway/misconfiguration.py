@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from pydantic import ValidationError
+from sqlalchemy import exc as sa
 
 
 class ConfigurationError(Exception):
@@ -30,6 +31,27 @@ def provisioned(setting: str, what: str) -> Iterator[None]:
         raise ConfigurationError(setting, f"{denied.filename} cannot be read", f"let the gateway's user read {what}") from None
     except (ValueError, TypeError, OSError) as invalid:
         raise ConfigurationError(setting, f"not {what}: {one_line(invalid)}", f"provision {what}") from None
+
+
+DATABASE_FIX = "set a valid value: postgresql+psycopg://user@host/db (production) or sqlite:///path"
+
+
+@contextmanager
+def reachable_database() -> Iterator[None]:
+    """Open GATEWAY_DATABASE_URL inside this block at start-up: a URL that does not parse, names a
+    driver that is not installed, or leads to no database becomes the ConfigurationError naming it.
+    The URL itself is never repeated (it may hold a password)."""
+    try:
+        yield
+    except sa.NoSuchModuleError:
+        raise ConfigurationError("GATEWAY_DATABASE_URL", "names a database driver that is not installed", DATABASE_FIX) from None
+    except sa.ArgumentError:
+        raise ConfigurationError("GATEWAY_DATABASE_URL", "is not a database URL", DATABASE_FIX) from None
+    except sa.OperationalError as unreachable:
+        raise ConfigurationError(
+            "GATEWAY_DATABASE_URL", f"no database answers there: {one_line(unreachable.orig or unreachable)}",
+            "provision the database there (start it), or correct the host, port, name and credentials",
+        ) from None
 
 
 def one_line(error: Exception) -> str:

@@ -87,7 +87,7 @@ class Runtime:
     def check_configuration(self) -> None:
         """Load every key and file the settings name (none of them needs the database), so that a
         bad set-up is one ConfigurationError before anything is served."""
-        for part in ("keys", "vault", "directory", "client_ca"):
+        for part in ("keys", "vault", "directory", "client_ca", "blobs"):
             getattr(self, part)
 
     def check_server_tls(self) -> None:

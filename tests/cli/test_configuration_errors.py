@@ -51,6 +51,9 @@ CASES = {
     "ledger key without its key": (["ledger", "key"], {"GATEWAY_CHECKPOINT_KEY": "{root}/nowhere.key"}, "GATEWAY_CHECKPOINT_KEY"),
     "rotation without the master key": (["master-key", "rotate"], {"GATEWAY_MASTER_KEY_FILE": "{root}/nowhere.key"}, "GATEWAY_MASTER_KEY_FILE"),
     "any command, invalid settings": (["blobs", "collect", "--dry-run"], {"GATEWAY_PORT": "https"}, "GATEWAY_PORT"),
+    "a database URL that does not parse": (["serve"], {"GATEWAY_DATABASE_URL": "postgres ql://gateway:" + SECRET_LOOKING + "@db"}, "GATEWAY_DATABASE_URL"),
+    "a database driver not installed": (["migrate"], {"GATEWAY_DATABASE_URL": "oracle+nodriver://gateway:" + SECRET_LOOKING + "@db/x"}, "GATEWAY_DATABASE_URL"),
+    "no database at that address": (["serve"], {"GATEWAY_DATABASE_URL": "postgresql+psycopg://gateway:" + SECRET_LOOKING + "@127.0.0.1:9/x?connect_timeout=2"}, "GATEWAY_DATABASE_URL"),
 }
 
 
