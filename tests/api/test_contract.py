@@ -8,10 +8,14 @@ from pathlib import Path
 import pytest
 import schemathesis
 from openapi_spec_validator import validate
+from schemathesis.specs.openapi.checks import content_type_conformance, status_code_conformance
 
+from gateway import samples
 from gateway.contract.export import generated_files, stale_files
+from gateway.domain.documents import attachment_header
 from gateway.security.tls import with_client_certificate
 from tests.conftest import signer_for
+from tests.factories import case_payload, message
 from tests.schemathesis_signing import EXCLUDED_CHECKS, signing
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,6 +31,32 @@ def test_the_openapi_document_validates():
     validate(spec)
     assert spec["components"]["securitySchemes"]["institutionCertificate"]["type"] == "mutualTLS"
     assert set(spec["paths"]) >= {"/v1/me", "/v1/cases", "/v1/cases/{case_id}", "/v1/cases/{case_id}/messages", "/v1/inbox"}
+
+
+def test_answers_the_live_run_found_off_the_contract_are_documented(imr):
+    """A download is sent as the type detected at upload, and a write to a case whose personal data
+    was erased answers 410: tests/tls/test_schemathesis_live.py found both outside the contract."""
+    contract = schemathesis.openapi.from_dict(json.loads(generated_files()[Path("openapi/v1.json")]))
+    case_id = imr.post("/v1/cases", json=case_payload()).json()["id"]
+
+    def upload():
+        headers = {"Content-Disposition": attachment_header("constat.pdf")}
+        return imr.post(f"/v1/cases/{case_id}/documents", content=samples.pdf(["constat"]), headers=headers)
+
+    document = upload().json()
+    download = imr.get(document["content"])
+    assert download.status_code == 200 and download.headers["content-type"] == "application/pdf"
+    assert imr.delete(f"/v1/cases/{case_id}/personal-data").status_code == 200
+    answers = {
+        ("GET", "/v1/cases/{case_id}/documents/{document_id}/content"): download,
+        ("POST", "/v1/cases/{case_id}/messages"): imr.post(f"/v1/cases/{case_id}/messages", json=message("note")),
+        ("POST", "/v1/cases/{case_id}/documents"): upload(),
+    }
+    assert [answer.status_code for answer in answers.values()] == [200, 410, 410]
+    ids = {"case_id": case_id, "document_id": document["id"]}
+    for (method, path), answer in answers.items():
+        case = contract[path][method].Case(path_parameters={name: ids[name] for name in ids if f"{{{name}}}" in path})
+        case.validate_response(answer, checks=[status_code_conformance, content_type_conformance])
 
 
 @pytest.fixture
