@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,20 @@ def test_the_openapi_document_validates():
     validate(spec)
     assert spec["components"]["securitySchemes"]["institutionCertificate"]["type"] == "mutualTLS"
     assert set(spec["paths"]) >= {"/v1/me", "/v1/cases", "/v1/cases/{case_id}", "/v1/cases/{case_id}/messages", "/v1/inbox"}
+
+
+def test_every_link_names_an_operation_and_fills_its_path():
+    """The links the stateful schemathesis run follows lead somewhere: an operation that exists,
+    every path parameter of it taken from the response."""
+    spec = json.loads(generated_files()[Path("openapi/v1.json")])
+    links = [link for operations in spec["paths"].values() for operation in operations.values()
+             for response in operation["responses"].values() for link in response.get("links", {}).values()]
+    assert links
+    for link in links:
+        path, method = link["operationRef"].removeprefix("#/paths/").rsplit("/", 1)
+        path = path.replace("~1", "/").replace("~0", "~")
+        assert method in spec["paths"][path], link
+        assert {name.removeprefix("path.") for name in link["parameters"]} == set(re.findall(r"{(\w+)}", path)), link
 
 
 def test_answers_the_live_run_found_off_the_contract_are_documented(imr):
