@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
@@ -60,6 +61,39 @@ characters, never reused), `dig` the RFC 9530 digest of the exact body bytes, `s
 SHA-256>:` (send the same value as `Content-Digest`). A document upload is streamed: its
 `Content-Digest` is checked against the bytes as they arrive, and a mismatch stores nothing.
 Every accepted write answers with a `Receipt` header: a JWS signed by the gateway."""
+
+def _link(method: str, path: str, **fields: str) -> dict:
+    """An OpenAPI link to the call `method path`, its path parameters taken from the response's `fields`."""
+    return {
+        "operationRef": "#/paths/" + path.replace("~", "~0").replace("/", "~1") + "/" + method,
+        "parameters": {f"path.{name}": f"$response.body#/{field}" for name, field in fields.items()},
+    }
+
+
+def _case_links() -> dict:
+    return {
+        "GetCase": _link("get", "/v1/cases/{case_id}", case_id="id"),
+        "SendMessage": _link("post", "/v1/cases/{case_id}/messages", case_id="id"),
+        "AttachDocument": _link("post", "/v1/cases/{case_id}/documents", case_id="id"),
+        "ListDocuments": _link("get", "/v1/cases/{case_id}/documents", case_id="id"),
+        "ErasePersonalData": _link("delete", "/v1/cases/{case_id}/personal-data", case_id="id"),
+    }
+
+
+# Which identifiers of a response the next calls take, by (method, path, status): clients, and the
+# stateful schemathesis run, follow these links.
+LINKS = {
+    ("post", "/v1/cases", "201"): _case_links(),
+    ("get", "/v1/cases/{case_id}", "200"): _case_links(),
+    ("post", "/v1/cases/{case_id}/messages", "201"): {
+        "GetMessage": _link("get", "/v1/cases/{case_id}/messages/{message_id}", case_id="case_id", message_id="id"),
+        "GetCase": _link("get", "/v1/cases/{case_id}", case_id="case_id"),
+    },
+    ("post", "/v1/cases/{case_id}/documents", "201"): {
+        "GetDocument": _link("get", "/v1/cases/{case_id}/documents/{document_id}", case_id="case_id", document_id="id"),
+        "Download": _link("get", "/v1/cases/{case_id}/documents/{document_id}/content", case_id="case_id", document_id="id"),
+    },
+}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -129,5 +163,7 @@ def openapi_document(app: FastAPI) -> dict:
             for method, operation in operations.items():
                 if method.upper() in WRITE_METHODS:
                     operation["security"] = [{"institutionCertificate": [], "requestSignature": []}]
+        for (method, path, status), links in LINKS.items():
+            document["paths"][path][method]["responses"][status]["links"] = copy.deepcopy(links)
         app.openapi_schema = document
     return app.openapi_schema

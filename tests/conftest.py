@@ -48,6 +48,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `slow` (the long schemathesis runs) are on demand: they run when `-m` names them."""
+    if "slow" in config.getoption("markexpr", ""):
+        return
+    on_demand = pytest.mark.skip(reason="long run, on demand: select it with -m slow")
+    for item in items:
+        if item.get_closest_marker("slow"):
+            item.add_marker(on_demand)
+
+
 @dataclass(frozen=True)
 class TestPki:
     dev: pki.DevPki

@@ -179,8 +179,21 @@ async def get_streamed_exchange(request: Request, caller: CurrentInstitution, ru
     declared = request.headers.get("content-digest")
     digest = parse_content_digest(declared) if declared is not None else None
     if digest is None:
+        _refuse_a_bad_signature(request, caller, runtime)
         raise ProblemError("content-digest-required", "send the body's SHA-256 as Content-Digest: sha-256=:<base64>: (RFC 9530)")
     return _signed_write(request, None, digest, caller, runtime)
+
+
+def _refuse_a_bad_signature(request: Request, caller: Party, runtime: Runtime) -> None:
+    """An upload without a usable digest that is also unsigned, or signed with a key or claims that
+    do not hold, answers 401 for its signature, as any other write does: authentication comes first.
+    A signature wrong only in the digest it covers (there is none to compare) is left to the 400."""
+    signed_headers = {name: request.headers[name] for name in SIGNED_HEADERS if name in request.headers}
+    try:
+        verify_signature(request, "", caller, runtime.settings, runtime.keys, signed_headers)
+    except ProblemError as refused:
+        if refused.problem_type.slug != "signature-digest-mismatch":
+            raise
 
 
 WriteExchange = Annotated[Exchange, Depends(get_exchange)]

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
 import schemathesis
-from schemathesis.specs.openapi.checks import positive_data_acceptance
 from openapi_spec_validator import validate
+from schemathesis.specs.openapi.checks import content_type_conformance, status_code_conformance
 
+from gateway import samples
 from gateway.contract.export import generated_files, stale_files
-from gateway.api.deps import WRITE_METHODS
-from gateway.security.signing import SIGNATURE_HEADER, SIGNED_HEADERS, content_digest
+from gateway.domain.documents import attachment_header
 from gateway.security.tls import with_client_certificate
 from tests.conftest import signer_for
+from tests.factories import case_payload, message
+from tests.schemathesis_signing import EXCLUDED_CHECKS, signing
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,44 +28,50 @@ def test_committed_openapi_and_schemas_are_up_to_date():
 
 
 def test_the_openapi_document_validates():
-    document = generated_files()[Path("openapi/v1.json")]
-    import json
-
-    spec = json.loads(document)
+    spec = json.loads(generated_files()[Path("openapi/v1.json")])
     validate(spec)
     assert spec["components"]["securitySchemes"]["institutionCertificate"]["type"] == "mutualTLS"
     assert set(spec["paths"]) >= {"/v1/me", "/v1/cases", "/v1/cases/{case_id}", "/v1/cases/{case_id}/messages", "/v1/inbox"}
 
 
-def signing(app, signer):
-    """Replace the signature schemathesis generates with a real one over the exact bytes it sends
-    (and leave a request it sent without one unsigned, so "missing signature" is tested too)."""
-    header = SIGNATURE_HEADER.lower().encode()
+def test_every_link_names_an_operation_and_fills_its_path():
+    """The links the stateful schemathesis run follows lead somewhere: an operation that exists,
+    every path parameter of it taken from the response."""
+    spec = json.loads(generated_files()[Path("openapi/v1.json")])
+    links = [link for operations in spec["paths"].values() for operation in operations.values()
+             for response in operation["responses"].values() for link in response.get("links", {}).values()]
+    assert links
+    for link in links:
+        path, method = link["operationRef"].removeprefix("#/paths/").rsplit("/", 1)
+        path = path.replace("~1", "/").replace("~0", "~")
+        assert method in spec["paths"][path], link
+        assert {name.removeprefix("path.") for name in link["parameters"]} == set(re.findall(r"{(\w+)}", path)), link
 
-    async def signed(scope, receive, send):
-        present = any(name == header for name, _ in scope.get("headers", []))
-        if scope["type"] != "http" or scope["method"] not in WRITE_METHODS or not present:
-            return await app(scope, receive, send)
-        chunks, more = [], True
-        while more:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
-        query = scope.get("query_string", b"").decode()
-        target = scope["raw_path"].decode() + (f"?{query}" if query else "")
-        digest = content_digest(body).encode()  # streamed uploads need it declared; others ignore it
-        kept = [(n, v) for n, v in scope["headers"] if n not in (header, b"content-digest")]
-        signed = {n.decode(): v.decode("latin-1") for n, v in kept if n.decode() in SIGNED_HEADERS}
-        token = signer.sign(scope["method"], target, digest.decode(), signed)
-        headers = [*kept, (b"content-digest", digest), (header, token.encode())]
 
-        async def replay():
-            return {"type": "http.request", "body": body, "more_body": False}
+def test_answers_the_live_run_found_off_the_contract_are_documented(imr):
+    """A download is sent as the type detected at upload, and a write to a case whose personal data
+    was erased answers 410: tests/tls/test_schemathesis_live.py found both outside the contract."""
+    contract = schemathesis.openapi.from_dict(json.loads(generated_files()[Path("openapi/v1.json")]))
+    case_id = imr.post("/v1/cases", json=case_payload()).json()["id"]
 
-        return await app({**scope, "headers": headers}, replay, send)
+    def upload():
+        headers = {"Content-Disposition": attachment_header("constat.pdf")}
+        return imr.post(f"/v1/cases/{case_id}/documents", content=samples.pdf(["constat"]), headers=headers)
 
-    return signed
+    document = upload().json()
+    download = imr.get(document["content"])
+    assert download.status_code == 200 and download.headers["content-type"] == "application/pdf"
+    assert imr.delete(f"/v1/cases/{case_id}/personal-data").status_code == 200
+    answers = {
+        ("GET", "/v1/cases/{case_id}/documents/{document_id}/content"): download,
+        ("POST", "/v1/cases/{case_id}/messages"): imr.post(f"/v1/cases/{case_id}/messages", json=message("note")),
+        ("POST", "/v1/cases/{case_id}/documents"): upload(),
+    }
+    assert [answer.status_code for answer in answers.values()] == [200, 410, 410]
+    ids = {"case_id": case_id, "document_id": document["id"]}
+    for (method, path), answer in answers.items():
+        case = contract[path][method].Case(path_parameters={name: ids[name] for name in ids if f"{{{name}}}" in path})
+        case.validate_response(answer, checks=[status_code_conformance, content_type_conformance])
 
 
 @pytest.fixture
@@ -75,9 +85,6 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 @schema.parametrize()
 def test_no_generated_request_yields_a_server_error(case):
-    """Schemathesis explores every operation as IMR; any 5xx or off-contract response fails.
-
-    `positive_data_acceptance` is left out on purpose: a schema-valid request can still be refused
-    by a rule no schema expresses (a respondent that is not registered, a reference already used,
-    a case that is not yours), and those refusals are documented 4xx problems."""
-    case.call_and_validate(excluded_checks=[positive_data_acceptance])
+    """Schemathesis explores every operation as IMR, in-process; any 5xx or off-contract response
+    fails (every check but the one EXCLUDED_CHECKS explains)."""
+    case.call_and_validate(excluded_checks=EXCLUDED_CHECKS)

@@ -176,6 +176,7 @@ def get_case(case_id: str, caller: CaseParty, session: SessionDep, vault: VaultD
         + (f" → `{rule.to_state.value}`" if rule.to_state else " (no change)")
         for kind, rule in lifecycle.RULES.items()
     ),
+    responses={410: PROBLEM_RESPONSES[404] | {"description": "The case's personal data was erased: it takes no more messages"}},
 )
 async def post_message(
     case_id: str,

@@ -36,6 +36,9 @@ _UPLOAD_BODY = {
     "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
 }
 
+# A download is sent as the type detected from its bytes at upload (one of GATEWAY_DOCUMENT_TYPES).
+_DOCUMENT_BYTES = {"*/*": {"schema": {"type": "string", "format": "binary"}}}
+
 
 def _kept_name(disposition: str | None) -> str | None:
     """The name a kept header carries; None once erased, or for a header accepted before names were
@@ -69,7 +72,10 @@ def _described(session: Session, vault: Vault, documents: list[Document]) -> lis
     summary="Attach a document (streamed; signed over its Content-Digest)",
     response_model=DocumentOut,
     openapi_extra={"requestBody": _UPLOAD_BODY},
-    responses={415: PROBLEM_RESPONSES[413] | {"description": "Not an accepted type (detected from the bytes)"}},
+    responses={
+        410: PROBLEM_RESPONSES[404] | {"description": "The case's personal data was erased: it takes no more documents"},
+        415: PROBLEM_RESPONSES[413] | {"description": "Not an accepted type (detected from the bytes)"},
+    },
 )
 async def upload_document(
     case_id: str,
@@ -148,8 +154,8 @@ def get_document(case_id: str, document_id: str, caller: CaseParty, session: Ses
     summary="Download a document (Range supported)",
     response_class=StreamingResponse,
     responses={
-        200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
-        206: {"description": "The requested range", "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+        200: {"description": "The document, as the type detected at upload", "content": _DOCUMENT_BYTES},
+        206: {"description": "The requested range", "content": _DOCUMENT_BYTES},
         410: PROBLEM_RESPONSES[404] | {"description": "Erased with the case's personal data"},
         416: PROBLEM_RESPONSES[404] | {"description": "The range lies outside the document"},
     },
