@@ -49,13 +49,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked `slow` (the long schemathesis runs) are on demand: they run when `-m` names them."""
-    if "slow" in config.getoption("markexpr", ""):
+    """Tests marked `long` (the long schemathesis runs) are on demand: deselected, not skipped, unless
+    `-m` names them; the suite runs their bounded versions."""
+    if "long" in config.getoption("markexpr", ""):
         return
-    on_demand = pytest.mark.skip(reason="long run, on demand: select it with -m slow")
-    for item in items:
-        if item.get_closest_marker("slow"):
-            item.add_marker(on_demand)
+    on_demand = [item for item in items if item.get_closest_marker("long")]
+    if on_demand:
+        config.hook.pytest_deselected(items=on_demand)
+        items[:] = [item for item in items if not item.get_closest_marker("long")]
 
 
 @dataclass(frozen=True)

@@ -148,7 +148,7 @@ def test_every_operation_live(case):
     call_and_check(case)
 
 
-@pytest.mark.slow
+@pytest.mark.long
 @live.parametrize()
 @LONG
 def test_every_operation_live_long(case):
@@ -194,7 +194,7 @@ def test_stateful_live(live_schema, start):
     run_stateful(live_schema, start, QUICK_STATEFUL)
 
 
-@pytest.mark.slow
+@pytest.mark.long
 @parties
 def test_stateful_live_long(live_schema, start):
     run_stateful(live_schema, start, LONG_STATEFUL)
