@@ -191,6 +191,19 @@ class CompactJws:
             raise ValueError("the header and the claim set are JSON objects")
         return cls(header, claims, token.rpartition(".")[0].encode(), signature)
 
+    @classmethod
+    def read(cls, token: str, typ: str, *, malformed: str, refused: str) -> CompactJws:
+        """The token, canonical and with exactly the documented header for `typ`; otherwise
+        SignatureRejected with the slug `malformed` (not canonical) or `refused` (the header)."""
+        try:
+            parsed = cls.parse(token)
+        except ValueError as exc:
+            raise SignatureRejected(malformed, f"not a canonical compact JWS: {exc}") from None
+        why = parsed.refused_header(typ)
+        if why:
+            raise SignatureRejected(refused, why)
+        return parsed
+
     def refused_header(self, typ: str) -> str | None:
         """Why the protected header is not exactly the documented one, if it is not."""
         if self.header.get("alg") != ALGORITHM:
@@ -262,13 +275,7 @@ def verify_request(
     carries, whose digests the `hdr` claim must list, no more and no fewer."""
     if not token:
         raise SignatureRejected("signature-missing", f"every write needs a {SIGNATURE_HEADER} header")
-    try:
-        parsed = CompactJws.parse(token)
-    except ValueError as exc:
-        raise SignatureRejected("signature-malformed", f"not a canonical compact JWS: {exc}") from None
-    refused = parsed.refused_header(REQUEST_TYPE)
-    if refused:
-        raise SignatureRejected("signature-algorithm-refused", refused)
+    parsed = CompactJws.read(token, REQUEST_TYPE, malformed="signature-malformed", refused="signature-algorithm-refused")
     key = parsed.key_from(keys)
     if key is None:
         raise SignatureRejected("signature-key-unknown", "the kid names no registered key")
@@ -313,13 +320,7 @@ def keys_from_jwks(document: Mapping[str, Any]) -> dict[str, VerificationKey]:
 def verify_receipt(token: str, keys: Mapping[str, VerificationKey], gateway_id: str) -> dict[str, Any]:
     """The receipt's claims, if the gateway signed it with one of its published keys. A receipt is
     evidence too: held to the same canonical form as a request, which the gateway's own meet."""
-    try:
-        parsed = CompactJws.parse(token)
-    except ValueError as exc:
-        raise SignatureRejected("receipt-invalid", f"not a canonical compact JWS: {exc}") from None
-    refused = parsed.refused_header(RECEIPT_TYPE)
-    if refused:
-        raise SignatureRejected("receipt-invalid", refused)
+    parsed = CompactJws.read(token, RECEIPT_TYPE, malformed="receipt-invalid", refused="receipt-invalid")
     key = parsed.key_from(keys)
     if key is None or key.owner != gateway_id:
         raise SignatureRejected("receipt-invalid", "the receipt is not signed with a published gateway key")
