@@ -91,9 +91,10 @@ def test_a_pdf_carrying_a_script_is_served_so_that_no_browser_renders_it(imr, om
 LETTER = samples.pdf(["Quittance de loyer"])
 
 UPLOAD_REFUSALS = {
-    "no Content-Digest": (lambda c, case: c.post(f"/v1/cases/{case}/documents", content=LETTER, auth=None,
-                                                  headers={"Content-Disposition": "attachment; filename=a.pdf"}),
-                          400, "content-digest-required"),
+    # Authentication comes first: unsigned, the missing digest is not what is wrong with it yet.
+    "no Content-Digest, no signature": (lambda c, case: c.post(f"/v1/cases/{case}/documents", content=LETTER, auth=None,
+                                                               headers={"Content-Disposition": "attachment; filename=a.pdf"}),
+                                        401, "signature-missing"),
     "an MD5 Content-Digest only": (lambda c, case: upload(c, case, LETTER, **{"Content-Digest": "md5=:1B2M2Y8AsgTpgAmY7PhCfg==:"}),
                                    400, "content-digest-required"),
     "a sha-256 member of the wrong length": (lambda c, case: upload(c, case, LETTER, **{"Content-Digest": "sha-256=:AAAA:"}),
