@@ -36,7 +36,7 @@ class Legitimate:
     """Al Omrane asking for /v1/me every 50 ms on one kept-alive connection, timing each answer."""
 
     def __init__(self, wire) -> None:
-        self.wire, self.latencies, self.failures, self.when = wire, [], [], []
+        self.wire, self.latencies, self.failures = wire, [], []
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
 
@@ -50,7 +50,6 @@ class Legitimate:
                     self.failures.append(repr(exc))
                 else:
                     self.latencies.append(time.monotonic() - start)
-                    self.when.append(start)
                     if status != 200:
                         self.failures.append(status)
                 self.stop.wait(0.05)
@@ -103,7 +102,7 @@ def edge_seconds(request) -> float:
 @pytest.fixture
 def gateway_process(settings, test_pki, tmp_path):
     """`gateway_process(descriptors=None, **settings)`: `gateway serve` in a process of its own, so
-    that the attack's clients (threads of this one) do not share its interpreter."""
+    that neither the attack nor the legitimate client (a thread of this one) shares its interpreter."""
     started: list[GatewayProcess] = []
 
     def start(descriptors: int | None = None, **overrides) -> Wire:
