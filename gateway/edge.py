@@ -126,9 +126,7 @@ class Admission:
 
     def release(self, address: str) -> None:
         self.total -= 1
-        self.by_address[address] -= 1
-        if not self.by_address[address]:
-            del self.by_address[address]
+        _decrement(self.by_address, address)
 
     def handshake(self, address: str, start: Callable[[], bool], abort: Callable[[], None]) -> None:
         """Run `start` (a TLS handshake) now, or once fewer than `tls_handshakes_per_address` of this
@@ -140,9 +138,7 @@ class Admission:
         self._start_handshakes(address)
 
     def handshake_done(self, address: str) -> None:
-        self.handshaking[address] -= 1
-        if not self.handshaking[address]:
-            del self.handshaking[address]
+        _decrement(self.handshaking, address)
         self._start_handshakes(address)
 
     def _start_handshakes(self, address: str) -> None:
@@ -166,9 +162,7 @@ class Admission:
         return True
 
     def release_certificate(self, fingerprint: str) -> None:
-        self.by_certificate[fingerprint] -= 1
-        if not self.by_certificate[fingerprint]:
-            del self.by_certificate[fingerprint]
+        _decrement(self.by_certificate, fingerprint)
 
     def _report_refusal(self, why: str) -> None:
         """One line per ten seconds at most: a flood of refused connections must not flood the log."""
@@ -177,6 +171,13 @@ class Admission:
         if now - self.last_reported >= 10:
             log.warning("refused %d connection(s), the last %s (%d open)", self.refused, why, self.total)
             self.refused, self.last_reported = 0, now
+
+
+def _decrement(counts: Counter[str], key: str) -> None:
+    """One fewer; a key at zero is dropped, so that the counts hold only peers still connected."""
+    counts[key] -= 1
+    if counts[key] <= 0:
+        del counts[key]
 
 
 class Edge:
