@@ -59,6 +59,8 @@ class InboxEventKind(StrEnum):
     MESSAGE_RECEIVED = "message_received"
     STATUS_CHANGED = "status_changed"
     DOCUMENT_ATTACHED = "document_attached"
+    CASE_TRANSFERRED = "case_transferred"
+    REMINDER = "reminder"
 
 
 class LedgerKind(StrEnum):
@@ -69,3 +71,40 @@ class LedgerKind(StrEnum):
     DOCUMENT_ATTACHED = "document_attached"
     DELIVERY_ACKNOWLEDGED = "delivery_acknowledged"
     PERSONAL_DATA_ERASED = "personal_data_erased"
+    CASE_TRANSFERRED = "case_transferred"  # detail: the unit it left; recipient_unit: the unit it went to
+    REMINDER_SENT = "reminder_sent"  # sent by the gateway; detail: the step (ReminderStep); due: the deadline
+    THEMATIC_FILE_OPENED = "thematic_file_opened"  # case: the thematic file's id; detail: its subject
+    THEMATIC_MESSAGE_SENT = "thematic_message_sent"  # detail: the kind, or commitment_fulfilled
+    CASE_LINKED = "case_linked"  # case: the thematic file; refers: the linked case
+    CASE_UNLINKED = "case_unlinked"
+
+
+class ReminderStep(StrEnum):
+    """A deadline passed: first the unit responsible is reminded, `GATEWAY_ESCALATION_DAYS` later its head office."""
+
+    DUE = "due"
+    ESCALATED = "escalated"
+
+
+class ThematicStatus(StrEnum):
+    """Where the joint review of a recurring problem stands (the table in gateway.domain.thematic)."""
+
+    OPEN = "open"
+    IN_DELIBERATION = "in_deliberation"
+    RECOMMENDED = "recommended"
+    COMMITTED = "committed"
+    CLOSED = "closed"
+
+
+class ThematicMessageKind(StrEnum):
+    POSITION = "position"
+    PROPOSAL = "proposal"
+    MEETING_MINUTES = "meeting_minutes"
+    RECOMMENDATION = "recommendation"  # the mediator's
+    COMMITMENT = "commitment"  # the respondent's, with a due date
+    PROGRESS_REPORT = "progress_report"  # on one commitment; it may fulfil it
+    CLOSURE = "closure"
+
+
+# The ledger's detail for a progress report that fulfils its commitment (any other keeps its kind).
+COMMITMENT_FULFILLED = "commitment_fulfilled"

@@ -1,15 +1,28 @@
 """The ledger entry and its canonical encoding (what an outside verifier hashes).
 
-Canonical bytes: the JSON object below with keys sorted, no whitespace, ASCII only (every value
-is an identifier, a digest or a time), UTF-8 encoded. Leaf hash = SHA-256(0x00 || those bytes).
+Canonical bytes: the entry's JSON object with keys sorted by code point, no whitespace, every
+non-ASCII character escaped as \\uXXXX (there is none today: every value is an identifier, a
+vocabulary word, a digest or a time), integers in plain decimal, UTF-8 encoded.
+Leaf hash = SHA-256(0x00 || those bytes).
 
-    {"at": "2026-11-24T07:36:25.123456Z", "case": "<case id>", "detail": "final_reply" | null,
-     "kind": "case_opened" | "message_sent" | "delivery_acknowledged" | ...,
-     "payload_digest": "sha-256=:…:", "recipient": "<institution id>", "resource": "/v1/cases/…",
-     "sender": "<institution id>", "seq": 1, "signature_digest": "sha-256=:…:", "v": 1}
+Version 2 (every entry written since units exist):
+
+    {"at": "2026-11-24T07:36:25.123456Z", "case": "<case or thematic file id>",
+     "detail": "final_reply" | null, "due": "2026-12-24T07:36:25.123456Z" | null,
+     "kind": "case_opened" | "message_sent" | ..., "payload_digest": "sha-256=:…:",
+     "recipient": "<institution id>", "recipient_unit": "<unit id>", "refers": "/v1/…" | null,
+     "region": "casablanca-settat" | null, "resource": "/v1/cases/…", "sender": "<institution id>",
+     "sender_unit": "<unit id>", "seq": 1, "signature_digest": "sha-256=:…:", "v": 2}
+
+Version 1 (entries written before): the same without `due`, `recipient_unit`, `refers`, `region`
+and `sender_unit`; its units are the two head offices (a head office's unit id is its
+institution's id). An entry is hashed in the version it was written in, forever.
 
 `seq` is the 1-based position (leaf index + 1); `payload_digest` is the RFC 9530 digest of the
 signed request body and `signature_digest` that of the sender's JWS: both are in the receipt.
+`region` is the region of the case's (or thematic file's) project; `due` is the deadline the entry
+sets or reminds of; `refers` is the resource the entry answers or concerns (a linked case, the
+commitment a progress report reports on).
 """
 
 from __future__ import annotations
@@ -21,7 +34,9 @@ from typing import Any
 
 from gateway.ledger.merkle import leaf_hash
 
-VERSION = 1
+VERSION = 2
+_V1_FIELDS = ("seq", "at", "kind", "detail", "sender", "recipient", "case", "resource", "payload_digest", "signature_digest")
+_V2_FIELDS = (*_V1_FIELDS, "sender_unit", "recipient_unit", "region", "due", "refers")
 
 
 def timestamp(moment: datetime) -> str:
@@ -29,7 +44,7 @@ def timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Entry:
     seq: int
     at: str
@@ -41,13 +56,25 @@ class Entry:
     resource: str
     payload_digest: str
     signature_digest: str
+    sender_unit: str | None = None  # None in version 1 only
+    recipient_unit: str | None = None
+    region: str | None = None
+    due: str | None = None
+    refers: str | None = None
+    v: int = VERSION
+
+    @property
+    def sending_unit(self) -> str:
+        """The unit that sent it (the head office, for a version-1 entry)."""
+        return self.sender_unit or self.sender
+
+    @property
+    def receiving_unit(self) -> str:
+        return self.recipient_unit or self.recipient
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "v": VERSION, "seq": self.seq, "at": self.at, "kind": self.kind, "detail": self.detail,
-            "sender": self.sender, "recipient": self.recipient, "case": self.case, "resource": self.resource,
-            "payload_digest": self.payload_digest, "signature_digest": self.signature_digest,
-        }
+        fields = _V1_FIELDS if self.v == 1 else _V2_FIELDS
+        return {"v": self.v, **{name: getattr(self, name) for name in fields}}
 
     def canonical(self) -> bytes:
         return json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
@@ -57,6 +84,29 @@ class Entry:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Entry:
-        if data.get("v") != VERSION:
+        """Exactly the members of its version: an entry with one more or one fewer is not this one."""
+        fields = {1: _V1_FIELDS, 2: _V2_FIELDS}.get(data.get("v"))
+        if fields is None:
             raise ValueError(f"unknown entry version {data.get('v')!r}")
-        return cls(**{name: data[name] for name in cls.__dataclass_fields__})
+        if set(data) != {"v", *fields}:
+            raise ValueError(f"a version {data['v']} entry has exactly the members {', '.join(sorted({'v', *fields}))}")
+        return cls(v=data["v"], **{name: data[name] for name in fields})
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewEntry:
+    """An entry as a write hands it to the ledger, which gives it its position and time."""
+
+    kind: str
+    detail: str | None
+    sender: str
+    sender_unit: str
+    recipient: str
+    recipient_unit: str
+    case: str
+    resource: str
+    payload_digest: str
+    signature_digest: str
+    region: str | None = None
+    due: str | None = None
+    refers: str | None = None

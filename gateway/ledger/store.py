@@ -9,6 +9,7 @@ signed for the new size, so a receipt can carry an inclusion proof against a sig
 from __future__ import annotations
 
 import base64
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from gateway.ledger import merkle
 from gateway.ledger.checkpoint import Checkpoint, NoteSigner, sign_note
-from gateway.ledger.entry import Entry, timestamp
+from gateway.ledger.entry import Entry, NewEntry, timestamp
 from gateway.storage import sequences
 from gateway.storage.models import LedgerCheckpoint, LedgerEntry, LedgerNode
 
@@ -64,22 +65,15 @@ class Ledger:
         self.origin, self.signer = origin, signer
         self._edge: tuple[int, dict[merkle.NodeId, bytes]] = (0, {})
 
-    def append(
-        self, session: Session, *, kind: str, detail: str | None, sender: str, recipient: str, case: str, resource: str,
-        payload_digest: str, signature_digest: str,
-    ) -> Appended:
+    def append(self, session: Session, event: NewEntry) -> Appended:
         seq = sequences.advance(session, SEQUENCE)
         index = seq - 1
-        entry = Entry(seq, timestamp(datetime.now(UTC)), kind, detail, sender, recipient, case, resource, payload_digest, signature_digest)
+        entry = Entry(seq=seq, at=timestamp(datetime.now(UTC)), **dataclasses.asdict(event))
         leaf = entry.leaf_hash()
         border = self._border(session, index)
         created = merkle.append(index, leaf, border)
         connection = session.connection()
-        connection.execute(_INSERT_ENTRY, {
-            "seq": seq, "at": entry.at, "kind": kind, "detail": detail, "sender_id": sender, "recipient_id": recipient,
-            "case_id": case, "resource": resource, "payload_digest": payload_digest, "signature_digest": signature_digest,
-            "leaf_hash": leaf.hex(),
-        })
+        connection.execute(_INSERT_ENTRY, {**row_of(entry), "leaf_hash": leaf.hex()})
         connection.execute(_INSERT_NODES, [{"level": node.level, "idx": node.index, "hash": value} for node, value in created])
         known = _Overlay({**border, **dict(created)})
         note = sign_note(Checkpoint(self.origin, seq, merkle.root(seq, known)).body(), self.signer)
@@ -124,9 +118,16 @@ def write_tree(session: Session, tree: merkle.MemoryTree, batch: int = 50_000) -
     sequences.set_value(session, SEQUENCE, tree.size)
 
 
+# Entry attribute → ledger_entries column, where the names differ.
+_COLUMN_OF = {"sender": "sender_id", "recipient": "recipient_id", "case": "case_id"}
+
+
+def row_of(entry: Entry) -> dict[str, object]:
+    return {_COLUMN_OF.get(field.name, field.name): getattr(entry, field.name) for field in dataclasses.fields(Entry)}
+
+
 def entry_from_row(row: LedgerEntry) -> Entry:
-    return Entry(row.seq, row.at, row.kind, row.detail, row.sender_id, row.recipient_id, row.case_id, row.resource,
-                 row.payload_digest, row.signature_digest)
+    return Entry(**{field.name: getattr(row, _COLUMN_OF.get(field.name, field.name)) for field in dataclasses.fields(Entry)})
 
 
 def b64(hashes: Sequence[bytes]) -> list[str]:

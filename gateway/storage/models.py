@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, MetaData, SmallInteger, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from gateway.storage.types import UTCDateTime
@@ -43,13 +43,30 @@ class Institution(Base):
     )
 
 
+class Unit(Base):
+    """A head office or a regional unit of an institution, mirrored from the registry file. A head
+    office's id is its institution's, so what was addressed to an institution before units existed
+    is addressed to its head office."""
+
+    __tablename__ = "units"
+
+    id: Mapped[str] = mapped_column(INSTITUTION_ID, primary_key=True)
+    institution_id: Mapped[str] = mapped_column(ForeignKey("institutions.id"), index=True)
+    name_fr: Mapped[str] = mapped_column(String(200))
+    name_ar: Mapped[str] = mapped_column(String(200))
+    regions: Mapped[list[str]] = mapped_column(JSON)  # gateway.domain.regions codes
+    head_office: Mapped[bool]
+    active: Mapped[bool] = mapped_column(default=True)
+
+
 class InstitutionCertificate(Base):
-    """One accepted client certificate: by SHA-256 fingerprint, or by subject under the client CA."""
+    """One accepted client certificate, of one unit: by SHA-256 fingerprint, or by subject under the client CA."""
 
     __tablename__ = "institution_certificates"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     institution_id: Mapped[str] = mapped_column(ForeignKey("institutions.id", ondelete="CASCADE"), index=True)
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
     sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
     subject: Mapped[str | None] = mapped_column(String(500), unique=True)
     institution: Mapped[Institution] = relationship(back_populates="certificates")
@@ -77,6 +94,8 @@ class Case(Base):
     id: Mapped[str] = mapped_column(UUID_STR, primary_key=True)
     mediator_id: Mapped[str] = mapped_column(ForeignKey("institutions.id"))
     respondent_id: Mapped[str] = mapped_column(ForeignKey("institutions.id"))
+    mediator_unit: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
+    respondent_unit: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)  # changed by a transfer
     reference: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(30))
     subject: Mapped[str] = mapped_column(String(40))
@@ -84,7 +103,7 @@ class Case(Base):
     narrative_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  # title, summary, requested action: free text, sealed
     project_name: Mapped[str] = mapped_column(String(200))
     project_city: Mapped[str] = mapped_column(String(100))
-    project_region: Mapped[str] = mapped_column(String(100))
+    project_region: Mapped[str] = mapped_column(String(100))  # a gateway.domain.regions code (free text before migration 0009)
     deadline: Mapped[datetime]
     outcome: Mapped[str | None] = mapped_column(String(30))
     opened_at: Mapped[datetime]
@@ -141,13 +160,14 @@ class Document(Base):
 
 
 class InboxEvent(Base):
-    """A notification for one institution. `seq` is per recipient and commits in order (see Sequence)."""
+    """A notification for one unit. `seq` is per unit and commits in order (see Sequence)."""
 
     __tablename__ = "inbox_events"
-    __table_args__ = (UniqueConstraint("recipient_id", "seq", name="uq_inbox_recipient_seq"),)
+    __table_args__ = (UniqueConstraint("recipient_unit", "seq", name="uq_inbox_unit_seq"),)
 
     id: Mapped[str] = mapped_column(UUID_STR, primary_key=True)
     recipient_id: Mapped[str] = mapped_column(ForeignKey("institutions.id"))
+    recipient_unit: Mapped[str] = mapped_column(ForeignKey("units.id"))
     seq: Mapped[int] = mapped_column(BigInteger)
     kind: Mapped[str] = mapped_column(String(30))
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))
@@ -207,11 +227,17 @@ class LedgerEntry(Base):
     __table_args__ = (Index("ix_ledger_entries_case", "case_id", "seq"), Index("ix_ledger_entries_at", "at"))
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)  # leaf index + 1
+    v: Mapped[int] = mapped_column(SmallInteger, server_default="1")  # the entry's encoding (gateway.ledger.entry)
     at: Mapped[str] = mapped_column(String(32))  # RFC 3339 UTC, fixed width: sorts as text
     kind: Mapped[str] = mapped_column(String(40))
     detail: Mapped[str | None] = mapped_column(String(40))  # message kind, or the case's subject
     sender_id: Mapped[str] = mapped_column(String(63), index=True)
     recipient_id: Mapped[str] = mapped_column(String(63), index=True)
+    sender_unit: Mapped[str | None] = mapped_column(String(63), index=True)  # None in version 1: the head office
+    recipient_unit: Mapped[str | None] = mapped_column(String(63), index=True)
+    region: Mapped[str | None] = mapped_column(String(40), index=True)
+    due: Mapped[str | None] = mapped_column(String(32))
+    refers: Mapped[str | None] = mapped_column(String(300))
     case_id: Mapped[str] = mapped_column(String(36))
     resource: Mapped[str] = mapped_column(String(300))
     payload_digest: Mapped[str] = mapped_column(String(60))
