@@ -35,7 +35,7 @@ CASE = {
     "respondent_id": "al-omrane", "reference": "BENCH/DOCS",
     "complainant": {"full_name": "Nadia El Amrani", "cin": "A456789", "address": "Témara", "preferred_language": "fr"},
     "subject": "title_deeds", "title": "Titre foncier", "summary": "Banc d'essai.",
-    "project": {"name": "Al Firdaous", "city": "Témara", "region": "Rabat-Salé-Kénitra"}, "requested_action": "Aucune.",
+    "project": {"name": "Al Firdaous", "city": "Témara", "region": "fes-meknes"}, "requested_action": "Aucune.",
 }
 
 

@@ -20,7 +20,7 @@ PAYLOAD = {
     "subject": "delivery_delays",
     "title": "تأخر تسليم شقة – retard de livraison",
     "summary": "La plaignante a payé l'intégralité du prix ; la livraison n'a toujours pas eu lieu. " * 5,
-    "project": {"name": "Al Amal", "city": "Casablanca", "region": "Casablanca-Settat"},
+    "project": {"name": "Al Amal", "city": "Casablanca", "region": "fes-meknes"},
     "requested_action": "Communiquer une date de livraison ferme.",
 }
 

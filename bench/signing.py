@@ -59,7 +59,7 @@ def main() -> None:
     receipt = gateway.sign({"iss": "gw", "rid": "r"}, RECEIPT_TYPE)
 
     def verify() -> None:
-        verify_request(token, keys=keys, institution_id="imr", audience="gw", method="POST", target="/v1/cases",
+        verify_request(token, keys=keys, unit_id="imr", audience="gw", method="POST", target="/v1/cases",
                        digest=content_digest(BODY), max_skew_seconds=10**9)
 
     figures = {

@@ -51,11 +51,11 @@ def _purge_nonces(runtime: Runtime) -> None:
 
 SIGNATURE_DOC = """\
 Every write (POST, PUT, PATCH, DELETE) carries a compact JWS (RFC 7515), alg ES256, made with the
-institution's registered signing key, in canonical compact form: three base64url segments without
+unit's registered signing key, in canonical compact form: three base64url segments without
 padding, whitespace or any other character. Protected header: exactly `{"alg": "ES256", "kid":
 "<registered kid>", "typ": "gateway-request+jwt"}` (any other member, `b64` and `crit` included, is
 refused); header and payload are UTF-8 JSON objects naming no member twice. Payload: `iss` your
-institution id, `aud` the gateway id, `htm` the HTTP method, `htu` the path with query exactly as
+unit's id (your institution's id for its head office), `aud` the gateway id, `htm` the HTTP method, `htu` the path with query exactly as
 sent, `iat` Unix seconds (within the configured window, 300 s by default), `jti` a unique id (8-128
 characters, never reused), `dig` the RFC 9530 digest of the exact body bytes, `sha-256=:<base64
 SHA-256>:` (send the same value as `Content-Digest`). A document upload is streamed: its

@@ -1,8 +1,11 @@
 """`gateway demo`: IMR and Al Omrane work three realistic complaints through the SDK, end to end.
 
-Without `--url` it starts its own gateway (mutual TLS, a throwaway PKI and SQLite database in a
-temporary directory); with `--url` it drives a running one with the credentials in `--pki`.
-It prints a timeline per case, verifies every receipt, and fails loudly if anything is off.
+Each case is routed by its project's region to the units serving it (Al Omrane's regional
+companies, IMR's regional delegation), and each unit's system works with its own certificate;
+one case is transferred to Al Omrane's head office. Without `--url` it starts its own gateway
+(mutual TLS, a throwaway PKI and SQLite database in a temporary directory); with `--url` it drives
+a running one with the credentials in `--pki`. It prints a timeline per case, verifies every
+receipt, and fails loudly if anything is off.
 """
 
 from __future__ import annotations
@@ -19,9 +22,12 @@ from typing import Any
 from gateway import samples
 from gateway.client import CaseCreate, GatewayClient, MessageCreate
 from gateway.config import Settings
+from gateway.security.dev import DEV_UNITS
 from gateway.server import background_gateway, scratch_settings
 
-MEDIATOR, RESPONDENT = "imr", "al-omrane"
+MEDIATOR, RESPONDENT = "imr", "al-omrane"  # the institutions; a step's actor is whichever of their units holds the case
+TRANSFER = "transfer"  # a step that moves the case to the unit in `extra["unit"]`
+UNITS = (MEDIATOR, RESPONDENT, *(unit[0] for institution in (MEDIATOR, RESPONDENT) for unit in DEV_UNITS[institution]))
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,7 @@ def scenarios() -> list[Scenario]:
                 "subject": "delivery_delays",
                 "title": "تأخر تسليم شقة بمشروع النور – سيدي مومن",
                 "summary": "أدى المشتكي كامل ثمن الشقة سنة 2020، وكان التسليم مقررا في دجنبر 2022، ولم يتم إلى اليوم.",
-                "project": {"name": "إقامة النور", "city": "الدار البيضاء", "region": "الدار البيضاء - سطات"},
+                "project": {"name": "إقامة النور", "city": "الدار البيضاء", "region": "casablanca-settat"},
                 "requested_action": "تحديد تاريخ نهائي للتسليم وتطبيق غرامات التأخير المنصوص عليها في العقد.",
             },
             steps=[
@@ -79,11 +85,12 @@ def scenarios() -> list[Scenario]:
                 "subject": "title_deeds",
                 "title": "Titre foncier non délivré – lotissement Al Firdaous, Témara",
                 "summary": "Lot payé intégralement en 2018 ; le titre foncier individuel n'a toujours pas été établi.",
-                "project": {"name": "Lotissement Al Firdaous", "city": "Témara", "region": "Rabat-Salé-Kénitra"},
+                "project": {"name": "Lotissement Al Firdaous", "city": "Témara", "region": "rabat-sale-kenitra"},
                 "requested_action": "Engager l'éclatement du titre mère et remettre le titre individuel à la plaignante.",
             },
             steps=[
-                Step(RESPONDENT, "acknowledgement", "Dossier reçu ; transmis à la direction juridique."),
+                Step(RESPONDENT, "acknowledgement", "Dossier reçu ; transmis à la direction juridique du siège."),
+                Step(RESPONDENT, TRANSFER, "", {"unit": RESPONDENT}),  # title deeds are handled by the head office
                 Step(RESPONDENT, "final_reply", "L'éclatement du titre mère attend la réception provisoire de la voirie.",
                      {"outcome": "unfavourable"}),
                 Step(MEDIATOR, "follow_up", "La réception provisoire a été prononcée le mois dernier : merci de réexaminer.",
@@ -104,7 +111,7 @@ def scenarios() -> list[Scenario]:
                 "subject": "easement_rights",
                 "title": "Droit de passage supprimé par un mur de clôture – حق المرور",
                 "summary": "Le mur d'enceinte du projet ferme l'unique accès à la parcelle du plaignant (servitude de passage).",
-                "project": {"name": "Résidence Tamansourt Al Jadida", "city": "Marrakech", "region": "Marrakech-Safi"},
+                "project": {"name": "Résidence Tamansourt Al Jadida", "city": "Marrakech", "region": "marrakech-safi"},
                 "requested_action": "Rétablir le passage ou proposer un accès de substitution.",
             },
             steps=[
@@ -141,28 +148,34 @@ def _deliver(client: GatewayClient, tally: Tally) -> None:
 
 
 def play(clients: dict[str, GatewayClient], scenario: Scenario, say: Callable[[str], None], tally: Tally) -> None:
-    mediator, respondent = clients[MEDIATOR], clients[RESPONDENT]
-    opened = mediator.open_case(CaseCreate(**scenario.payload))
+    opened = clients[MEDIATOR].open_case(CaseCreate(**scenario.payload))
     tally.receipts += 1
     case_id = opened.value.id
+    holders = {MEDIATOR: opened.value.mediator_unit, RESPONDENT: opened.value.respondent_unit}
+    say(f"\n{opened.value.reference}: routed by region {opened.value.region} to {holders[RESPONDENT]} and {holders[MEDIATOR]}")
     for step in scenario.steps:
-        _deliver(clients[step.actor], tally)
-        attached = [clients[step.actor].upload_document(case_id, data, name) for name, data in step.documents.items()]
+        actor, other = clients[holders[step.actor]], clients[holders[MEDIATOR if step.actor == RESPONDENT else RESPONDENT]]
+        _deliver(actor, tally)
+        if step.kind == TRANSFER:
+            moved = actor.transfer(case_id, step.extra["unit"])
+            tally.receipts += 1
+            holders[step.actor] = moved.value.respondent_unit if step.actor == RESPONDENT else moved.value.mediator_unit
+            say(f"  {holders[step.actor]} takes the case over from {actor.unit_id}")
+            continue
+        attached = [actor.upload_document(case_id, data, name) for name, data in step.documents.items()]
         tally.receipts += len(attached)
         documents = [document.value.id for document in attached]
-        accepted = clients[step.actor].send_message(
-            case_id, MessageCreate(kind=step.kind, body=step.body, documents=documents, **step.extra)
-        )
+        accepted = actor.send_message(case_id, MessageCreate(kind=step.kind, body=step.body, documents=documents, **step.extra))
         tally.receipts += 1
-        _check_documents(clients[MEDIATOR if step.actor == RESPONDENT else RESPONDENT], case_id, step, documents, tally)
+        _check_documents(other, case_id, step, documents, tally)
         if accepted.receipt.claims["resource"] != f"/v1/cases/{case_id}/messages/{accepted.value.id}":
             raise DemoFailure(f"receipt for the wrong resource on {step.kind}")
-    _deliver(respondent, tally)
-    _deliver(mediator, tally)
-    case = mediator.get_case(case_id)
+    for client in clients.values():
+        _deliver(client, tally)
+    case = clients[MEDIATOR].get_case(case_id)
     if case.status != "closed":
         raise DemoFailure(f"{case.reference} ended {case.status}, not closed")
-    tally.deliveries += _check_delivery_receipts(mediator, case)
+    tally.deliveries += _check_delivery_receipts(clients[MEDIATOR], case)
     _print_timeline(case, say)
 
 
@@ -198,11 +211,11 @@ def _check_delivery_receipts(client: GatewayClient, case) -> int:
 def _print_timeline(case, say: Callable[[str], None]) -> None:
     times = case.times
     say(f"\n{case.reference} · {case.subject.value} · {case.title}")
-    say(f"  {times.opened_at:%H:%M:%S.%f}"[:-3] + f"  {'imr':<10} {'case opened':<36} → open")
+    say(f"  {times.opened_at:%H:%M:%S.%f}"[:-3] + f"  {'imr':<28} {'case opened':<36} → open")
     for item in case.messages:
         outcome = f" ({item.outcome.value})" if item.outcome else ""
         attached = f"  + {len(item.documents)} document(s)" if item.documents else ""
-        say(f"  {item.created_at:%H:%M:%S.%f}"[:-3] + f"  {item.sender_id:<10} {item.kind.value + outcome:<36} → {item.status_after.value}{attached}")
+        say(f"  {item.created_at:%H:%M:%S.%f}"[:-3] + f"  {item.sender_unit:<28} {item.kind.value + outcome:<36} → {item.status_after.value}{attached}")
     elapsed = (times.closed_at - times.opened_at).total_seconds()
     to_ack = (times.acknowledged_at - times.opened_at).total_seconds()
     say(f"  processing time: acknowledged after {to_ack:.3f} s, closed after {elapsed:.3f} s; outcome {case.outcome.value}")
@@ -223,12 +236,12 @@ def run(url: str | None = None, pki_dir: Path | None = None, say: Callable[[str]
 
     with (_own_gateway() if url is None else given()) as (base_url, pki):
         say(f"gateway: {base_url}")
-        clients = {name: GatewayClient.from_pki_dir(base_url, name, pki) for name in (MEDIATOR, RESPONDENT)}
+        clients = {name: GatewayClient.from_pki_dir(base_url, name, pki) for name in UNITS}
         tally = Tally()
         try:
             for name, client in clients.items():
                 me = client.me()
-                say(f"{name}: {me.name_fr} / {me.name_ar} ({me.role.value})")
+                say(f"{name}: {me.unit.name_fr} / {me.unit.name_ar} ({me.role.value}{'' if me.unit.head_office else ', ' + me.name_fr})")
             for scenario in scenarios():
                 play(clients, scenario, say, tally)
         finally:

@@ -25,7 +25,7 @@ from gateway.client.signing import RequestSigner
 from gateway.config import Settings
 from gateway.domain.vocabulary import Role
 from gateway.security import pki
-from gateway.security.dev import DEV_PROFILES, registry_entry
+from gateway.security.dev import dev_registry, registry_entry
 from gateway.security.registry import Registry
 from gateway.security.tls import with_client_certificate
 from gateway.storage.migrations import upgrade
@@ -80,7 +80,7 @@ def test_pki(tmp_path_factory: pytest.TempPathFactory) -> TestPki:
 
 @pytest.fixture(scope="session")
 def registry_file(test_pki: TestPki, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    entries = [registry_entry(name, *profile, test_pki.dev.clients[name]) for name, profile in DEV_PROFILES.items()]
+    entries = dev_registry(test_pki.dev.clients)
     entries.append(registry_entry(OTHER_RESPONDENT[0], *OTHER_RESPONDENT[1:], test_pki.other))
     path = tmp_path_factory.mktemp("registry") / "registry.json"
     Registry(institutions=entries).write(path)

@@ -24,7 +24,7 @@ def case_payload(**overrides: Any) -> dict[str, Any]:
         "title": "تأخر تسليم شقة بمشروع الأمل – Retard de livraison, projet Al Amal",
         "summary": "اقتنت المشتكية شقة سنة 2019 وكان من المفروض تسليمها سنة 2021. "
         "La plaignante a payé l'intégralité du prix ; la livraison n'a toujours pas eu lieu.",
-        "project": {"name": "Al Amal – الأمل", "city": "Casablanca", "region": "Casablanca-Settat"},
+        "project": {"name": "Al Amal – الأمل", "city": "Casablanca", "region": "fes-meknes"},
         "requested_action": "Communiquer une date de livraison ferme et les pénalités de retard prévues au contrat.",
     }
     payload.update(overrides)

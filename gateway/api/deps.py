@@ -147,7 +147,7 @@ def verify_signature(request: Request, digest: str, caller: Party, settings: Set
     """Check the request's JWS before anything is written; each failure has its own problem type."""
     try:
         return verify_request(
-            request.headers.get(SIGNATURE_HEADER), keys=keys.keys, institution_id=caller.id, audience=settings.gateway_id,
+            request.headers.get(SIGNATURE_HEADER), keys=keys.keys, unit_id=caller.unit_id, audience=settings.gateway_id,
             method=request.method, target=request_target(request), digest=digest, max_skew_seconds=settings.signature_max_skew_seconds,
             headers=signed_headers,
         )

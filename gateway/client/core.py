@@ -20,12 +20,12 @@ import httpx
 from pydantic import BaseModel, TypeAdapter
 
 from gateway.client.errors import DocumentCorrupted, LedgerInconsistent, ReceiptInvalid, error_for
-from gateway.contract.cases import CaseCreate, CaseDetail, CaseSummary, MessageCreate, MessageOut
+from gateway.contract.cases import CaseCreate, CaseDetail, CaseSummary, MessageCreate, MessageOut, TransferCreate
 from gateway.contract.common import Page, Problem
 from gateway.contract.documents import DocumentOut
 from gateway.domain.documents import attachment_header
 from gateway.contract.inbox import InboxEventOut
-from gateway.contract.institutions import InstitutionOut
+from gateway.contract.institutions import InstitutionOut, UnitOut
 from gateway.contract.receipts import ReceiptOut
 from gateway.ledger import merkle
 from gateway.ledger.checkpoint import Checkpoint, NoteVerifier, open_checkpoint
@@ -133,7 +133,7 @@ class Operations:
     """The gateway's API v1, one method per operation. A client provides `_drive(steps)`, which
     performs a conversation's requests (blocking or async); `_run(call)` is one call's conversation."""
 
-    institution_id: str
+    unit_id: str  # the unit whose certificate and key the client uses (an institution id: its head office)
     gateway_id: str
     http: httpx.Client | httpx.AsyncClient
     receipts: ReceiptChecker
@@ -164,6 +164,14 @@ class Operations:
         params = {"cursor": cursor, "limit": limit, **{k: _query(v) for k, v in filters.items()}}
         return self._run(Call("GET", "/v1/cases", _model(Page[CaseSummary]), params=params))
 
+    def transfer(self, case_id: str, unit: str, *, idempotency_key: str | None = None):
+        """Move a case you hold (or your head office's) to another unit of your institution."""
+        return self._run(Call("POST", f"/v1/cases/{case_id}/transfer", _model(CaseSummary), body=TransferCreate(unit=unit),
+                              headers=_idempotent(idempotency_key)))
+
+    def units(self):
+        return self._run(Call("GET", "/v1/units", _model(list[UnitOut])))
+
     def send_message(self, case_id: str, payload: MessageCreate, *, if_match: str | None = None, idempotency_key: str | None = None):
         headers = {**_idempotent(idempotency_key), **({"If-Match": if_match} if if_match else {})}
         return self._run(Call("POST", f"/v1/cases/{case_id}/messages", _model(MessageOut), body=payload, headers=headers))
@@ -179,8 +187,10 @@ class Operations:
     def documents(self, case_id: str):
         return self._run(Call("GET", f"/v1/cases/{case_id}/documents", _model(list[DocumentOut])))
 
-    def inbox_page(self, *, after: str | None = None, limit: int | None = None):
-        return self._run(Call("GET", "/v1/inbox", _model(Page[InboxEventOut]), params={"after": after, "limit": limit}))
+    def inbox_page(self, *, after: str | None = None, limit: int | None = None, unit: str | None = None):
+        """Your unit's inbox, or (a head office) the inbox of one of its units."""
+        params = {"after": after, "limit": limit, "unit": unit}
+        return self._run(Call("GET", "/v1/inbox", _model(Page[InboxEventOut]), params=params))
 
     def ack(self, event_id: str):
         return self._run(Call("POST", f"/v1/inbox/{event_id}/ack", _model(InboxEventOut), headers=_idempotent(None)))
@@ -284,8 +294,8 @@ class ReceiptChecker:
     """Verifies receipts against the gateway's published keys (fetched once, refreshed on an unknown
     kid), and the ledger proof they carry; remembers the latest checkpoint it has seen."""
 
-    def __init__(self, gateway_id: str, institution_id: str) -> None:
-        self.gateway_id, self.institution_id = gateway_id, institution_id
+    def __init__(self, gateway_id: str, unit_id: str) -> None:
+        self.gateway_id, self.unit_id = gateway_id, unit_id
         self.keys: dict[str, VerificationKey] = {}
         self.log: NoteVerifier | None = None
         self.latest: Checkpoint | None = None
@@ -349,7 +359,7 @@ class ReceiptChecker:
             raise ReceiptInvalid("the gateway accepted the write but sent no receipt")
         claims = self.verify(token)
         request = response.request
-        if claims.get("sub") != self.institution_id or claims.get("req_dig") != request.headers.get("Content-Digest"):
+        if claims.get("sub") != self.unit_id or claims.get("req_dig") != request.headers.get("Content-Digest"):
             raise ReceiptInvalid("the receipt is not for this request")
         if claims.get("sig_dig") not in {content_digest(signature.encode()) for signature in signatures_sent}:
             raise ReceiptInvalid("the receipt does not cover the signature this client sent")

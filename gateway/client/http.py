@@ -28,12 +28,13 @@ DEFAULT_GATEWAY_ID = "imr-alomrane-gateway"
 
 
 class _Settings:
-    """What both clients are configured with: where the gateway is, and the institution's credentials."""
+    """What both clients are configured with: where the gateway is, and a unit's credentials. A
+    head office's `unit_id` is its institution's id; a regional unit connects with its own."""
 
     def __init__(
         self,
         base_url: str,
-        institution_id: str,
+        unit_id: str,
         *,
         ca: Path,
         cert: Path,
@@ -44,32 +45,32 @@ class _Settings:
         retries: int = 4,
         timeout: float = 30.0,
     ) -> None:
-        self.institution_id, self.gateway_id, self.retries = institution_id, gateway_id, retries
+        self.unit_id, self.gateway_id, self.retries = unit_id, gateway_id, retries
         context = ssl.create_default_context(cafile=str(ca))
         context.load_cert_chain(str(cert), str(key))
         self._http_options: dict[str, Any] = {
             "base_url": base_url,
             "verify": context,
             "timeout": timeout,
-            "auth": RequestSigner.from_key_file(institution_id, signing_key, gateway_id, signing_kid),
+            "auth": RequestSigner.from_key_file(unit_id, signing_key, gateway_id, signing_kid),
             "headers": {"Accept": "application/json"},
         }
-        self.receipts = ReceiptChecker(gateway_id, institution_id)  # verifies receipts with the gateway's JWKS
+        self.receipts = ReceiptChecker(gateway_id, unit_id)  # verifies receipts with the gateway's JWKS
 
     @classmethod
-    def from_pki_dir(cls, base_url: str, institution_id: str, pki_dir: Path, **options: Any):
+    def from_pki_dir(cls, base_url: str, unit_id: str, pki_dir: Path, **options: Any):
         """Credentials laid out as `gateway pki init` makes them (ca.pem, <id>.pem/.key, <id>-signing.key)."""
         return cls(
-            base_url, institution_id, ca=pki_dir / "ca.pem", cert=pki_dir / f"{institution_id}.pem",
-            key=pki_dir / f"{institution_id}.key", signing_key=pki_dir / f"{institution_id}-signing.key", **options,
+            base_url, unit_id, ca=pki_dir / "ca.pem", cert=pki_dir / f"{unit_id}.pem",
+            key=pki_dir / f"{unit_id}.key", signing_key=pki_dir / f"{unit_id}-signing.key", **options,
         )
 
 
 class GatewayClient(_Settings, Operations):
     """Blocking client. Writes return `Accepted(value, receipt)`; errors raise `GatewayError` subclasses."""
 
-    def __init__(self, base_url: str, institution_id: str, **options: Any) -> None:
-        super().__init__(base_url, institution_id, **options)
+    def __init__(self, base_url: str, unit_id: str, **options: Any) -> None:
+        super().__init__(base_url, unit_id, **options)
         self.http = httpx.Client(**self._http_options)
 
     def _drive(self, steps: Steps) -> Any:
@@ -128,8 +129,8 @@ class GatewayClient(_Settings, Operations):
 class AsyncGatewayClient(_Settings, Operations):
     """The same operations, awaited."""
 
-    def __init__(self, base_url: str, institution_id: str, **options: Any) -> None:
-        super().__init__(base_url, institution_id, **options)
+    def __init__(self, base_url: str, unit_id: str, **options: Any) -> None:
+        super().__init__(base_url, unit_id, **options)
         self.http = httpx.AsyncClient(**self._http_options)
 
     async def _drive(self, steps: Steps) -> Any:

@@ -17,18 +17,18 @@ class RequestSigner:
     """Adds `Request-Signature` and `Content-Digest` to every write (a fresh jti and iat each time,
     so a retry is a new signed request while its `Idempotency-Key` keeps it a single operation)."""
 
-    def __init__(self, institution_id: str, signer: Signer, audience: str) -> None:
-        self.institution_id, self.signer, self.audience = institution_id, signer, audience
+    def __init__(self, unit_id: str, signer: Signer, audience: str) -> None:
+        self.unit_id, self.signer, self.audience = unit_id, signer, audience
 
     @classmethod
-    def from_key_file(cls, institution_id: str, path: Path, audience: str, kid: str | None = None) -> RequestSigner:
+    def from_key_file(cls, unit_id: str, path: Path, audience: str, kid: str | None = None) -> RequestSigner:
         key = load_private_key(path)
         if not isinstance(key, ec.EllipticCurvePrivateKey):
             raise ValueError(f"{path} is not an EC P-256 signing key")
-        return cls(institution_id, Signer.from_private_key(key, kid), audience)
+        return cls(unit_id, Signer.from_private_key(key, kid), audience)
 
     def sign(self, method: str, target: str, digest: str, headers: dict[str, str] | None = None) -> str:
-        return sign_request(self.signer, self.institution_id, self.audience, method, target, digest=digest, headers=headers)
+        return sign_request(self.signer, self.unit_id, self.audience, method, target, digest=digest, headers=headers)
 
     def __call__(self, request):
         """A streamed body (a document) comes with its Content-Digest computed beforehand; any

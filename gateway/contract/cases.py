@@ -9,6 +9,7 @@ from pydantic import BaseModel, EmailStr, Field, StringConstraints, ValidationIn
 
 from gateway.contract.common import Input, InstitutionId, Timestamp, text, visible_name
 from gateway.domain.lifecycle import KINDS_WITH_DEADLINE, KINDS_WITH_OUTCOME
+from gateway.domain.regions import Region
 from gateway.domain.vocabulary import CaseStatus, Language, MessageKind, Outcome, Subject
 
 Reference = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9/_.-]{0,63}$")]
@@ -31,13 +32,25 @@ class Complainant(Input):
 class HousingProject(Input):
     name: visible_name(200)
     city: visible_name(100)
-    region: visible_name(100)
+    region: Region = Field(description="One of Morocco's twelve regions: the case goes to the unit serving it, unless named.")
+
+
+class HousingProjectOut(BaseModel):
+    name: str
+    city: str
+    region: Region | None = Field(description="None for a region written as free text before regions were a closed list.")
 
 
 class CaseCreate(Input):
     """What the mediator sends to open a case file."""
 
     respondent_id: InstitutionId
+    respondent_unit: InstitutionId | None = Field(
+        default=None, description="The respondent's unit that takes the case; by default the one serving the project's region, "
+        "else its head office.")
+    mediator_unit: InstitutionId | None = Field(
+        default=None, description="The mediator's unit that follows the case. A regional delegation opens cases for itself; "
+        "a head office names one of its units, or by default the one serving the project's region, else itself.")
     reference: Reference = Field(description="The mediator's own reference, unique per mediator.")
     complainant: Complainant
     subject: Subject
@@ -66,6 +79,9 @@ class CaseSummary(BaseModel):
     reference: str
     mediator_id: str
     respondent_id: str
+    mediator_unit: str = Field(description="The mediator's unit that holds the case (its head office's id is the institution's).")
+    respondent_unit: str = Field(description="The respondent's unit that holds the case.")
+    region: Region | None = Field(description="The project's region.")
     status: CaseStatus
     subject: Subject
     title: str | None = Field(description="Absent once the case's personal data was erased (free text may name the citizen).")
@@ -132,6 +148,7 @@ class MessageOut(BaseModel):
     position: int
     kind: MessageKind
     sender_id: str
+    sender_unit: str
     body: str | None = Field(description="Absent once the case's personal data was erased.")
     outcome: Outcome | None
     new_deadline: datetime | None
@@ -148,7 +165,11 @@ class CaseDetail(CaseSummary):
     complainant: Complainant | None = Field(description="Absent once the case's personal data was erased.")
     personal_data_erased: bool
     summary: str | None = Field(description="Absent once the case's personal data was erased.")
-    project: HousingProject
+    project: HousingProjectOut
     requested_action: str | None = Field(description="Absent once the case's personal data was erased.")
     messages: list[MessageOut]
     signed_request: SignedRequestOut | None
+
+
+class TransferCreate(Input):
+    unit: InstitutionId = Field(description="The unit of your institution that takes the case over.")

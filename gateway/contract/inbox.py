@@ -1,4 +1,4 @@
-"""Notifications addressed to one institution; they carry identifiers only, never case content."""
+"""Notifications addressed to one unit; they carry identifiers only, never case content."""
 
 from datetime import datetime
 
@@ -9,7 +9,8 @@ from gateway.domain.vocabulary import CaseStatus, InboxEventKind
 
 class InboxEventOut(BaseModel):
     id: str
-    seq: int = Field(description="Position in the recipient's inbox; strictly increasing, no gaps.")
+    seq: int = Field(description="Position in the recipient unit's inbox; strictly increasing, no gaps.")
+    recipient_unit: str
     kind: InboxEventKind
     case_id: str
     message_id: str | None

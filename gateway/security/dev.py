@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from collections.abc import Mapping
+
+from gateway.domain.regions import Region
 from gateway.domain.vocabulary import Role
 from gateway.security import pki
-from gateway.security.registry import CertificateRef, RegisteredInstitution, RegisteredKey, Registry
+from gateway.security.registry import CertificateRef, RegisteredInstitution, RegisteredKey, RegisteredUnit, Registry
 from gateway.security.signing import public_jwk, thumbprint
 
 DEV_PROFILES: dict[str, tuple[Role, str, str]] = {
@@ -20,18 +23,45 @@ DEV_PROFILES: dict[str, tuple[Role, str, str]] = {
 }
 
 
+# Regional units: (id, French name, Arabic name, regions served); their certificates are issued
+# with the institutions' (gateway.security.pki.DEV_INSTITUTIONS).
+DEV_UNITS: dict[str, tuple[tuple[str, str, str, tuple[Region, ...]], ...]] = {
+    "imr": (
+        ("imr-casablanca-settat", "Délégation régionale du Médiateur – Casablanca-Settat", "المندوبية الجهوية لوسيط المملكة – الدار البيضاء سطات",
+         (Region.CASABLANCA_SETTAT,)),
+    ),
+    "al-omrane": (
+        ("al-omrane-casablanca-settat", "Al Omrane Casablanca-Settat", "العمران الدار البيضاء سطات", (Region.CASABLANCA_SETTAT,)),
+        ("al-omrane-rabat-sale-kenitra", "Al Omrane Rabat-Salé-Kénitra", "العمران الرباط سلا القنيطرة", (Region.RABAT_SALE_KENITRA,)),
+        ("al-omrane-marrakech-safi", "Al Omrane Marrakech-Safi", "العمران مراكش آسفي", (Region.MARRAKECH_SAFI, Region.SOUSS_MASSA)),
+    ),
+}
+
+
 def signing_key_entry(path: Path) -> RegisteredKey:
     """The registry entry of a signing key; its kid is the RFC 7638 thumbprint."""
     public = public_jwk(pki.load_private_key(path).public_key())
     return RegisteredKey(kid=thumbprint(public), jwk=public)
 
 
-def registry_entry(institution_id: str, role: Role, name_fr: str, name_ar: str, files: pki.ClientFiles) -> RegisteredInstitution:
+def _credentials(files: pki.ClientFiles) -> dict:
     fingerprint = pki.certificate_fingerprint(pki.load_certificate(files.cert))
-    return RegisteredInstitution(
-        id=institution_id, name_fr=name_fr, name_ar=name_ar, role=role,
-        certificates=[CertificateRef(sha256=fingerprint)], signing_keys=[signing_key_entry(files.signing_key)],
-    )
+    return {"certificates": [CertificateRef(sha256=fingerprint)], "signing_keys": [signing_key_entry(files.signing_key)]}
+
+
+def registry_entry(institution_id: str, role: Role, name_fr: str, name_ar: str, files: pki.ClientFiles,
+                   units: Mapping[str, pki.ClientFiles] | None = None) -> RegisteredInstitution:
+    """An institution's entry; its regional units (DEV_UNITS) are listed when their files are given."""
+    regional = [
+        RegisteredUnit(id=unit_id, name_fr=unit_fr, name_ar=unit_ar, regions=list(regions), **_credentials(units[unit_id]))
+        for unit_id, unit_fr, unit_ar, regions in DEV_UNITS.get(institution_id, ()) if units and unit_id in units
+    ]
+    return RegisteredInstitution(id=institution_id, name_fr=name_fr, name_ar=name_ar, role=role, units=regional, **_credentials(files))
+
+
+def dev_registry(clients: Mapping[str, pki.ClientFiles]) -> list[RegisteredInstitution]:
+    """The development institutions, each with its regional units."""
+    return [registry_entry(name, *profile, clients[name], clients) for name, profile in DEV_PROFILES.items()]
 
 
 def ensure_dev_setup(pki_dir: Path, registry_file: Path) -> tuple[pki.DevPki, bool]:
@@ -39,11 +69,7 @@ def ensure_dev_setup(pki_dir: Path, registry_file: Path) -> tuple[pki.DevPki, bo
     dev = pki.init_dev_pki(pki_dir)
     if registry_file.exists():
         return dev, False
-    entries = [
-        registry_entry(name, role, name_fr, name_ar, dev.clients[name])
-        for name, (role, name_fr, name_ar) in DEV_PROFILES.items()
-    ]
-    Registry(institutions=entries).write(registry_file)
+    Registry(institutions=dev_registry(dev.clients)).write(registry_file)
     return dev, True
 
 

@@ -63,13 +63,13 @@ class KeyRing:
         keys = {current.kid: current}
         for old in retired:
             keys.setdefault(old.kid, old)
-        for institution in registry.institutions:
-            for entry in institution.signing_keys:
+        for unit in (unit for institution in registry.institutions for unit in institution.all_units()):
+            for entry in unit.signing_keys:
                 if entry.kid in keys:
                     raise ValueError(f"key id {entry.kid} is used twice")
                 keys[entry.kid] = VerificationKey(
                     kid=entry.kid,
-                    owner=institution.id,
+                    owner=unit.id,  # the unit that signs with it: a request's `iss`
                     jwk=entry.jwk.model_dump(),
                     not_before=entry.not_before,
                     not_after=entry.not_after,

@@ -59,6 +59,11 @@ DEV_INSTITUTIONS: tuple[DevInstitution, ...] = (
     DevInstitution("imr", "Institution du Médiateur du Royaume"),
     DevInstitution("al-omrane", "Groupe Al Omrane"),
     DevInstitution("auditor", "Auditeurs"),
+    # Regional units (gateway.security.dev.DEV_UNITS): each connects with its own certificate.
+    DevInstitution("imr-casablanca-settat", "Institution du Médiateur du Royaume"),
+    DevInstitution("al-omrane-casablanca-settat", "Groupe Al Omrane"),
+    DevInstitution("al-omrane-rabat-sale-kenitra", "Groupe Al Omrane"),
+    DevInstitution("al-omrane-marrakech-safi", "Groupe Al Omrane"),
 )
 
 

@@ -1,8 +1,10 @@
-"""The institution registry file: who is who, and which certificates each institution may present.
+"""The institution registry file: who is who, and which certificates each unit may present.
 
-The file is the operator's source of truth; at start-up it is mirrored into the `institutions`
-table (see gateway.services.registry) so that rows can reference institutions, and read into a
-`Directory` that maps certificates to institutions in memory.
+An institution's own certificates and signing keys are its head office's; its `units` are its
+regional units, each with its own certificates and keys and the regions it serves. The file is
+the operator's source of truth; at start-up it is mirrored into the `institutions` and `units`
+tables (see gateway.services.registry) so that rows can reference them, and read into a
+`Directory` that maps certificates to units in memory.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from typing import Literal, Self
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from gateway.contract.common import InstitutionId, visible_name
-from gateway.domain.party import Party
+from gateway.domain.party import Party, Unit
+from gateway.domain.regions import Region
 from gateway.domain.vocabulary import Role
 
 
@@ -53,8 +56,19 @@ class RegisteredKey(_Strict):
     revoked: bool = False
 
 
-class RegisteredInstitution(_Strict):
+class RegisteredUnit(_Strict):
+    """A regional unit: a regional company of Al Omrane, a regional delegation of IMR."""
+
     id: InstitutionId
+    name_fr: visible_name(200)
+    name_ar: visible_name(200)
+    regions: list[Region] = Field(min_length=1, description="The regions whose cases are routed to this unit.")
+    certificates: list[CertificateRef] = Field(min_length=1)
+    signing_keys: list[RegisteredKey] = Field(default_factory=list)
+
+
+class RegisteredInstitution(_Strict):
+    id: InstitutionId = Field(description="Also the id of its head office, the unit that holds its own certificates and keys.")
     name_fr: visible_name(200)
     name_ar: visible_name(200)
     role: Role
@@ -63,6 +77,24 @@ class RegisteredInstitution(_Strict):
     witness_keys: list[str] = Field(
         default_factory=list, description="C2SP cosignature verifier keys (type 0x04) this institution witnesses the ledger with."
     )
+    units: list[RegisteredUnit] = Field(default_factory=list, description="Its regional units (the head office is the institution itself).")
+
+    @model_validator(mode="after")
+    def _one_unit_per_region(self) -> Self:
+        if self.units and self.role is Role.AUDITOR:
+            raise ValueError("an auditor has no regional units")
+        served = [region for unit in self.units for region in unit.regions]
+        if doubled := sorted({region.value for region in served if served.count(region) > 1}):
+            raise ValueError(f"a region is served by one unit of an institution: {', '.join(doubled)} by several")
+        return self
+
+    def all_units(self) -> list[RegisteredUnit]:
+        """Its units, the head office first (the only unit that serves no region of its own)."""
+        head = RegisteredUnit.model_construct(
+            id=self.id, name_fr=self.name_fr, name_ar=self.name_ar, regions=[], certificates=self.certificates,
+            signing_keys=self.signing_keys,
+        )
+        return [head, *self.units]
 
 
 class Registry(_Strict):
@@ -70,13 +102,14 @@ class Registry(_Strict):
 
     @model_validator(mode="after")
     def _unique(self) -> Self:
-        ids = [institution.id for institution in self.institutions]
-        refs = [ref for institution in self.institutions for ref in institution.certificates]
+        units = [unit for institution in self.institutions for unit in institution.all_units()]
+        ids = [unit.id for unit in units]
+        refs = [ref for unit in units for ref in unit.certificates]
         if len(set(ids)) != len(ids):
-            raise ValueError("institution ids must be unique")
+            raise ValueError("institution and unit ids must be unique across the registry")
         if len(set(refs)) != len(refs):
-            raise ValueError("a certificate may belong to one institution only")
-        kids = [key.kid for institution in self.institutions for key in institution.signing_keys]
+            raise ValueError("a certificate may belong to one unit only")
+        kids = [key.kid for unit in units for key in unit.signing_keys]
         if len(set(kids)) != len(kids):
             raise ValueError("key ids (kid) must be unique across the registry")
         return self
@@ -98,26 +131,44 @@ class Directory:
     """Who holds a certificate, answered from memory: built from the registry when it is loaded, so
     that no request reads the database to learn who is calling."""
 
-    by_id: dict[str, Party]  # the institutions the registry lists: the active ones
+    by_id: dict[str, Party]  # each active institution, as its head office
+    units: dict[str, Party]  # each active unit (head offices included), as the party acting through it
     by_fingerprint: dict[str, Party]
     by_subject: dict[str, Party]
 
     @classmethod
     def of(cls, registry: Registry) -> Directory:
         by_id: dict[str, Party] = {}
+        units: dict[str, Party] = {}
         by_fingerprint: dict[str, Party] = {}
         by_subject: dict[str, Party] = {}
         for institution in registry.institutions:
-            party = by_id[institution.id] = Party(institution.id, institution.role, institution.name_fr, institution.name_ar)
-            for ref in institution.certificates:
-                if ref.sha256 is not None:
-                    by_fingerprint[ref.sha256] = party
-                else:
-                    by_subject[ref.subject] = party
-        return cls(by_id, by_fingerprint, by_subject)
+            for registered in institution.all_units():
+                unit = Unit(registered.id, institution.id, registered.name_fr, registered.name_ar, frozenset(registered.regions),
+                            head_office=registered.id == institution.id)
+                party = units[unit.id] = Party(institution.id, institution.role, institution.name_fr, institution.name_ar, unit)
+                for ref in registered.certificates:
+                    if ref.sha256 is not None:
+                        by_fingerprint[ref.sha256] = party
+                    else:
+                        by_subject[ref.subject] = party
+            by_id[institution.id] = units[institution.id]
+        return cls(by_id, units, by_fingerprint, by_subject)
 
     def institution_for(self, fingerprint: str, subject: str) -> Party | None:
-        """The institution that registered this exact certificate, else the one that registered its
+        """The unit that registered this exact certificate, else the one that registered its
         subject. Matching by subject is safe because only certificates issued by the client CA get
         here (checked by the TLS handshake, or by identity.check_forwarded_certificate for a proxy)."""
         return self.by_fingerprint.get(fingerprint) or self.by_subject.get(subject)
+
+    def units_of(self, institution_id: str) -> list[Unit]:
+        """The institution's units, head office first."""
+        return sorted((party.unit for party in self.units.values() if party.id == institution_id),
+                      key=lambda unit: (not unit.head_office, unit.id))
+
+    def unit_serving(self, institution_id: str, region: Region | None) -> Unit:
+        """Where a case about a project in `region` goes: the unit serving that region, else the head office."""
+        for unit in self.units_of(institution_id):
+            if region in unit.regions:
+                return unit
+        return self.by_id[institution_id].unit

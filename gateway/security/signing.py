@@ -260,7 +260,7 @@ def verify_request(
     token: str | None,
     *,
     keys: Mapping[str, VerificationKey],
-    institution_id: str,
+    unit_id: str,
     audience: str,
     method: str,
     target: str,
@@ -272,15 +272,16 @@ def verify_request(
     """Check a request signature against the registry's keys; raise SignatureRejected saying why.
     `digest` is the RFC 9530 digest of the body received (or, for a stream, the one declared and
     then checked against the bytes as they arrive); `headers` are the SIGNED_HEADERS the request
-    carries, whose digests the `hdr` claim must list, no more and no fewer."""
+    carries, whose digests the `hdr` claim must list, no more and no fewer. The signer is a unit:
+    `iss` is its id (an institution's own id, for its head office) and the key must be its own."""
     if not token:
         raise SignatureRejected("signature-missing", f"every write needs a {SIGNATURE_HEADER} header")
     parsed = CompactJws.read(token, REQUEST_TYPE, malformed="signature-malformed", refused="signature-algorithm-refused")
     key = parsed.key_from(keys)
     if key is None:
         raise SignatureRejected("signature-key-unknown", "the kid names no registered key")
-    if key.owner != institution_id:
-        raise SignatureRejected("signature-key-not-yours", "the key belongs to another institution than your certificate")
+    if key.owner != unit_id:
+        raise SignatureRejected("signature-key-not-yours", "the key belongs to another unit than your certificate")
     if key.revoked:
         raise SignatureRejected("signature-key-revoked", "this key was revoked")
     now = now if now is not None else time.time()
@@ -289,7 +290,7 @@ def verify_request(
     if not parsed.verifies_with(key):
         raise SignatureRejected("signature-invalid", "the signature does not verify with the registered key")
     claims = parsed.claims
-    expected = {"iss": institution_id, "aud": audience, "htm": method.upper(), "htu": target}
+    expected = {"iss": unit_id, "aud": audience, "htm": method.upper(), "htu": target}
     wrong = sorted(name for name, value in expected.items() if claims.get(name) != value)
     if (claims.get("hdr") or {}) != header_digests(headers or {}):
         wrong.append("hdr")
@@ -302,7 +303,7 @@ def verify_request(
         raise SignatureRejected("signature-stale", f"iat must be within {max_skew_seconds} seconds of the gateway's clock")
     if not isinstance(jti, str) or not 8 <= len(jti) <= 128:
         raise SignatureRejected("signature-malformed", "jti must be a string of 8 to 128 characters")
-    return VerifiedRequest(issuer=institution_id, kid=key.kid, jti=jti, iat=iat, token=token)
+    return VerifiedRequest(issuer=unit_id, kid=key.kid, jti=jti, iat=iat, token=token)
 
 
 def keys_from_jwks(document: Mapping[str, Any]) -> dict[str, VerificationKey]:

@@ -14,7 +14,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from gateway.contract.cases import CaseCreate, MessageCreate
 from gateway.domain import lifecycle
-from gateway.domain.events import LedgerEvent
+from gateway.domain.events import LedgerEvent, Side
+from gateway.domain.party import Party, Unit
+from gateway.domain.regions import Region
 from gateway.domain.vocabulary import CaseStatus, InboxEventKind, LedgerKind, MessageKind, Role
 from gateway.problems import ProblemError
 from gateway.services.vault import CaseContent, Vault
@@ -39,12 +41,43 @@ def live_key(key: bytes | None, what: str) -> bytes:
     return key
 
 
-def counterpart(case: Case, institution_id: str) -> str:
-    return case.respondent_id if institution_id == case.mediator_id else case.mediator_id
+def mediator_side(case: Case) -> Side:
+    return Side(case.mediator_id, case.mediator_unit)
+
+
+def respondent_side(case: Case) -> Side:
+    return Side(case.respondent_id, case.respondent_unit)
+
+
+def counterpart(case: Case, institution_id: str) -> Side:
+    """The other party to the case, as the unit that holds it on that side."""
+    return respondent_side(case) if institution_id == case.mediator_id else mediator_side(case)
+
+
+def case_region(case: Case) -> str | None:
+    """The project's region code (None for a region written as free text before regions were a list)."""
+    return case.project_region if case.project_region in Region._value2member_map_ else None
+
+
+def case_event(case: Case, caller: Party, kind: LedgerKind, **details) -> LedgerEvent:
+    """A ledger event on `case` addressed to the other party's unit (the case's region recorded)."""
+    return LedgerEvent(kind, case.id, counterpart(case, caller.id), region=case_region(case), **details)
 
 
 def case_location(case_id: str) -> str:
     return f"/v1/cases/{case_id}"
+
+
+def _named_or_routed(unit: WriteUnit, institution_id: str, named: str | None, region: Region, field: str) -> Unit:
+    """The unit a new case goes to on one side: the one named, else the one serving the region."""
+    directory = unit.runtime.directory
+    if named is None:
+        return directory.unit_serving(institution_id, region)
+    found = directory.units.get(named)
+    if found is None or found.id != institution_id:
+        raise ProblemError("unknown-unit", f"{field} names no active unit of {institution_id}",
+                           errors=[{"pointer": f"#/{field}", "detail": "not a unit of that institution", "code": "unknown_unit"}])
+    return found.unit
 
 
 def open_case(unit: WriteUnit, payload: CaseCreate, default_reply_days: int) -> KeyedCase:
@@ -52,6 +85,15 @@ def open_case(unit: WriteUnit, payload: CaseCreate, default_reply_days: int) -> 
     respondent = unit.runtime.directory.by_id.get(payload.respondent_id)
     if respondent is None or respondent.role != Role.RESPONDENT:
         raise ProblemError("unknown-respondent", "respondent_id names no active respondent institution")
+    region = payload.project.region
+    respondent_unit = _named_or_routed(unit, respondent.id, payload.respondent_unit, region, "respondent_unit")
+    if mediator.unit.head_office:
+        mediator_unit = _named_or_routed(unit, mediator.id, payload.mediator_unit, region, "mediator_unit")
+    elif payload.mediator_unit not in (None, mediator.unit_id):
+        raise ProblemError("unknown-unit", "a regional delegation opens cases for itself",
+                           errors=[{"pointer": "#/mediator_unit", "detail": "must be your own unit", "code": "unknown_unit"}])
+    else:
+        mediator_unit = mediator.unit
     now = datetime.now(UTC)
     deadline = payload.reply_deadline or now + timedelta(days=default_reply_days)
     _require_future(deadline, now, "reply_deadline")
@@ -59,12 +101,14 @@ def open_case(unit: WriteUnit, payload: CaseCreate, default_reply_days: int) -> 
         id=str(uuid.uuid4()),
         mediator_id=mediator.id,
         respondent_id=respondent.id,
+        mediator_unit=mediator_unit.id,
+        respondent_unit=respondent_unit.id,
         reference=payload.reference,
         status=CaseStatus.OPEN.value,
         subject=payload.subject.value,
         project_name=payload.project.name,
         project_city=payload.project.city,
-        project_region=payload.project.region,
+        project_region=region.value,
         deadline=deadline,
         outcome=None,
         opened_at=now,
@@ -79,8 +123,8 @@ def open_case(unit: WriteUnit, payload: CaseCreate, default_reply_days: int) -> 
         raise ProblemError("duplicate-reference", "you already opened a case with this reference") from None
     narrative = {"title": payload.title, "summary": payload.summary, "requested_action": payload.requested_action}
     data_key = unit.vault.seal_case(session, case, CaseContent(payload.complainant.model_dump(mode="json"), narrative, evidence.body if evidence else None))
-    unit.publish(respondent.id, InboxEventKind.CASE_OPENED, case)
-    unit.record(LedgerEvent(LedgerKind.CASE_OPENED, case.id, respondent.id, case.subject, case_location(case.id)))
+    unit.publish(respondent_side(case), InboxEventKind.CASE_OPENED, case)
+    unit.record(case_event(case, mediator, LedgerKind.CASE_OPENED, detail=case.subject, location=case_location(case.id), due=deadline))
     return KeyedCase(case, data_key)
 
 
@@ -93,24 +137,41 @@ def _require_future(deadline: datetime, now: datetime, field: str) -> None:
         )
 
 
-def _visible_to(institution_id: str):
-    return or_(Case.mediator_id == institution_id, Case.respondent_id == institution_id)
+def scope(caller: Party) -> str:
+    """Whose rows `caller` sees: a head office, its institution's; a regional unit, its own."""
+    return caller.id if caller.unit.head_office else caller.unit_id
 
 
-_CASE_OF_PARTY = select(Case).where(Case.id == bindparam("case_id"), _visible_to(bindparam("party")))
+def visible_to(head_office: bool, institution_column, unit_column, party):
+    """The condition that a row's side belongs to `party` (a `scope`): by institution for a head
+    office, by unit for a regional unit."""
+    return (institution_column if head_office else unit_column) == party
+
+
+def seen_by(head_office: bool, party):
+    return or_(visible_to(head_office, Case.mediator_id, Case.mediator_unit, party),
+               visible_to(head_office, Case.respondent_id, Case.respondent_unit, party))
+
+
+def _by_scope(build):
+    """A statement built once for head offices and once for regional units: `[caller.unit.head_office]`."""
+    return {head_office: build(seen_by(head_office, bindparam("party"))) for head_office in (True, False)}
+
+
+_CASE_OF_PARTY = _by_scope(lambda seen: select(Case).where(Case.id == bindparam("case_id"), seen))
 # A case with its data key, in one statement: reading or changing a case's content needs both.
-_CASE_AND_KEY = (
-    select(Case, CaseKey).outerjoin(CaseKey, CaseKey.case_id == Case.id)
-    .where(Case.id == bindparam("case_id"), _visible_to(bindparam("party")))
-)
+_CASE_AND_KEY = _by_scope(lambda seen: (
+    select(Case, CaseKey).outerjoin(CaseKey, CaseKey.case_id == Case.id).where(Case.id == bindparam("case_id"), seen)
+))
 # A write locks the case FOR NO KEY UPDATE: its key never changes, so rows inserted after it that
 # refer to it (their foreign keys take FOR KEY SHARE) never wait for it.
-_CASE_TO_CHANGE = _CASE_AND_KEY.with_for_update(key_share=True, of=Case)
+_CASE_TO_CHANGE = {scope: statement.with_for_update(key_share=True, of=Case) for scope, statement in _CASE_AND_KEY.items()}
 
 
-def get_case(session: Session, institution_id: str, case_id: str) -> Case:
-    """The case, if `institution_id` is a party to it. Any other case is reported exactly like a missing one."""
-    return _found(session.execute(_CASE_OF_PARTY, {"case_id": case_id, "party": institution_id}).scalar_one_or_none())
+def get_case(session: Session, caller: Party, case_id: str) -> Case:
+    """The case, if `caller` sees it. Any other case is reported exactly like a missing one."""
+    statement = _CASE_OF_PARTY[caller.unit.head_office]
+    return _found(session.execute(statement, {"case_id": case_id, "party": scope(caller)}).scalar_one_or_none())
 
 
 @dataclass(frozen=True)
@@ -121,19 +182,19 @@ class KeyedCase:
     data_key: bytes | None
 
 
-def read_case(session: Session, vault: Vault, institution_id: str, case_id: str, *, with_messages: bool = False) -> KeyedCase:
-    """The case and its key, if `institution_id` is a party to it (with its timeline, if asked)."""
-    statement = _CASE_AND_KEY.options(selectinload(Case.messages)) if with_messages else _CASE_AND_KEY
-    return _keyed(session, vault, statement, institution_id, case_id)
+def read_case(session: Session, vault: Vault, caller: Party, case_id: str, *, with_messages: bool = False) -> KeyedCase:
+    """The case and its key, if `caller` sees it (with its timeline, if asked)."""
+    statement = _CASE_AND_KEY[caller.unit.head_office]
+    return _keyed(session, vault, statement.options(selectinload(Case.messages)) if with_messages else statement, caller, case_id)
 
 
-def lock_case(session: Session, vault: Vault, institution_id: str, case_id: str) -> KeyedCase:
-    """The case and its key, locked for the rest of the transaction, if `institution_id` is a party to it."""
-    return _keyed(session, vault, _CASE_TO_CHANGE, institution_id, case_id)
+def lock_case(session: Session, vault: Vault, caller: Party, case_id: str) -> KeyedCase:
+    """The case and its key, locked for the rest of the transaction, if `caller` sees it."""
+    return _keyed(session, vault, _CASE_TO_CHANGE[caller.unit.head_office], caller, case_id)
 
 
-def _keyed(session: Session, vault: Vault, statement, institution_id: str, case_id: str) -> KeyedCase:
-    found = session.execute(statement, {"case_id": case_id, "party": institution_id}).first()
+def _keyed(session: Session, vault: Vault, statement, caller: Party, case_id: str) -> KeyedCase:
+    found = session.execute(statement, {"case_id": case_id, "party": scope(caller)}).first()
     case = _found(found[0] if found else None)
     return KeyedCase(case, vault.unwrap(found[1]))
 
@@ -150,6 +211,8 @@ class CaseFilter:
     counterpart: str | None = None
     overdue: bool | None = None
     updated_since: datetime | None = None
+    unit: str | None = None  # held by this unit, on either side
+    region: Region | None = None
 
 
 @dataclass(frozen=True)
@@ -160,17 +223,21 @@ class CaseCursor:
     id: str
 
 
-def list_cases(session: Session, institution_id: str, filters: CaseFilter, after: CaseCursor | None, limit: int) -> list[Case]:
-    statement: Select = select(Case).where(_visible_to(institution_id))
+def list_cases(session: Session, caller: Party, filters: CaseFilter, after: CaseCursor | None, limit: int) -> list[Case]:
+    statement: Select = select(Case).where(seen_by(caller.unit.head_office, scope(caller)))
     if filters.status is not None:
         statement = statement.where(Case.status == filters.status.value)
     if filters.counterpart is not None:
         statement = statement.where(
             or_(
-                and_(Case.mediator_id == institution_id, Case.respondent_id == filters.counterpart),
-                and_(Case.respondent_id == institution_id, Case.mediator_id == filters.counterpart),
+                and_(Case.mediator_id == caller.id, Case.respondent_id == filters.counterpart),
+                and_(Case.respondent_id == caller.id, Case.mediator_id == filters.counterpart),
             )
         )
+    if filters.unit is not None:
+        statement = statement.where(or_(Case.mediator_unit == filters.unit, Case.respondent_unit == filters.unit))
+    if filters.region is not None:
+        statement = statement.where(Case.project_region == filters.region.value)
     if filters.overdue is not None:
         pending = Case.status.in_([status.value for status in lifecycle.REPLY_PENDING_STATES])
         late = and_(pending, Case.deadline < datetime.now(UTC))
@@ -201,7 +268,7 @@ def post_message(unit: WriteUnit, case_id: str, payload: MessageCreate, expected
     Two concurrent messages on one case are serialized by the lock: the second one sees the
     state the first left, so of two racing final replies exactly one is accepted."""
     session, sender, evidence = unit.session, unit.caller, unit.evidence
-    keyed = lock_case(session, unit.vault, sender.id, case_id)
+    keyed = lock_case(session, unit.vault, sender, case_id)
     case, data_key = keyed.case, live_key(keyed.data_key, "messages")
     if expected_version is not None and expected_version != case.version:
         raise ProblemError("precondition-failed", "reload the case and decide again", current_version=case.version)
@@ -224,6 +291,7 @@ def post_message(unit: WriteUnit, case_id: str, payload: MessageCreate, expected
         case_id=case.id,
         kind=payload.kind.value,
         sender_id=sender.id,
+        sender_unit=sender.unit_id,
         outcome=payload.outcome.value if payload.outcome else None,
         new_deadline=payload.new_deadline,
         status_before=before.value,
@@ -240,7 +308,8 @@ def post_message(unit: WriteUnit, case_id: str, payload: MessageCreate, expected
     if after != before:
         unit.publish(recipient, InboxEventKind.STATUS_CHANGED, case, message)
     posted = Posted(case, message, data_key)
-    unit.record(LedgerEvent(LedgerKind.MESSAGE_SENT, case.id, recipient, message.kind, posted.location))
+    unit.record(case_event(case, sender, LedgerKind.MESSAGE_SENT, detail=message.kind, location=posted.location,
+                           due=payload.new_deadline))
     return posted
 
 
@@ -301,6 +370,34 @@ def _record_status(session: Session, case: Case, changed: dict[str, object]) -> 
 
 
 
+def transfer(unit: WriteUnit, case_id: str, to_unit: str) -> Case:
+    """Move the case, on the caller's side, to another unit of the caller's institution: the unit
+    holding it or its head office decides. The case's lock orders a transfer and a racing reply:
+    whichever comes second sees the case as the first left it (a reply from the unit that lost the
+    case is then answered 404, like any case it does not hold)."""
+    session, caller, directory = unit.session, unit.caller, unit.runtime.directory
+    case = lock_case(session, unit.vault, caller, case_id).case
+    if case.status == CaseStatus.CLOSED.value:
+        raise ProblemError("case-closed", "a closed case stays where it was closed")
+    side = Role.MEDIATOR if caller.id == case.mediator_id else Role.RESPONDENT
+    column = f"{side.value}_unit"
+    target = directory.units.get(to_unit)
+    if target is None or target.id != caller.id:
+        raise ProblemError("unknown-unit", "unit names no active unit of your institution",
+                           errors=[{"pointer": "#/unit", "detail": "not a unit of your institution", "code": "unknown_unit"}])
+    leaving = getattr(case, column)
+    if target.unit_id == leaving:
+        raise ProblemError("transfer-refused", "the case is with that unit already")
+    setattr(case, column, target.unit_id)
+    case.version += 1
+    case.updated_at = datetime.now(UTC)
+    for side_notified in (Side(caller.id, leaving), Side(caller.id, target.unit_id), counterpart(case, caller.id)):
+        unit.publish(side_notified, InboxEventKind.CASE_TRANSFERRED, case)
+    unit.record(LedgerEvent(LedgerKind.CASE_TRANSFERRED, case.id, Side(caller.id, target.unit_id), detail=side.value,
+                            location=case_location(case.id), region=case_region(case)))
+    return case
+
+
 @dataclass(frozen=True)
 class Erasure:
     case: Case
@@ -311,12 +408,12 @@ class Erasure:
 def erase_personal_data(unit: WriteUnit, case_id: str) -> Case:
     """Crypto-shred the case's personal data; its documents' blobs are deleted once that commits.
     Erasing again changes nothing and records nothing."""
-    case = lock_case(unit.session, unit.vault, unit.caller.id, case_id).case
+    case = lock_case(unit.session, unit.vault, unit.caller, case_id).case
     if case.mediator_id != unit.caller.id:
         raise ProblemError("role-forbidden", "only the mediator who opened the case erases its personal data")
     erasure = erase(unit.session, unit.vault, case)
     if erasure.erased_now:
-        unit.record(LedgerEvent(LedgerKind.PERSONAL_DATA_ERASED, case.id, case.respondent_id, None, case_location(case.id)))
+        unit.record(case_event(case, unit.caller, LedgerKind.PERSONAL_DATA_ERASED, location=case_location(case.id)))
         unit.after_commit.append(lambda: delete_blobs(unit.runtime.blobs, erasure.blobs))
     return case
 

@@ -20,12 +20,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.domain.documents import SNIFF_BYTES, detect_type, short_name
-from gateway.domain.events import LedgerEvent
 from gateway.domain.party import Party
 from gateway.domain.vocabulary import CaseStatus, InboxEventKind, LedgerKind
 from gateway.problems import ProblemError
 from gateway.security.signing import sha256_field
-from gateway.services.cases import case_location, counterpart, get_case, live_key, lock_case, read_case
+from gateway.services.cases import case_event, case_location, counterpart, get_case, live_key, lock_case, read_case
 from gateway.services.vault import Vault
 from gateway.storage.blobs import BlobStore, StagedBlob
 from gateway.storage.models import Case, Document
@@ -39,7 +38,6 @@ _PIECE_BYTES = 512 * 1024
 @dataclass(frozen=True)
 class UploadTarget:
     case_id: str
-    counterpart_id: str
     document_id: str
     data_key: bytes
 
@@ -52,9 +50,9 @@ def _writable_key(case: Case, data_key: bytes | None) -> bytes:
 
 def prepare(session: Session, vault: Vault, caller: Party, case_id: str) -> UploadTarget:
     """Check the upload may go ahead before reading any of its bytes."""
-    keyed = read_case(session, vault, caller.id, case_id)
+    keyed = read_case(session, vault, caller, case_id)
     case, key = keyed.case, _writable_key(keyed.case, keyed.data_key)
-    return UploadTarget(case.id, counterpart(case, caller.id), str(uuid.uuid4()), key)
+    return UploadTarget(case.id, str(uuid.uuid4()), key)
 
 
 @dataclass(frozen=True)
@@ -116,22 +114,21 @@ def attach(unit: WriteUnit, target: UploadTarget, received: Received, dispositio
     """Record the document in the exchange's transaction; the case is re-checked under its lock
     (it may have been closed, or its personal data erased, while the bytes were arriving)."""
     session, caller, vault = unit.session, unit.caller, unit.vault
-    keyed = lock_case(session, vault, caller.id, target.case_id)
+    keyed = lock_case(session, vault, caller, target.case_id)
     case, key = keyed.case, _writable_key(keyed.case, keyed.data_key)
     if key != target.data_key:
         raise ProblemError("personal-data-erased", "this case's data key changed while the document was arriving")
     now = datetime.now(UTC)
     document = Document(
-        id=target.document_id, case_id=case.id, sender_id=caller.id, media_type=received.media_type, size=received.size,
+        id=target.document_id, case_id=case.id, sender_id=caller.id, sender_unit=caller.unit_id, media_type=received.media_type, size=received.size,
         digest=received.digest, disposition_sealed=vault.seal_disposition(key, case.id, target.document_id, disposition),
         created_at=now, signature=unit.signature, erased_at=None,
     )
     session.add(document)
     case.updated_at = now
-    unit.publish(target.counterpart_id, InboxEventKind.DOCUMENT_ATTACHED, case)
-    unit.record(LedgerEvent(
-        LedgerKind.DOCUMENT_ATTACHED, case.id, target.counterpart_id, short_name(document.media_type), document_location(document),
-    ))
+    unit.publish(counterpart(case, caller.id), InboxEventKind.DOCUMENT_ATTACHED, case)
+    unit.record(case_event(case, caller, LedgerKind.DOCUMENT_ATTACHED, detail=short_name(document.media_type),
+                           location=document_location(document)))
     return document
 
 
@@ -140,13 +137,13 @@ def document_location(document: Document) -> str:
 
 
 def documents_of(session: Session, caller: Party, case_id: str) -> list[Document]:
-    case = get_case(session, caller.id, case_id)
+    case = get_case(session, caller, case_id)
     statement = select(Document).where(Document.case_id == case.id).order_by(Document.created_at, Document.id)
     return list(session.execute(statement).scalars())
 
 
 def get_document(session: Session, caller: Party, case_id: str, document_id: str) -> Document:
-    case = get_case(session, caller.id, case_id)
+    case = get_case(session, caller, case_id)
     document = session.get(Document, document_id)
     if document is None or document.case_id != case.id:
         raise ProblemError("not-found", "no such document on this case")

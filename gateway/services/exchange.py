@@ -31,8 +31,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from gateway.domain.party import Party
-from gateway.domain.events import LedgerEvent
+from gateway.domain.events import LedgerEvent, Side
 from gateway.domain.vocabulary import InboxEventKind
+from gateway.ledger.entry import NewEntry, timestamp
 from gateway.ledger.store import Appended, b64
 from gateway.problems import ProblemError
 from gateway.runtime import Runtime
@@ -82,8 +83,8 @@ class WriteUnit:
         self.repeat_of: str | None = None
         self.after_commit: list[Callable[[], None]] = []
 
-    def publish(self, recipient_id: str, kind: InboxEventKind, case: Case, message: Message | None = None) -> None:
-        self.notices.append(inbox.Notice(recipient_id, kind, case.id, message.id if message else None, case.status))
+    def publish(self, recipient: Side, kind: InboxEventKind, case: Case, message: Message | None = None) -> None:
+        self.notices.append(inbox.Notice(recipient, kind, case.id, message.id if message else None, case.status))
 
     def record(self, event: LedgerEvent) -> None:
         if self.event is not None:
@@ -164,15 +165,16 @@ class Exchange:
     def _accept(self, session: Session, event: LedgerEvent) -> tuple[Appended, dict[str, str]]:
         write, keys = self.write, self.runtime.keys
         resource = event.location or write.target
-        appended = self.runtime.ledger.append(
-            session, kind=event.kind, detail=event.detail, sender=write.caller.id, recipient=event.counterpart_id,
-            case=event.case_id, resource=resource, payload_digest=write.body_digest,
-            signature_digest=content_digest(write.signed.token.encode()),
-        )
+        appended = self.runtime.ledger.append(session, NewEntry(
+            kind=event.kind, detail=event.detail, sender=write.caller.id, sender_unit=write.caller.unit_id,
+            recipient=event.counterpart.institution_id, recipient_unit=event.counterpart.unit_id, case=event.case_id,
+            resource=resource, payload_digest=write.body_digest, signature_digest=content_digest(write.signed.token.encode()),
+            region=event.region, due=event.due and timestamp(event.due), refers=event.refers,
+        ))
         receipt = receipts.issue(
             session, keys, kind=receipts.ACCEPTANCE, case_id=event.case_id, resource=resource,
-            sender_id=write.caller.id, counterpart_id=event.counterpart_id, signature=write.signed.token,
-            sub=write.caller.id, htm=write.method, htu=write.target, req_dig=write.body_digest,
+            sender_id=write.caller.id, counterpart_id=event.counterpart.institution_id, signature=write.signed.token,
+            sub=write.caller.unit_id, htm=write.method, htu=write.target, req_dig=write.body_digest,
             ledger={"index": appended.index, "entry": appended.entry.as_dict(), "checkpoint": appended.checkpoint,
                     "inclusion": b64(appended.inclusion)},
         )

@@ -1,4 +1,7 @@
-"""The inbox: events addressed to one institution, read in `seq` order and acknowledged on delivery."""
+"""The inbox: events addressed to one unit, read in `seq` order and acknowledged on delivery.
+
+Each unit has its own inbox and counter (a head office's is its institution's, as before units
+existed). A head office may also read and acknowledge the events of its institution's units."""
 
 from __future__ import annotations
 
@@ -11,11 +14,13 @@ from typing import TYPE_CHECKING
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from gateway.domain.events import LedgerEvent
+from gateway.domain.events import Side
+from gateway.domain.party import Party
 from gateway.domain.vocabulary import InboxEventKind, LedgerKind
 from gateway.problems import ProblemError
+from gateway.security.registry import Directory
 from gateway.services import receipts
-from gateway.services.cases import counterpart
+from gateway.services.cases import case_event
 from gateway.services.registry import inbox_sequence
 from gateway.storage import sequences
 from gateway.storage.models import Case, InboxEvent, Message
@@ -32,7 +37,7 @@ _INSERT_EVENTS = insert(InboxEvent.__table__)
 class Notice:
     """An inbox event a write will publish; it gets its `seq` when the write is accepted."""
 
-    recipient_id: str
+    recipient: Side
     kind: InboxEventKind
     case_id: str
     message_id: str | None
@@ -45,26 +50,39 @@ def deliver(session: Session, notices: list[Notice]) -> None:
     that commits late; counters are taken in name order, near the end of the write."""
     if not notices:
         return
-    by_recipient: dict[str, list[Notice]] = defaultdict(list)
+    by_recipient: dict[Side, list[Notice]] = defaultdict(list)
     for notice in notices:
-        by_recipient[notice.recipient_id].append(notice)
+        by_recipient[notice.recipient].append(notice)
     now = datetime.now(UTC)
     rows = []
-    for recipient_id in sorted(by_recipient):
-        batch = by_recipient[recipient_id]
-        first = sequences.advance(session, inbox_sequence(recipient_id), len(batch)) - len(batch) + 1
+    for recipient in sorted(by_recipient, key=lambda side: side.unit_id):
+        batch = by_recipient[recipient]
+        first = sequences.advance(session, inbox_sequence(recipient.unit_id), len(batch)) - len(batch) + 1
         rows += [
-            {"id": str(uuid.uuid4()), "recipient_id": recipient_id, "seq": first + offset, "kind": notice.kind.value,
+            {"id": str(uuid.uuid4()), "recipient_id": recipient.institution_id, "recipient_unit": recipient.unit_id,
+             "seq": first + offset, "kind": notice.kind.value,
              "case_id": notice.case_id, "message_id": notice.message_id, "status": notice.status, "created_at": now}
             for offset, notice in enumerate(batch)
         ]
     session.connection().execute(_INSERT_EVENTS, rows)
 
 
-def list_events(session: Session, recipient_id: str, after: int, limit: int) -> list[InboxEvent]:
+def inbox_of(caller: Party, unit_id: str | None, directory: Directory) -> Side:
+    """The inbox `caller` reads: its unit's, or (a head office) one of its institution's units'."""
+    if unit_id is None or unit_id == caller.unit_id:
+        return Side(caller.id, caller.unit_id)
+    if not caller.unit.head_office:
+        raise ProblemError("role-forbidden", "a regional unit reads its own inbox only")
+    if unit_id not in {unit.id for unit in directory.units_of(caller.id)}:
+        raise ProblemError("unknown-unit", "unit names no active unit of your institution",
+                           errors=[{"parameter": "unit", "detail": "not a unit of your institution", "code": "unknown_unit"}])
+    return Side(caller.id, unit_id)
+
+
+def list_events(session: Session, inbox: Side, after: int, limit: int) -> list[InboxEvent]:
     statement = (
         select(InboxEvent)
-        .where(InboxEvent.recipient_id == recipient_id, InboxEvent.seq > after)
+        .where(InboxEvent.recipient_id == inbox.institution_id, InboxEvent.recipient_unit == inbox.unit_id, InboxEvent.seq > after)
         .order_by(InboxEvent.seq)
         .limit(limit)
     )
@@ -80,9 +98,10 @@ def event_resource(event: InboxEvent) -> str:
 def acknowledge(unit: WriteUnit, event_id: str, target: str) -> InboxEvent:
     """Record delivery, signed by the recipient, and give the sender a signed delivery receipt.
     Acknowledging again changes nothing and answers as the first time: the first delivery stands."""
-    session, recipient_id = unit.session, unit.caller.id
+    session, caller = unit.session, unit.caller
+    mine = InboxEvent.recipient_id == caller.id if caller.unit.head_office else InboxEvent.recipient_unit == caller.unit_id
     event = session.execute(
-        select(InboxEvent).where(InboxEvent.id == event_id, InboxEvent.recipient_id == recipient_id).with_for_update(key_share=True)
+        select(InboxEvent).where(InboxEvent.id == event_id, mine).with_for_update(key_share=True)
     ).scalar_one_or_none()
     if event is None:
         raise ProblemError("not-found", "no such event in your inbox")
@@ -94,11 +113,11 @@ def acknowledge(unit: WriteUnit, event_id: str, target: str) -> InboxEvent:
     case = session.get(Case, event.case_id)
     if event.kind in DELIVERABLE:
         message = session.get(Message, event.message_id) if event.message_id else None
-        sender_id = message.sender_id if message else case.mediator_id
+        sender = Side(message.sender_id, message.sender_unit) if message else Side(case.mediator_id, case.mediator_unit)
         receipts.issue(
             session, unit.keys, kind=receipts.DELIVERY, case_id=event.case_id, resource=event_resource(event),
-            sender_id=sender_id, counterpart_id=recipient_id, signature=unit.signature,
-            sub=sender_id, recipient=recipient_id, event=event.id, delivered_at=event.delivered_at.isoformat(),
+            sender_id=sender.institution_id, counterpart_id=event.recipient_id, signature=unit.signature,
+            sub=sender.unit_id, recipient=event.recipient_unit, event=event.id, delivered_at=event.delivered_at.isoformat(),
         )
-    unit.record(LedgerEvent(LedgerKind.DELIVERY_ACKNOWLEDGED, event.case_id, counterpart(case, recipient_id), event.kind))
+    unit.record(case_event(case, caller, LedgerKind.DELIVERY_ACKNOWLEDGED, detail=event.kind))
     return event

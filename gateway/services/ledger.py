@@ -58,10 +58,13 @@ def add_cosignature(session: Session, witness: Party, keys: list[NoteVerifier], 
 
 
 def _visible(caller: Party):
-    """Auditors see every entry; an institution, the entries it sent or received."""
+    """Auditors see every entry; a head office, the entries its institution sent or received; a
+    regional unit, those it sent or received (entries written before units carry none: the head office's)."""
     if caller.role is Role.AUDITOR:
         return True
-    return or_(LedgerEntry.sender_id == caller.id, LedgerEntry.recipient_id == caller.id)
+    if caller.unit.head_office:
+        return or_(LedgerEntry.sender_id == caller.id, LedgerEntry.recipient_id == caller.id)
+    return or_(LedgerEntry.sender_unit == caller.unit_id, LedgerEntry.recipient_unit == caller.unit_id)
 
 
 def entries(session: Session, caller: Party, start: int, end: int) -> list[LedgerEntry]:
@@ -129,6 +132,8 @@ def export_lines(database, origin: str, note_key: str, start: int = 0, batch: in
 class EntryFilter:
     case: str | None = None
     institution: str | None = None
+    unit: str | None = None  # sent or received by this unit
+    region: str | None = None
     kind: str | None = None
     since: str | None = None  # RFC 3339, compared with the fixed-width `at`
     until: str | None = None
@@ -140,6 +145,10 @@ def search(session: Session, caller: Party, filters: EntryFilter, after: int, li
         statement = statement.where(LedgerEntry.case_id == filters.case)
     if filters.institution:
         statement = statement.where(or_(LedgerEntry.sender_id == filters.institution, LedgerEntry.recipient_id == filters.institution))
+    if filters.unit:
+        statement = statement.where(or_(LedgerEntry.sender_unit == filters.unit, LedgerEntry.recipient_unit == filters.unit))
+    if filters.region:
+        statement = statement.where(LedgerEntry.region == filters.region)
     if filters.kind:
         statement = statement.where(LedgerEntry.kind == filters.kind)
     if filters.since:

@@ -11,10 +11,12 @@ from typing import Any
 from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
 
+from gateway.domain.party import Party
 from gateway.problems import ProblemError
 from gateway.security.keys import KeyRing
 from gateway.security.signing import RECEIPT_TYPE, content_digest
-from gateway.storage.models import Receipt
+from gateway.services.cases import seen_by
+from gateway.storage.models import Case, Receipt
 
 ACCEPTANCE = "acceptance"
 DELIVERY = "delivery"
@@ -55,12 +57,15 @@ def issue(
     return Issued(receipt_id, token)
 
 
-def _party(institution_id: str):
-    return or_(Receipt.sender_id == institution_id, Receipt.counterpart_id == institution_id)
+def _party(caller: Party):
+    """A head office sees its institution's receipts; a regional unit, those of the cases it holds."""
+    if caller.unit.head_office:
+        return or_(Receipt.sender_id == caller.id, Receipt.counterpart_id == caller.id)
+    return Receipt.case_id.in_(select(Case.id).where(seen_by(False, caller.unit_id)))
 
 
-def get(session: Session, institution_id: str, receipt_id: str) -> Receipt:
-    receipt = session.execute(select(Receipt).where(Receipt.id == receipt_id, _party(institution_id))).scalar_one_or_none()
+def get(session: Session, caller: Party, receipt_id: str) -> Receipt:
+    receipt = session.execute(select(Receipt).where(Receipt.id == receipt_id, _party(caller))).scalar_one_or_none()
     if receipt is None:
         raise ProblemError("not-found", "no such receipt among yours")
     return receipt
@@ -75,6 +80,6 @@ def acceptance_of(session: Session, resource: str, sender_id: str) -> Receipt | 
     return session.execute(statement).scalar_one_or_none()
 
 
-def for_resource(session: Session, institution_id: str, resource: str) -> list[Receipt]:
-    statement = select(Receipt).where(Receipt.resource == resource, _party(institution_id)).order_by(Receipt.created_at, Receipt.id)
+def for_resource(session: Session, caller: Party, resource: str) -> list[Receipt]:
+    statement = select(Receipt).where(Receipt.resource == resource, _party(caller)).order_by(Receipt.created_at, Receipt.id)
     return list(session.execute(statement).scalars())

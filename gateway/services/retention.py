@@ -17,9 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.domain.vocabulary import LedgerKind
+from gateway.ledger.entry import NewEntry
 from gateway.ledger.store import Ledger
 from gateway.security.signing import content_digest
-from gateway.services.cases import Erasure, case_location, erase
+from gateway.services.cases import Erasure, case_location, case_region, erase
 from gateway.services.vault import Vault
 from gateway.storage.engine import Database
 from gateway.storage.models import Case
@@ -58,9 +59,9 @@ def erase_expired(session: Session, vault: Vault, ledger: Ledger, gateway_id: st
     case = session.execute(select(Case).where(Case.id == case_id).with_for_update(key_share=True)).scalar_one()
     erasure = erase(session, vault, case)
     if erasure.erased_now:  # else erased meanwhile by the mediator
-        ledger.append(
-            session, kind=LedgerKind.PERSONAL_DATA_ERASED, detail=RETENTION, sender=gateway_id, recipient=case.mediator_id,
-            case=case.id, resource=case_location(case.id), payload_digest=content_digest(policy.statement(case)),
-            signature_digest=content_digest(b""),
-        )
+        ledger.append(session, NewEntry(
+            kind=LedgerKind.PERSONAL_DATA_ERASED, detail=RETENTION, sender=gateway_id, sender_unit=gateway_id,
+            recipient=case.mediator_id, recipient_unit=case.mediator_unit, case=case.id, resource=case_location(case.id),
+            payload_digest=content_digest(policy.statement(case)), signature_digest=content_digest(b""), region=case_region(case),
+        ))
     return erasure

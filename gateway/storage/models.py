@@ -129,6 +129,7 @@ class Message(Base):
     position: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(30))
     sender_id: Mapped[str] = mapped_column(ForeignKey("institutions.id"))
+    sender_unit: Mapped[str] = mapped_column(ForeignKey("units.id"))
     body_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  # free text, sealed with the case key
     outcome: Mapped[str | None] = mapped_column(String(30))
     new_deadline: Mapped[datetime | None]
@@ -150,6 +151,7 @@ class Document(Base):
     id: Mapped[str] = mapped_column(UUID_STR, primary_key=True)  # also the blob's name
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))
     sender_id: Mapped[str] = mapped_column(ForeignKey("institutions.id"))
+    sender_unit: Mapped[str] = mapped_column(ForeignKey("units.id"))
     media_type: Mapped[str] = mapped_column(String(100))  # detected from the bytes
     size: Mapped[int] = mapped_column(BigInteger)
     digest: Mapped[str] = mapped_column(String(60))  # RFC 9530 sha-256 of the plaintext: what was signed

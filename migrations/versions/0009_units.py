@@ -55,6 +55,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_cases_respondent_unit'), ['respondent_unit'], unique=False)
     _regions_as_codes()
 
+    _head_offices('messages', sender_unit='sender_id')
+    _head_offices('documents', sender_unit='sender_id')
     _head_offices('inbox_events', recipient_unit='recipient_id')
     with op.batch_alter_table('inbox_events', schema=None) as batch_op:
         batch_op.drop_constraint('uq_inbox_recipient_seq', type_='unique')
@@ -103,6 +105,10 @@ def downgrade() -> None:
         batch_op.create_unique_constraint('uq_inbox_recipient_seq', ['recipient_id', 'seq'])
         batch_op.drop_constraint(batch_op.f('fk_inbox_events_recipient_unit_units'), type_='foreignkey')
         batch_op.drop_column('recipient_unit')
+    for table in ('documents', 'messages'):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_constraint(batch_op.f(f'fk_{table}_sender_unit_units'), type_='foreignkey')
+            batch_op.drop_column('sender_unit')
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_cases_respondent_unit'))
         batch_op.drop_index(batch_op.f('ix_cases_mediator_unit'))

@@ -6,6 +6,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
+from gateway.domain.events import Side
 from gateway.domain.vocabulary import InboxEventKind
 from gateway.services.inbox import Notice, deliver, list_events
 from gateway.storage.engine import Database
@@ -58,7 +59,7 @@ def test_events_become_visible_in_seq_order_even_when_writers_race(imr, settings
     database = Database(settings.database_url)
     second_done = threading.Event()
 
-    notice = Notice("al-omrane", InboxEventKind.MESSAGE_RECEIVED, case["id"], None, "open")
+    notice = Notice(Side("al-omrane", "al-omrane"), InboxEventKind.MESSAGE_RECEIVED, case["id"], None, "open")
 
     def second_writer():
         with database.session(write=True) as session:
@@ -73,11 +74,11 @@ def test_events_become_visible_in_seq_order_even_when_writers_race(imr, settings
         time.sleep(0.5)
         assert not second_done.is_set(), "the second writer committed while the first still held its seq"
         with database.session(write=False) as reader:
-            assert [e.seq for e in list_events(reader, "al-omrane", 0, 10)] == [1]  # seq 2 is not visible yet
+            assert [e.seq for e in list_events(reader, Side("al-omrane", "al-omrane"), 0, 10)] == [1]  # seq 2 is not visible yet
         first.commit()
     thread.join(10)
     with database.session(write=False) as reader:
-        assert [e.seq for e in list_events(reader, "al-omrane", 0, 10)] == [1, 2, 3]
+        assert [e.seq for e in list_events(reader, Side("al-omrane", "al-omrane"), 0, 10)] == [1, 2, 3]
     database.dispose()
 
 

@@ -101,7 +101,7 @@ def replay(operation: Operation) -> Done:
     raise_for_problem(response)
     token = response.headers[RECEIPT_HEADER]
     claims = operation.client.receipts.verify(token)
-    assert claims["sub"] == operation.client.institution_id and claims["req_dig"] == response.request.headers["Content-Digest"]
+    assert claims["sub"] == operation.client.unit_id and claims["req_dig"] == response.request.headers["Content-Digest"]
     return Done(operation.call.parse(response.json()), claims["rid"], token)
 
 
@@ -181,7 +181,7 @@ def upload_document(client: GatewayClient, journal: Journal, case_id: str) -> Op
 
 def ack(client: GatewayClient, journal: Journal, event_id: str) -> Operation:
     """Through a Call: the SDK's `ack()` takes no idempotency_key (it makes a fresh one per call)."""
-    key = f"ack-{client.institution_id}-{event_id}"
+    key = f"ack-{client.unit_id}-{event_id}"
     call = Call("POST", f"/v1/inbox/{event_id}/ack", InboxEventOut.model_validate, headers={"Idempotency-Key": key})
     return Operation(key, client, call, lambda done: journal.acked_events.add(event_id))
 

@@ -37,7 +37,7 @@ JOINERS_OUT_OF_CONTEXT = {
     "ZWNJ after a right-joining letter": "دا\u200cود", "ZWJ between Arabic letters": "محم\u200dد",
 }
 NAME_FIELDS = {"complainant/full_name": ("complainant", "full_name"), "project/name": ("project", "name"),
-               "project/city": ("project", "city"), "project/region": ("project", "region")}
+               "project/city": ("project", "city")}
 LEGITIMATE_NAMES = [
     "عبد الرحيم الإدريسي",
     "مُحَمَّد بْن عَبْد الله",  # with harakat (combining marks)

@@ -12,6 +12,7 @@ from sqlalchemy import event
 
 from gateway.ledger import merkle
 from gateway.ledger.checkpoint import NoteSigner
+from gateway.ledger.entry import NewEntry
 from gateway.ledger.store import DatabaseNodes, Ledger, write_tree
 from gateway.storage.engine import Database
 
@@ -64,8 +65,10 @@ def test_an_append_at_100_000_costs_a_constant_number_of_statements(big_ledger):
     ledger = Ledger("test/ledger", NoteSigner("test/ledger", Ed25519PrivateKey.generate()))
     statements = counting(database)
     with database.session(write=True) as session:
-        appended = ledger.append(session, kind="case_opened", detail=None, sender="imr", recipient="al-omrane", case="c",
-                                 resource="/v1/cases/c", payload_digest="sha-256=:x:", signature_digest="sha-256=:y:")
+        appended = ledger.append(session, NewEntry(
+            kind="case_opened", detail=None, sender="imr", sender_unit="imr", recipient="al-omrane", recipient_unit="al-omrane",
+            case="c", resource="/v1/cases/c", payload_digest="sha-256=:x:", signature_digest="sha-256=:y:",
+        ))
         session.commit()
     assert appended.index == SIZE
     tree.append_leaf_hash(appended.entry.leaf_hash())

@@ -34,7 +34,7 @@ def test_a_whole_case_through_the_sdk_with_every_receipt_verified(sdk):
     for sender, kind, extra in SHORT_LIFE:
         client = clients[sender]
         accepted = client.send_message(case_id, MessageCreate(**message(kind, **extra)))
-        assert accepted.value.kind == kind and accepted.receipt.claims["sub"] == client.institution_id
+        assert accepted.value.kind == kind and accepted.receipt.claims["sub"] == client.unit_id
     assert imr.get_case(case_id).status == "closed"
     delivery = [r.kind for r in imr.receipts_for(f"/v1/cases/{case_id}")]
     assert delivery == ["acceptance", "delivery"]

@@ -17,15 +17,17 @@ from gateway.contract.cases import (
     CaseDetail,
     CaseSummary,
     Complainant,
-    HousingProject,
+    HousingProjectOut,
     MessageCreate,
     MessageOut,
     ProcessingTimes,
     SignedRequestOut,
+    TransferCreate,
 )
 from gateway.contract.common import InstitutionId, Page, Timestamp
 from gateway.domain import lifecycle
 from gateway.domain.party import Party
+from gateway.domain.regions import Region
 from gateway.domain.vocabulary import CaseStatus
 from gateway.problems import ProblemError
 from gateway.services import cases as service
@@ -61,6 +63,9 @@ def _summary_fields(case: Case, title: str | None, caller: Party, now: datetime)
         reference=case.reference,
         mediator_id=case.mediator_id,
         respondent_id=case.respondent_id,
+        mediator_unit=case.mediator_unit,
+        respondent_unit=case.respondent_unit,
+        region=service.case_region(case),
         status=status,
         subject=case.subject,
         title=title,
@@ -101,7 +106,7 @@ def case_detail(keyed: service.KeyedCase, messages: list[Message], caller: Party
         complainant=Complainant.model_validate(content.complainant) if content.complainant else None,
         personal_data_erased=case.personal_data_erased_at is not None,
         summary=narrative.get("summary"),
-        project=HousingProject(name=case.project_name, city=case.project_city, region=case.project_region),
+        project=HousingProjectOut(name=case.project_name, city=case.project_city, region=service.case_region(case)),
         requested_action=narrative.get("requested_action"),
         messages=[message_out(message, data_key) for message in messages],
         signed_request=evidence_out(case.signature, content.signed_body),
@@ -127,6 +132,8 @@ def list_cases(
     vault: VaultDep,
     status: CaseStatus | None = None,
     counterpart: InstitutionId | None = None,
+    unit: Annotated[InstitutionId | None, Query(description="Held by this unit (on either side).")] = None,
+    region: Region | None = None,
     overdue: bool | None = None,
     updated_since: Timestamp | None = None,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
@@ -134,8 +141,9 @@ def list_cases(
 ) -> Page[CaseSummary]:
     size = min(limit or settings.page_size_default, settings.page_size_max)
     after = _case_cursor(cursor) if cursor else None
-    filters = service.CaseFilter(status=status, counterpart=counterpart, overdue=overdue, updated_since=updated_since)
-    rows = service.list_cases(session, caller.id, filters, after, size + 1)
+    filters = service.CaseFilter(status=status, counterpart=counterpart, overdue=overdue, updated_since=updated_since,
+                                 unit=unit, region=region)
+    rows = service.list_cases(session, caller, filters, after, size + 1)
     now = datetime.now(UTC)
     titles = vault.titles(session, rows[:size])
     page = [CaseSummary(**_summary_fields(case, titles[case.id], caller, now)) for case in rows[:size]]
@@ -160,7 +168,7 @@ def _case_cursor(cursor: str) -> service.CaseCursor:
 
 @router.get("/{case_id}", summary="A case with its timeline", response_model=CaseDetail)
 def get_case(case_id: str, caller: CaseParty, session: SessionDep, vault: VaultDep) -> Response:
-    keyed = service.read_case(session, vault, caller.id, case_id, with_messages=True)
+    keyed = service.read_case(session, vault, caller, case_id, with_messages=True)
     return model_response(case_detail(keyed, keyed.case.messages, caller), headers={"ETag": etag(keyed.case)})
 
 
@@ -192,6 +200,18 @@ async def post_message(
     return await exchange.run(work)
 
 
+@router.post("/{case_id}/transfer", summary="Move the case to another unit of your institution", response_model=CaseSummary)
+async def transfer(case_id: str, payload: TransferCreate, caller: CaseParty, exchange: WriteExchange, vault: VaultDep) -> Response:
+    """By the unit holding the case on your side, or its head office. Both units and the other
+    party's unit are notified in their inboxes; the transfer is a ledger entry with its receipt."""
+    def work(unit: WriteUnit) -> Answer:
+        case = service.transfer(unit, case_id, payload.unit)
+        title = vault.titles(unit.session, [case])[case.id]
+        return Answer(200, CaseSummary(**_summary_fields(case, title, caller, datetime.now(UTC))), {"ETag": etag(case)})
+
+    return await exchange.run(work)
+
+
 @router.delete("/{case_id}/personal-data", summary="Erase the complainant's personal data (mediator): crypto-shredding",
                response_model=CaseDetail)
 async def erase_personal_data(case_id: str, caller: Mediator, exchange: WriteExchange) -> Response:
@@ -208,7 +228,7 @@ async def erase_personal_data(case_id: str, caller: Mediator, exchange: WriteExc
 
 @router.get("/{case_id}/messages/{message_id}", summary="One message")
 def get_message(case_id: str, message_id: str, caller: CaseParty, session: SessionDep, vault: VaultDep) -> MessageOut:
-    keyed = service.read_case(session, vault, caller.id, case_id, with_messages=True)
+    keyed = service.read_case(session, vault, caller, case_id, with_messages=True)
     for message in keyed.case.messages:
         if message.id == message_id:
             return message_out(message, keyed.data_key)

@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from gateway.api.bodies import StrictJsonRoute
-from gateway.api.deps import CaseParty, SessionDep, SettingsDep, WriteExchange
+from gateway.api.deps import CaseParty, RuntimeDep, SessionDep, SettingsDep, WriteExchange
 from gateway.api.pagination import decode_position, encode_position, next_link
 from gateway.api.responses import PROBLEM_RESPONSES
-from gateway.contract.common import Page
+from gateway.contract.common import InstitutionId, Page
 from gateway.contract.inbox import InboxEventOut
 from gateway.services import inbox as service
 from gateway.services.exchange import Answer, WriteUnit
@@ -18,18 +18,20 @@ from gateway.services.exchange import Answer, WriteUnit
 router = APIRouter(prefix="/inbox", tags=["inbox"], responses=PROBLEM_RESPONSES, route_class=StrictJsonRoute)
 
 
-@router.get("", summary="Events addressed to you, oldest first")
+@router.get("", summary="Events addressed to your unit (or, for a head office, to one of its units), oldest first")
 def list_events(
     request: Request,
     response: Response,
     caller: CaseParty,
     session: SessionDep,
     settings: SettingsDep,
+    runtime: RuntimeDep,
     after: Annotated[str | None, Query(max_length=500, description="The `next_cursor` of the previous page.")] = None,
     limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
+    unit: Annotated[InstitutionId | None, Query(description="A head office reads one of its units' inboxes (each has its own seq).")] = None,
 ) -> Page[InboxEventOut]:
     size = min(limit or settings.page_size_default, settings.page_size_max)
-    events = service.list_events(session, caller.id, decode_position(after), size)
+    events = service.list_events(session, service.inbox_of(caller, unit, runtime.directory), decode_position(after), size)
     items = [InboxEventOut.model_validate(event, from_attributes=True) for event in events]
     # Always hand back a cursor: the inbox is a stream, and the next poll resumes from it.
     position = items[-1].seq if items else decode_position(after)

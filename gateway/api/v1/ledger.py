@@ -11,6 +11,7 @@ from gateway.api.bodies import StrictJsonRoute
 from gateway.api.deps import Auditor, CurrentInstitution, DatabaseDep, KeyRingDep, SessionDep, SettingsDep, WriteExchange
 from gateway.api.pagination import MAX_POSITION, decode_position, encode_position, next_link
 from gateway.contract.common import InstitutionId, Page, Timestamp
+from gateway.domain.regions import Region
 from gateway.ledger.entry import timestamp
 from gateway.api.responses import PROBLEM_RESPONSES
 from gateway.contract.ledger import CheckpointOut, CosignatureIn, ConsistencyProofOut, EntryOut, InclusionProofOut, LedgerKeyOut
@@ -61,17 +62,20 @@ def entries(
     ]
 
 
-@router.get("/search", summary="Entries by case, institution, kind and time range, oldest first")
+@router.get("/search", summary="Entries by case, institution, unit, region, kind and time range, oldest first")
 def search(
     request: Request, response: Response, caller: CurrentInstitution, session: SessionDep, settings: SettingsDep,
     case: Annotated[str | None, Query(max_length=36)] = None, institution: InstitutionId | None = None,
+    unit: Annotated[InstitutionId | None, Query(description="Sent or received by this unit.")] = None,
+    region: Annotated[Region | None, Query(description="About a case or thematic file in this region.")] = None,
     kind: Annotated[str | None, Query(pattern="^[a-z_]{1,40}$")] = None, since: Timestamp | None = None,
     until: Timestamp | None = None, cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
 ) -> Page[EntryOut]:
     size = min(limit or settings.page_size_default, settings.page_size_max)
     after = decode_position(cursor)
-    filters = service.EntryFilter(case, institution, kind, since and timestamp(since), until and timestamp(until))
+    filters = service.EntryFilter(case, institution, unit, region and region.value, kind, since and timestamp(since),
+                                  until and timestamp(until))
     rows = service.search(session, caller, filters, after, size + 1)
     items = [EntryOut(index=row.seq - 1, leaf_hash=row.leaf_hash, entry=entry_from_row(row).as_dict()) for row in rows[:size]]
     next_cursor = encode_position(rows[size - 1].seq) if len(rows) > size else None

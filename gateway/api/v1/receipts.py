@@ -15,9 +15,9 @@ router = APIRouter(prefix="/receipts", tags=["receipts"], responses=PROBLEM_RESP
 
 @router.get("", summary="Receipts about one resource (e.g. a message you sent)")
 def list_receipts(resource: Annotated[str, Query(min_length=1, max_length=300)], caller: CaseParty, session: SessionDep) -> list[ReceiptOut]:
-    return [ReceiptOut.model_validate(receipt, from_attributes=True) for receipt in service.for_resource(session, caller.id, resource)]
+    return [ReceiptOut.model_validate(receipt, from_attributes=True) for receipt in service.for_resource(session, caller, resource)]
 
 
 @router.get("/{receipt_id}", summary="One receipt")
 def get_receipt(receipt_id: str, caller: CaseParty, session: SessionDep) -> ReceiptOut:
-    return ReceiptOut.model_validate(service.get(session, caller.id, receipt_id), from_attributes=True)
+    return ReceiptOut.model_validate(service.get(session, caller, receipt_id), from_attributes=True)
