@@ -22,7 +22,7 @@ figure { margin: 1.2em 0; } figcaption { font-weight: bold; margin-bottom: 0.3em
 .wide { overflow-x: auto; } table { border-collapse: collapse; font-size: 0.75em; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.45em; text-align: start; vertical-align: top; }
 td.number { text-align: end; font-variant-numeric: tabular-nums; }
-thead th { background: #f1f4f7; }
+thead th { background: #f1f4f7; } tbody th { white-space: nowrap; }
 """
 
 
