@@ -129,7 +129,7 @@ def tracks(entries: Iterable[Entry], reply_days: int) -> Tracks:
                 about.escalations += 1
         elif entry.kind == K.THEMATIC_FILE_OPENED:
             found.files[entry.case] = FileTrack(
-                unit="", region=entry.region, subject=entry.detail or "other", opened=_time(entry.at),
+                unit="", region=entry.region, subject=entry.detail or "other", opened=_time(entry.at),  # unit: once mediators are known
                 opener=(entry.sender, entry.sending_unit), other=(entry.recipient, entry.receiving_unit),
             )
         elif entry.kind == K.THEMATIC_MESSAGE_SENT and (file := found.files.get(entry.case)):
