@@ -1,18 +1,21 @@
 """`gateway`: serve and migrate; the development PKI; the demo; the ledger (key, export, offline verification); the
-personal-data retention policy, the blob store and the master key; and the published contract."""
+processing-time report; the personal-data retention policy, the blob store and the master key; and the published contract."""
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from gateway.config import Settings
+from gateway.domain.regions import Region
 from gateway.misconfiguration import ConfigurationError, from_settings, reachable_database
 
 if TYPE_CHECKING:
@@ -145,9 +148,43 @@ def _ledger_verify(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _retention_apply(settings: Settings, args: argparse.Namespace) -> int:
-    from datetime import UTC, datetime
+def _report(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.ledger.stats import Scope, exported_entries, statistics
+    from gateway.reports import csv, html
 
+    now = args.at or datetime.now(UTC)
+    scope = Scope(args.unit, args.region, args.from_month, args.to_month)
+    reply_days = args.reply_days or settings.default_reply_days
+    if args.export:
+        with open(args.export, encoding="utf-8") as lines:
+            figures = statistics(exported_entries(lines), reply_days, now, scope)
+    else:
+        from gateway.services.ledger import processing_statistics
+
+        with _runtime(settings) as runtime:
+            figures = processing_statistics(runtime.database, reply_days, now, scope)
+    text = csv.render(figures, args.lang) if args.format == "csv" else html.render(figures, args.lang, args.export and Path(args.export).name)
+    if args.out == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}: {figures.overall.cases_opened} case(s), {figures.overall.thematic_files} thematic file(s)")
+    return 0
+
+
+def _month(value: str) -> str:
+    if not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", value):
+        raise argparse.ArgumentTypeError("a month is written YYYY-MM")
+    return value
+
+
+def _moment(value: str) -> datetime:
+    """RFC 3339, or a date (its midnight); UTC unless it says otherwise."""
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _retention_apply(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.services import retention
     from gateway.services.cases import delete_blobs
 
@@ -184,7 +221,7 @@ def _confirmed(question: str) -> bool:
 def _positive_days(value: str) -> int:
     days = int(value)
     if days < 1:
-        raise argparse.ArgumentTypeError("a retention period is at least 1 day")
+        raise argparse.ArgumentTypeError("a period is at least 1 day")
     return days
 
 
@@ -288,6 +325,19 @@ def parser() -> argparse.ArgumentParser:
     verify.add_argument("--witness", action="append", default=[], help="a witness's cosignature verifier key (repeatable)")
     verify.add_argument("--since", help="a signed checkpoint saved earlier: the export must extend it")
     verify.set_defaults(run=_ledger_verify)
+
+    report = commands.add_parser("report", help="the processing-time report (HTML with charts, or CSV), from the ledger alone")
+    report.add_argument("--from", dest="from_month", type=_month, help="first month of opening, YYYY-MM (default: the first)")
+    report.add_argument("--to", dest="to_month", type=_month, help="last month of opening, YYYY-MM (default: the last)")
+    report.add_argument("--out", required=True, help="file to write, or - for standard output")
+    report.add_argument("--lang", choices=["fr", "ar"], default="fr")
+    report.add_argument("--format", choices=["html", "csv"], default="html")
+    report.add_argument("--export", help="read this ledger export (JSON Lines) instead of the gateway's database")
+    report.add_argument("--at", type=_moment, help="judge overdue cases and commitments as of this moment (default: now)")
+    report.add_argument("--reply-days", type=_positive_days, help="reply period of cases opened without a deadline (default: GATEWAY_DEFAULT_REPLY_DAYS)")
+    report.add_argument("--unit", help="only the cases and thematic files of this respondent unit")
+    report.add_argument("--region", choices=[region.value for region in Region], help="only those of this region")
+    report.set_defaults(run=_report)
 
     retention = commands.add_parser("retention", help="the personal-data retention policy").add_subparsers(dest="retention_command", required=True)
     apply = retention.add_parser("apply", help="erase the personal data of cases closed longer ago than the retention period")

@@ -10,10 +10,12 @@ from datetime import UTC, datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from gateway.contract.ledger import ProcessingStatisticsOut
 from gateway.domain.party import Party
 from gateway.domain.vocabulary import Role
 from gateway.ledger import merkle
-from gateway.ledger.stats import statistics
+from gateway.ledger.entry import Entry
+from gateway.ledger.stats import KINDS as STATISTICS_KINDS, Scope, statistics
 from gateway.ledger.store import DatabaseNodes, Ledger, entry_from_row
 from gateway.problems import ProblemError
 from gateway.ledger.checkpoint import NoteError, NoteVerifier, parse_note, verify_cosignature
@@ -158,15 +160,15 @@ def search(session: Session, caller: Party, filters: EntryFilter, after: int, li
     return list(session.execute(statement.order_by(LedgerEntry.seq).limit(limit)).scalars())
 
 
-def processing_statistics(database, reply_days: int, batch: int = 5000) -> dict:
-    """Read the ledger in batches (short transactions) and summarize it."""
+def processing_statistics(database, reply_days: int, now: datetime, scope: Scope = Scope(), batch: int = 5000) -> ProcessingStatisticsOut:
+    """Read the entries the statistics need in batches (short transactions) and summarize them."""
 
-    def entries() -> Iterator:
+    def entries() -> Iterator[Entry]:
         position = 0
         while True:
             with database.session(write=False) as session:
                 rows = [entry_from_row(row) for row in session.execute(
-                    select(LedgerEntry).where(LedgerEntry.seq > position, LedgerEntry.kind.in_(["case_opened", "message_sent"]))
+                    select(LedgerEntry).where(LedgerEntry.seq > position, LedgerEntry.kind.in_(sorted(STATISTICS_KINDS)))
                     .order_by(LedgerEntry.seq).limit(batch)
                 ).scalars()]
             if not rows:
@@ -174,4 +176,4 @@ def processing_statistics(database, reply_days: int, batch: int = 5000) -> dict:
             yield from rows
             position = rows[-1].seq
 
-    return statistics(entries(), reply_days, datetime.now(UTC))
+    return statistics(entries(), reply_days, now, scope)

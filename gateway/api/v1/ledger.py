@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -14,7 +15,11 @@ from gateway.contract.common import InstitutionId, Page, Timestamp
 from gateway.domain.regions import Region
 from gateway.ledger.entry import timestamp
 from gateway.api.responses import PROBLEM_RESPONSES
-from gateway.contract.ledger import CheckpointOut, CosignatureIn, ConsistencyProofOut, EntryOut, InclusionProofOut, LedgerKeyOut
+from gateway.contract.ledger import (
+    CheckpointOut, CosignatureIn, ConsistencyProofOut, EntryOut, InclusionProofOut, LedgerKeyOut, Month, ProcessingStatisticsOut,
+)
+from gateway.domain.regions import Region
+from gateway.ledger.stats import Scope
 from gateway.ledger.store import b64, entry_from_row
 from gateway.problems import ProblemError
 from gateway.services import ledger as service
@@ -83,11 +88,14 @@ def search(
     return Page[EntryOut](items=items, next_cursor=next_cursor)
 
 
-@router.get("/statistics", summary="Processing times computed from the ledger alone (auditors)")
+@router.get("/statistics", summary="Processing times computed from the ledger alone (auditors), as `gateway report` computes them")
 def processing_statistics(
     caller: Auditor, settings: SettingsDep, database: DatabaseDep, reply_days: Annotated[int | None, Query(ge=1, le=365)] = None,
-) -> dict:
-    return service.processing_statistics(database, reply_days or settings.default_reply_days)
+    unit: InstitutionId | None = None, region: Region | None = None,
+    from_month: Annotated[Month | None, Query(alias="from")] = None, to_month: Annotated[Month | None, Query(alias="to")] = None,
+) -> ProcessingStatisticsOut:
+    scope = Scope(unit, region, from_month, to_month)
+    return service.processing_statistics(database, reply_days or settings.default_reply_days, datetime.now(UTC), scope)
 
 
 @router.get("/proof/inclusion", summary="Inclusion proof of an entry (by index or leaf hash) in the tree of a given size")
