@@ -153,7 +153,11 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.reports import csv, html
 
     now = args.at or datetime.now(UTC)
-    scope = Scope(args.unit, args.region, args.from_month, args.to_month)
+    try:
+        scope = Scope(args.unit, args.region, args.from_month, args.to_month)
+    except ValueError as reversed_months:
+        print(f"gateway report: {reversed_months}", file=sys.stderr)
+        return 2
     reply_days = args.reply_days or settings.default_reply_days
     if args.export:
         with open(args.export, encoding="utf-8") as lines:

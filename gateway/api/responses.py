@@ -19,6 +19,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         409: "Refused by the case lifecycle, duplicate, or a retry still in flight",
         412: "If-Match names an older version of the case",
         413: "Request too large",
+        415: "A JSON body needs `Content-Type: application/json`",
         422: "Validation failed, or idempotency key reused with another request",
         503: "Storage temporarily unavailable: nothing was recorded; retry after `Retry-After` seconds",
     }.items()

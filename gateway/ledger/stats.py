@@ -4,8 +4,8 @@ The one computation behind `GET /v1/ledger/statistics` and `gateway report`, so 
 holding only an export gets the gateway's figures. Entries are read once, in ledger order:
 
 - a case opens at `case_opened` (detail: subject, recipient_unit: the unit it was routed to,
-  region, due: its deadline); `case_transferred` moves it to its recipient_unit, and a case is
-  grouped under the unit it belongs to at the end of the entries read;
+  region, due: its deadline); `case_transferred` on the respondent's side moves it to its
+  recipient_unit, and a case is grouped under the unit it belongs to at the end of the entries read;
 - `message_sent` moves its status by `lifecycle.RULES`; the first acknowledgement, final reply
   and closure are its milestones; a follow-up with a `due` sets a new deadline. A case opened
   without one (version 1) has `opened + reply_days`;
@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 
 from gateway.contract.ledger import Durations, ProcessingFigures, ProcessingStatisticsOut
 from gateway.domain.lifecycle import RULES, is_overdue
-from gateway.domain.vocabulary import COMMITMENT_FULFILLED, CaseStatus, LedgerKind, MessageKind, ReminderStep, ThematicMessageKind
+from gateway.domain.vocabulary import COMMITMENT_FULFILLED, CaseStatus, LedgerKind, MessageKind, ReminderStep, Role, ThematicMessageKind
 from gateway.ledger.entry import Entry
 
 K = LedgerKind
@@ -49,6 +49,10 @@ class Scope:
     region: str | None = None
     from_month: str | None = None
     to_month: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.from_month and self.to_month and self.from_month > self.to_month:
+            raise ValueError(f"the first month ({self.from_month}) is after the last ({self.to_month})")
 
     def admits(self, tracked: Tracked) -> bool:
         month = tracked.month
@@ -119,7 +123,7 @@ def tracks(entries: Iterable[Entry], reply_days: int) -> Tracks:
                 unit=entry.receiving_unit, region=entry.region, subject=entry.detail or "other", opened=opened,
                 deadline=_time(entry.due) if entry.due else opened + timedelta(days=reply_days),
             )
-        elif entry.kind == K.CASE_TRANSFERRED and case:
+        elif entry.kind == K.CASE_TRANSFERRED and case and entry.detail == Role.RESPONDENT:  # not the mediator's side
             case.unit = entry.receiving_unit
         elif entry.kind == K.MESSAGE_SENT and case and entry.detail in MESSAGE_KINDS:
             _message(case, MessageKind(entry.detail), entry)

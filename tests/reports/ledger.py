@@ -51,7 +51,9 @@ def sample() -> list[Entry]:
     # "a": routed to Casablanca, transferred to Rabat, answered on time, followed up with a new deadline it missed
     ledger.v2("case_opened", "a", "03-01", "delivery_delays", region="casablanca-settat", due="03-31")
     ledger.v2("message_sent", "a", "03-03", "acknowledgement", sender=CASA, recipient=IMR)
-    ledger.v2("case_transferred", "a", "03-05", "ao-casa", sender=CASA, recipient=RABAT, region="casablanca-settat")
+    ledger.v2("case_transferred", "a", "03-05", "respondent", sender=CASA, recipient=RABAT, region="casablanca-settat")
+    # IMR moving it between its own units changes nothing on the respondent's side
+    ledger.v2("case_transferred", "a", "03-06", "mediator", sender=IMR, recipient=("imr", "imr-casa"), region="casablanca-settat")
     ledger.v2("message_sent", "a", "03-11", "final_reply", sender=RABAT, recipient=IMR)
     ledger.v2("message_sent", "a", "03-16", "follow_up", recipient=RABAT, due="04-30")
     ledger.v2("reminder_sent", "a", "05-01", "due", sender=ROBOT, recipient=RABAT, due="04-30")

@@ -89,3 +89,11 @@ def test_the_html_page_is_self_contained_and_right_to_left_in_arabic():
     assert "Rabat-Salé-Kénitra" in french and "Région non précisée" in french and "Par unité" in french
     assert "الرباط سلا القنيطرة" in arabic and "حسب الوحدة" in arabic and "ao-rabat" in arabic
     assert "le registre de la passerelle" not in french and "ledger.jsonl" in french
+
+
+def test_a_report_whose_first_month_is_after_its_last_is_refused(tmp_path, capsys):
+    export = tmp_path / "ledger.jsonl"
+    export.write_text("".join(export_of(sample())), encoding="utf-8")
+    out = tmp_path / "report.html"
+    assert main(["report", "--export", str(export), "--from", "2026-06", "--to", "2026-01", "--out", str(out)]) == 2
+    assert "the first month (2026-06) is after the last (2026-01)" in capsys.readouterr().err and not out.exists()

@@ -94,7 +94,11 @@ def processing_statistics(
     unit: InstitutionId | None = None, region: Region | None = None,
     from_month: Annotated[Month | None, Query(alias="from")] = None, to_month: Annotated[Month | None, Query(alias="to")] = None,
 ) -> ProcessingStatisticsOut:
-    scope = Scope(unit, region, from_month, to_month)
+    try:
+        scope = Scope(unit, region, from_month, to_month)
+    except ValueError as reversed_months:
+        raise ProblemError("validation-failed", str(reversed_months),
+                           errors=[{"parameter": "from", "detail": str(reversed_months), "code": "range"}]) from None
     return service.processing_statistics(database, reply_days or settings.default_reply_days, datetime.now(UTC), scope)
 
 
