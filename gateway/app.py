@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
@@ -19,9 +18,9 @@ from gateway.api.limits import RequestGuard
 from gateway.api.v1 import router as v1_router
 from gateway.config import Settings
 from gateway.problems import CATALOGUE, PROBLEM_BASE, ProblemError
+from gateway.jobs import purge_nonces_periodically, send_reminders_periodically
 from gateway.runtime import Runtime
 from gateway.security.signing import SIGNATURE_HEADER
-from gateway.services import nonces
 
 log = logging.getLogger(__name__)
 
@@ -31,22 +30,6 @@ Exchange of complaint case files between the Institution du Médiateur du Royaum
 Groupe Al Omrane. Every caller is an institution's machine presenting a client certificate
 (mutual TLS); errors are RFC 9457 problem documents whose `title` follows `Accept-Language`
 (fr, ar, en)."""
-
-
-async def purge_nonces_periodically(runtime: Runtime) -> None:
-    """Expired request ids are purged in the background, never on a request's path."""
-    while True:
-        await asyncio.sleep(runtime.settings.nonce_purge_seconds)
-        try:
-            await run_in_threadpool(_purge_nonces, runtime)
-        except Exception:  # a storage fault now is retried next time
-            log.warning("purging expired request ids failed; retrying in %s s", runtime.settings.nonce_purge_seconds, exc_info=True)
-
-
-def _purge_nonces(runtime: Runtime) -> None:
-    with runtime.database.session(write=True) as session:
-        nonces.purge_expired(session)
-        session.commit()
 
 
 SIGNATURE_DOC = """\
@@ -105,11 +88,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             runtime.start()
             app.state.runtime = runtime
-            purger = asyncio.create_task(purge_nonces_periodically(runtime))
+            tasks = [asyncio.create_task(purge_nonces_periodically(runtime))]
+            if settings.reminder_interval_seconds:
+                tasks.append(asyncio.create_task(send_reminders_periodically(runtime)))
             yield
-            purger.cancel()
-            with suppress(asyncio.CancelledError):
-                await purger
+            for task in tasks:
+                task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await task
         finally:
             runtime.close()
 

@@ -148,6 +148,15 @@ def _ledger_verify(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _reminders_run(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway import jobs
+
+    with _runtime(settings) as runtime:
+        sent = jobs.send_reminders(runtime)
+    print(f"sent {sent} reminder(s)")
+    return 0
+
+
 def _report(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.ledger.stats import Scope, exported_entries, statistics
     from gateway.reports import csv, html
@@ -343,6 +352,9 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("--region", choices=[region.value for region in Region], help="only those of this region")
     report.set_defaults(run=_report)
 
+    reminders = commands.add_parser("reminders", help="reminders of missed deadlines").add_subparsers(dest="reminders_command", required=True)
+    reminders.add_parser("run", help="send the reminders now due, once each (from cron; each gateway process also does it "
+                         "every GATEWAY_REMINDER_INTERVAL_SECONDS)").set_defaults(run=_reminders_run)
     retention = commands.add_parser("retention", help="the personal-data retention policy").add_subparsers(dest="retention_command", required=True)
     apply = retention.add_parser("apply", help="erase the personal data of cases closed longer ago than the retention period")
     apply.add_argument("--days", type=_positive_days, help="retention period in days, at least 1 (default: GATEWAY_RETENTION_DAYS)")

@@ -103,6 +103,16 @@ class Settings(BaseSettings):
     nonce_purge_seconds: Annotated[float, Field(gt=0, le=86400)] = Field(
         default=60, description="How often expired request ids (jti) are purged, in the background."
     )
+    escalation_days: Annotated[int, Field(ge=1, le=365)] = Field(
+        default=7, description="Days after a missed deadline's first reminder before its head office is reminded too."
+    )
+    reminder_interval_seconds: Annotated[float, Field(ge=0, le=86400)] = Field(
+        default=300, description="How often each gateway process looks for missed deadlines (0: never; cron runs "
+        "`gateway reminders run` instead). Processes take turns under a database lock; each reminder is sent once."
+    )
+    reminders_per_run: Annotated[int, Field(ge=1, le=100_000)] = Field(
+        default=1000, description="At most this many reminders per run; the next run sends the rest."
+    )
 
     # The edge (gateway.edge): what one connection may cost before the app sees its request.
     max_target_bytes: Annotated[int, Field(ge=256, le=1024 * 1024)] = Field(

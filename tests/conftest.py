@@ -190,6 +190,16 @@ def omrane(client_for) -> TestClient:
     return client_for("al-omrane")
 
 
+@pytest.fixture
+def cli_env(settings, monkeypatch):
+    """`gateway.cli.main` sees the same database, keys, registry and blob store as the test app."""
+    monkeypatch.setenv("GATEWAY_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("GATEWAY_PKI_DIR", str(settings.pki_dir))
+    monkeypatch.setenv("GATEWAY_REGISTRY_FILE", str(settings.registry_file))
+    monkeypatch.setenv("GATEWAY_BLOB_DIR", str(settings.blob_dir))
+    return monkeypatch
+
+
 @contextmanager
 def sql_runner(database_url: str):
     """`run(statement, **params)`: SQL (text or a SQLAlchemy statement) in a transaction of its own."""

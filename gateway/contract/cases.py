@@ -155,6 +155,7 @@ class MessageOut(BaseModel):
     status_before: CaseStatus
     status_after: CaseStatus
     created_at: datetime
+    late_seconds: int | None = Field(description="A final reply sent after the case's deadline: how many seconds late it came.")
     documents: list[str]
     signed_request: SignedRequestOut | None
 

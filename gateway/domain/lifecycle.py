@@ -70,3 +70,12 @@ def next_status(kind: MessageKind, role: Role, status: CaseStatus) -> CaseStatus
 def is_overdue(status: CaseStatus, deadline: datetime, now: datetime) -> bool:
     """A case is overdue while the respondent still owes a final reply after the deadline."""
     return status in REPLY_PENDING_STATES and now > deadline
+
+
+# The answer a case's deadline waits for: sent late, it records how late it came.
+ANSWER = MessageKind.FINAL_REPLY
+
+
+def seconds_late(kind: MessageKind, deadline: datetime, sent_at: datetime) -> int | None:
+    """How late `kind` came, if it is the answer and came after the deadline (else None)."""
+    return int((sent_at - deadline).total_seconds()) if kind is ANSWER and sent_at > deadline else None

@@ -139,6 +139,7 @@ class Message(Base):
     signature: Mapped[str | None] = mapped_column(Text)  # the sender's request JWS
     signed_body_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  # the exact body it covers, sealed
     document_ids: Mapped[list[str] | None] = mapped_column(JSON)  # documents of the case it refers to
+    late_seconds: Mapped[int | None] = mapped_column(BigInteger)  # an answer after its deadline: how late it came
 
 
 class Document(Base):
@@ -178,6 +179,23 @@ class InboxEvent(Base):
     created_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
     delivery_signature: Mapped[str | None] = mapped_column(Text)  # the recipient's signed acknowledgement
+
+
+class Reminder(Base):
+    """A reminder the gateway sent because a deadline passed unanswered: one per deadline and step
+    (the unique key), whichever gateway process or cron run got there first."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (UniqueConstraint("resource", "deadline", "step", name="uq_reminders_resource_deadline_step"),)
+
+    id: Mapped[str] = mapped_column(UUID_STR, primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    resource: Mapped[str] = mapped_column(String(300))  # what is due: the case's reply
+    deadline: Mapped[datetime]
+    step: Mapped[str] = mapped_column(String(20))  # gateway.domain.vocabulary.ReminderStep
+    recipient_id: Mapped[str] = mapped_column(ForeignKey("institutions.id"))
+    recipient_unit: Mapped[str] = mapped_column(ForeignKey("units.id"))
+    sent_at: Mapped[datetime]
 
 
 class IdempotencyRecord(Base):

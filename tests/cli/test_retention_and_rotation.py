@@ -15,15 +15,6 @@ from tests.conftest import institution_client
 from tests.factories import SHORT_LIFE, case_payload, message
 
 
-@pytest.fixture
-def gateway_env(settings, monkeypatch):
-    """The CLI sees the same database, keys and blob store as the test app."""
-    monkeypatch.setenv("GATEWAY_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("GATEWAY_PKI_DIR", str(settings.pki_dir))
-    monkeypatch.setenv("GATEWAY_BLOB_DIR", str(settings.blob_dir))
-    return monkeypatch
-
-
 def closed_case(imr, omrane) -> str:
     """A case with a document, worked to its closure."""
     case_id = imr.post("/v1/cases", json=case_payload()).json()["id"]
@@ -34,7 +25,7 @@ def closed_case(imr, omrane) -> str:
     return case_id
 
 
-def test_retention_erases_cases_closed_long_enough_and_records_it(imr, omrane, client_for, engine_sql, settings, gateway_env, capsys, tmp_path):
+def test_retention_erases_cases_closed_long_enough_and_records_it(imr, omrane, client_for, engine_sql, settings, cli_env, capsys, tmp_path):
     old, recent = closed_case(imr, omrane), closed_case(imr, omrane)
     still_open = imr.post("/v1/cases", json=case_payload()).json()["id"]
     engine_sql("UPDATE cases SET closed_at = :at WHERE id = :id", at="2020-01-01 00:00:00+00:00", id=old)
@@ -63,7 +54,7 @@ def test_retention_erases_cases_closed_long_enough_and_records_it(imr, omrane, c
     assert main(["ledger", "verify", str(export), "--key", auditor.get("/v1/ledger/key").json()["note_key"]]) == 0
 
 
-def test_master_key_rotation_rewraps_and_never_reencrypts(imr, settings, engine_sql, gateway_env, test_pki, tmp_path, capsys):
+def test_master_key_rotation_rewraps_and_never_reencrypts(imr, settings, engine_sql, cli_env, test_pki, tmp_path, capsys):
     case_id = imr.post("/v1/cases", json=case_payload(), headers={"Idempotency-Key": "before-rotation"}).json()["id"]
     photo = samples.png()
     document = upload(imr, case_id, photo, filename="façade.png").json()
@@ -73,8 +64,8 @@ def test_master_key_rotation_rewraps_and_never_reencrypts(imr, settings, engine_
     new_key = tmp_path / "new-master.key"
     assert main(["master-key", "new", str(new_key)]) == 0 and new_key.stat().st_mode & 0o777 == 0o600
     assert main(["master-key", "new", str(new_key)]) == 1  # never overwritten
-    gateway_env.setenv("GATEWAY_MASTER_KEY_FILE", str(new_key))
-    gateway_env.setenv("GATEWAY_RETIRED_MASTER_KEY_FILES", str(old_key))
+    cli_env.setenv("GATEWAY_MASTER_KEY_FILE", str(new_key))
+    cli_env.setenv("GATEWAY_RETIRED_MASTER_KEY_FILES", str(old_key))
     rotated = settings.model_copy(update={"master_key_file": new_key, "retired_master_key_files": [old_key]})
 
     def reads_everything(current_settings) -> None:
@@ -94,7 +85,7 @@ def test_master_key_rotation_rewraps_and_never_reencrypts(imr, settings, engine_
     assert {row[0] for row in engine_sql("SELECT master_key_id FROM case_keys")} == {new_id}
     assert {path: path.read_bytes() for path in stored_blobs(settings)} == blob_before  # documents untouched
 
-    gateway_env.delenv("GATEWAY_RETIRED_MASTER_KEY_FILES")
+    cli_env.delenv("GATEWAY_RETIRED_MASTER_KEY_FILES")
     reads_everything(rotated.model_copy(update={"retired_master_key_files": []}))  # the old key is no longer needed
 
 

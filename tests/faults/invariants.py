@@ -24,6 +24,7 @@ EXPECTED_ENTRIES: dict[str, str] = {
     "document_attached": "SELECT count(*) FROM documents",
     "delivery_acknowledged": "SELECT count(*) FROM inbox_events WHERE delivered_at IS NOT NULL",
     "personal_data_erased": "SELECT count(*) FROM cases WHERE personal_data_erased_at IS NOT NULL",
+    "reminder_sent": "SELECT count(*) FROM reminders",
 }
 
 
@@ -71,8 +72,10 @@ def ledger_problems(connection: Connection, counted: Census) -> list[str]:
         expected, found = counted.expected_by_kind.get(kind, 0), counted.ledger_by_kind.get(kind, 0)
         if expected != found:
             problems.append(f"ledger has {found} {kind} entries, the database records {expected} such events")
+    # A resource is recorded once per kind; a case is reminded once per deadline (`due`) and step (`detail`).
     repeated = connection.execute(text(
-        "SELECT kind, resource, count(*) FROM ledger_entries GROUP BY kind, resource HAVING count(*) > 1 ORDER BY kind, resource"
+        "SELECT kind, resource, count(*) FROM ledger_entries "
+        "GROUP BY kind, resource, CASE WHEN kind = 'reminder_sent' THEN due || detail END HAVING count(*) > 1 ORDER BY kind, resource"
     )).all()
     problems += [f"ledger records {kind} {n} times for {resource}" for kind, resource, n in repeated[:10]]
     if len(repeated) > 10:
@@ -81,7 +84,7 @@ def ledger_problems(connection: Connection, counted: Census) -> list[str]:
 
 
 def inbox_problems(connection: Connection) -> list[str]:
-    rows = connection.execute(text("SELECT recipient_id, seq FROM inbox_events ORDER BY recipient_id, seq")).all()
+    rows = connection.execute(text("SELECT recipient_unit, seq FROM inbox_events ORDER BY recipient_unit, seq")).all()
     by_recipient: dict[str, list[int]] = {}
     for recipient, seq in rows:
         by_recipient.setdefault(recipient, []).append(int(seq))

@@ -3,9 +3,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 
 from gateway import samples
+from gateway.runtime import Runtime
+from gateway import jobs
 from gateway.domain.documents import attachment_header
 from tests.factories import SHORT_LIFE, case_payload, message
 from tests.faults.invariants import InvariantBroken, assert_invariants, check
@@ -33,8 +37,19 @@ def ack_everything(client) -> list[str]:
     return [event["id"] for event in events]
 
 
-def test_a_short_case_life_keeps_the_invariants(imr, omrane, database_url):
+def remind_a_missed_deadline(imr, settings) -> None:
+    """A case left unanswered past its deadline: the gateway reminds it (a ledger entry of its own)."""
+    deadline = datetime.fromisoformat(imr.post("/v1/cases", json=case_payload()).json()["times"]["deadline"])
+    runtime = Runtime(settings)
+    try:
+        assert jobs.send_reminders(runtime, now=deadline + timedelta(seconds=1)) == 1
+    finally:
+        runtime.close()
+
+
+def test_a_short_case_life_keeps_the_invariants(imr, omrane, database_url, settings):
     live_a_short_case(imr, omrane)
+    remind_a_missed_deadline(imr, settings)
     ack_everything(omrane)
     ack_everything(imr)
     counted = assert_invariants(database_url)

@@ -7,7 +7,6 @@ import csv
 import io
 import json
 import re
-from datetime import UTC, datetime
 from types import SimpleNamespace
 
 from sqlalchemy import insert

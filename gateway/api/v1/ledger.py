@@ -12,7 +12,6 @@ from gateway.api.bodies import StrictJsonRoute
 from gateway.api.deps import Auditor, CurrentInstitution, DatabaseDep, KeyRingDep, SessionDep, SettingsDep, WriteExchange
 from gateway.api.pagination import MAX_POSITION, decode_position, encode_position, next_link
 from gateway.contract.common import InstitutionId, Page, Timestamp
-from gateway.domain.regions import Region
 from gateway.ledger.entry import timestamp
 from gateway.api.responses import PROBLEM_RESPONSES
 from gateway.contract.ledger import (

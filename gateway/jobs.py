@@ -1,0 +1,86 @@
+"""What the gateway does on its own, not for a request: purging spent request ids and sending the
+reminders of missed deadlines. Besides the exchange (gateway.services.exchange), this is the only
+place that commits: each job commits transactions of its own.
+
+Each process runs the jobs periodically (started by gateway.app); `gateway reminders run` runs the
+reminders' sweep once, for cron. Processes take turns on a sweep under a database lock
+(gateway.storage.locks); each reminder is exactly once anyway (gateway.services.reminders).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from functools import partial
+
+from starlette.concurrency import run_in_threadpool
+
+from gateway.runtime import Runtime
+from gateway.services import nonces, reminders
+from gateway.storage import locks
+
+log = logging.getLogger(__name__)
+REMINDERS_LOCK = "gateway-reminders"
+
+
+def purge_nonces(runtime: Runtime) -> None:
+    with runtime.database.session(write=True) as session:
+        nonces.purge_expired(session)
+        session.commit()
+
+
+def due_reminders(runtime: Runtime, now: datetime) -> list[reminders.Due]:
+    settings = runtime.settings
+    with runtime.database.session(write=False) as session:
+        return reminders.due(session, now, settings.escalation_days, settings.reminders_per_run)
+
+
+def send_reminder(runtime: Runtime, reminder: reminders.Due, now: datetime) -> bool:
+    """One reminder in a transaction of its own; whether it was sent (not already, not answered)."""
+    with runtime.database.session(write=True) as session:
+        appended = reminders.send(session, runtime.ledger, runtime.settings.gateway_id, reminder, now)
+        session.commit()
+    if appended is not None:
+        runtime.ledger.committed(appended)
+    return appended is not None
+
+
+def send_reminders(runtime: Runtime, now: datetime | None = None) -> int:
+    """One sweep (`gateway reminders run`): how many reminders were sent; 0 also when another
+    process holds the sweep."""
+    now = now or datetime.now(UTC)
+    with locks.exclusive(runtime.database, REMINDERS_LOCK) as held:
+        return sum(send_reminder(runtime, reminder, now) for reminder in due_reminders(runtime, now)) if held else 0
+
+
+async def purge_nonces_periodically(runtime: Runtime) -> None:
+    """Expired request ids are purged in the background, never on a request's path."""
+    await _every(runtime.settings.nonce_purge_seconds, "purging expired request ids", lambda: run_in_threadpool(purge_nonces, runtime))
+
+
+async def send_reminders_periodically(runtime: Runtime) -> None:
+    """The same sweep as `send_reminders`, each reminder's transaction through the process's
+    writer like any write (on SQLite: its one writer thread)."""
+    await _every(runtime.settings.reminder_interval_seconds, "sending reminders", partial(_sweep, runtime))
+
+
+async def _sweep(runtime: Runtime) -> None:
+    held = await run_in_threadpool(locks.try_lock, runtime.database, REMINDERS_LOCK)
+    if held is None:
+        return  # another process is sweeping
+    try:
+        now = datetime.now(UTC)
+        for reminder in await run_in_threadpool(due_reminders, runtime, now):
+            await runtime.writer.run(partial(send_reminder, runtime, reminder, now))
+    finally:
+        await run_in_threadpool(held.release)
+
+
+async def _every(seconds: float, what: str, job) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await job()
+        except Exception:  # a storage fault now is retried next time; nothing half-done stays
+            log.warning("%s failed; retrying in %s s", what, seconds, exc_info=True)

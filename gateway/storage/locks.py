@@ -1,0 +1,59 @@
+"""Database-wide locks for work that one process at a time should do (a sweep for reminders).
+
+PostgreSQL: a session-level advisory lock, tried without waiting, held on its own connection for
+the work's duration and released at its end (or when the process dies and its connection goes).
+SQLite: one embedded database has no other gateway process to share such work with, and its write
+lock already orders the transactions, so the lock is always granted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, text
+
+from gateway.storage.engine import Database
+
+
+def _key(name: str) -> int:
+    """A stable signed 64-bit key for `name` (what pg_try_advisory_lock takes)."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+class Held:
+    """A lock this process holds until `release`."""
+
+    def __init__(self, name: str, connection: Connection | None) -> None:
+        self.name, self._connection = name, connection
+
+    def release(self) -> None:
+        if self._connection is not None:
+            self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _key(self.name)})
+            self._connection.commit()
+            self._connection.close()
+            self._connection = None
+
+
+def try_lock(database: Database, name: str) -> Held | None:
+    """The lock `name`, if no other process holds it (None: skip this turn)."""
+    if database.engine.dialect.name != "postgresql":
+        return Held(name, None)
+    connection = database.engine.connect()
+    if connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": _key(name)}).scalar_one():
+        connection.commit()
+        return Held(name, connection)
+    connection.close()
+    return None
+
+
+@contextmanager
+def exclusive(database: Database, name: str) -> Iterator[bool]:
+    """`with exclusive(db, name) as held:` whether this process holds `name` for the block."""
+    held = try_lock(database, name)
+    try:
+        yield held is not None
+    finally:
+        if held is not None:
+            held.release()
