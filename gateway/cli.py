@@ -107,7 +107,7 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.client import GatewayError, ReceiptInvalid
 
     try:
-        demo.run(args.url, args.pki)
+        demo.run(args.url, args.pki, report=args.report)
     except (demo.DemoFailure, GatewayError, ReceiptInvalid, OSError) as failure:
         print(f"DEMO FAILED: {type(failure).__name__}: {failure}", file=sys.stderr)
         return 1
@@ -324,6 +324,7 @@ def parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="IMR and Al Omrane work three complaints end to end through the SDK")
     demo.add_argument("--url", help="drive this running gateway instead of starting one")
     demo.add_argument("--pki", type=Path, help="credentials for --url (default: GATEWAY_PKI_DIR)")
+    demo.add_argument("--report", type=Path, default=Path("var/demo-report.html"), help="where to write the processing-time report")
     demo.set_defaults(run=_demo)
 
     ledger = commands.add_parser("ledger", help="the exchange ledger").add_subparsers(dest="ledger_command", required=True)

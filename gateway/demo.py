@@ -11,6 +11,7 @@ receipt, and fails loudly if anything is off.
 from __future__ import annotations
 
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,7 +26,7 @@ from gateway.config import Settings
 from gateway.security.dev import DEV_UNITS
 from gateway.server import background_gateway, scratch_settings
 
-MEDIATOR, RESPONDENT = "imr", "al-omrane"  # the institutions; a step's actor is whichever of their units holds the case
+MEDIATOR, RESPONDENT, AUDITOR = "imr", "al-omrane", "auditor"  # a step's actor is whichever unit holds the case
 TRANSFER = "transfer"  # a step that moves the case to the unit in `extra["unit"]`
 UNITS = (MEDIATOR, RESPONDENT, *(unit[0] for institution in (MEDIATOR, RESPONDENT) for unit in DEV_UNITS[institution]))
 
@@ -152,7 +153,7 @@ def play(clients: dict[str, GatewayClient], scenario: Scenario, say: Callable[[s
     tally.receipts += 1
     case_id = opened.value.id
     holders = {MEDIATOR: opened.value.mediator_unit, RESPONDENT: opened.value.respondent_unit}
-    say(f"\n{opened.value.reference}: routed by region {opened.value.region} to {holders[RESPONDENT]} and {holders[MEDIATOR]}")
+    notes = [f"routed by region {opened.value.region} to {holders[RESPONDENT]} and {holders[MEDIATOR]}"]
     for step in scenario.steps:
         actor, other = clients[holders[step.actor]], clients[holders[MEDIATOR if step.actor == RESPONDENT else RESPONDENT]]
         _deliver(actor, tally)
@@ -160,7 +161,7 @@ def play(clients: dict[str, GatewayClient], scenario: Scenario, say: Callable[[s
             moved = actor.transfer(case_id, step.extra["unit"])
             tally.receipts += 1
             holders[step.actor] = moved.value.respondent_unit if step.actor == RESPONDENT else moved.value.mediator_unit
-            say(f"  {holders[step.actor]} takes the case over from {actor.unit_id}")
+            notes.append(f"{holders[step.actor]} takes the case over from {actor.unit_id}")
             continue
         attached = [actor.upload_document(case_id, data, name) for name, data in step.documents.items()]
         tally.receipts += len(attached)
@@ -170,13 +171,13 @@ def play(clients: dict[str, GatewayClient], scenario: Scenario, say: Callable[[s
         _check_documents(other, case_id, step, documents, tally)
         if accepted.receipt.claims["resource"] != f"/v1/cases/{case_id}/messages/{accepted.value.id}":
             raise DemoFailure(f"receipt for the wrong resource on {step.kind}")
-    for client in clients.values():
-        _deliver(client, tally)
+    for unit in UNITS:
+        _deliver(clients[unit], tally)
     case = clients[MEDIATOR].get_case(case_id)
     if case.status != "closed":
         raise DemoFailure(f"{case.reference} ended {case.status}, not closed")
     tally.deliveries += _check_delivery_receipts(clients[MEDIATOR], case)
-    _print_timeline(case, say)
+    _print_timeline(case, notes, say)
 
 
 def _check_documents(recipient: GatewayClient, case_id: str, step: Step, document_ids: list[str], tally: Tally) -> None:
@@ -208,9 +209,53 @@ def _check_delivery_receipts(client: GatewayClient, case) -> int:
     return count
 
 
-def _print_timeline(case, say: Callable[[str], None]) -> None:
+def remind(clients: dict[str, GatewayClient], say: Callable[[str], None], wait_seconds: float) -> None:
+    """A complaint left unanswered past its (short) reply deadline: the gateway reminds the unit
+    holding it, which then answers, late, and the answer says how late."""
+    run = uuid.uuid4().hex[:6].upper()
+    payload = CaseCreate(
+        respondent_id=RESPONDENT, reference=f"IMR/2026/DEMO-{run}-R", subject="payments_and_refunds",
+        complainant={"full_name": "Khadija Ouazzani", "cin": "JB74125", "address": "Hay Massira, Marrakech", "preferred_language": "fr"},
+        title="Remboursement d'avance non versé – Tamansourt", summary="Avance de 50 000 MAD non remboursée après désistement.",
+        project={"name": "Tamansourt Al Jadida", "city": "Marrakech", "region": "marrakech-safi"},
+        requested_action="Rembourser l'avance versée.", reply_deadline=datetime.now(UTC) + timedelta(seconds=2),
+    )
+    case = clients[MEDIATOR].open_case(payload).value
+    unit = clients[case.respondent_unit]
+    give_up = time.monotonic() + wait_seconds
+    while not (reminded := [e for e in unit.iter_inbox() if e.case_id == case.id and e.kind == "reminder"]):
+        if time.monotonic() > give_up:
+            raise DemoFailure(f"no reminder within {wait_seconds:.0f} s of a missed deadline (the gateway looks every "
+                              "GATEWAY_REMINDER_INTERVAL_SECONDS)")
+        time.sleep(0.25)
+    say(f"\n{case.reference}: deadline missed; {case.respondent_unit} reminded at {reminded[0].created_at:%H:%M:%S}")
+    unit.send_message(case.id, MessageCreate(kind="acknowledgement", body="Dossier reçu ; remboursement en cours."))
+    answer = unit.send_message(case.id, MessageCreate(kind="final_reply", body="Avance remboursée par virement.", outcome="favourable"))
+    if answer.value.late_seconds is None:
+        raise DemoFailure("a reply after the deadline did not record how late it came")
+    say(f"  answered {answer.value.late_seconds} s after the deadline")
+
+
+def write_report(client: GatewayClient, destination: Path, say: Callable[[str], None]) -> None:
+    """What an auditor does with an export alone: the processing-time report."""
+    from gateway.ledger.stats import exported_entries, statistics
+    from gateway.reports import html
+
+    with tempfile.TemporaryDirectory(prefix="gateway-demo-export-") as directory:
+        export = client.download_ledger_export(Path(directory) / "ledger.jsonl")
+        with open(export, encoding="utf-8") as lines:
+            figures = statistics(exported_entries(lines), Settings.model_fields["default_reply_days"].default, datetime.now(UTC))
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    destination.write_text(html.render(figures, "fr", "ledger.jsonl"), encoding="utf-8")
+    say(f"\nreport: {destination} ({figures.overall.cases_opened} cases, {figures.overall.reminders} reminder(s); "
+        "from the ledger export alone)")
+
+
+def _print_timeline(case, notes: list[str], say: Callable[[str], None]) -> None:
     times = case.times
     say(f"\n{case.reference} · {case.subject.value} · {case.title}")
+    for note in notes:
+        say(f"  ({note})")
     say(f"  {times.opened_at:%H:%M:%S.%f}"[:-3] + f"  {'imr':<28} {'case opened':<36} → open")
     for item in case.messages:
         outcome = f" ({item.outcome.value})" if item.outcome else ""
@@ -223,11 +268,12 @@ def _print_timeline(case, say: Callable[[str], None]) -> None:
 
 @contextmanager
 def _own_gateway() -> Iterator[tuple[str, Path]]:
-    with scratch_settings() as settings, background_gateway(settings) as url:
+    with scratch_settings(reminder_interval_seconds=0.5) as settings, background_gateway(settings) as url:
         yield url, settings.pki_dir
 
 
-def run(url: str | None = None, pki_dir: Path | None = None, say: Callable[[str], None] = print) -> None:
+def run(url: str | None = None, pki_dir: Path | None = None, say: Callable[[str], None] = print, *,
+        report: Path = Path("var/demo-report.html"), reminder_wait_seconds: float = 20) -> None:
     """Raises DemoFailure (or the SDK's exceptions) if anything does not go as it should."""
 
     @contextmanager
@@ -236,7 +282,7 @@ def run(url: str | None = None, pki_dir: Path | None = None, say: Callable[[str]
 
     with (_own_gateway() if url is None else given()) as (base_url, pki):
         say(f"gateway: {base_url}")
-        clients = {name: GatewayClient.from_pki_dir(base_url, name, pki) for name in UNITS}
+        clients = {name: GatewayClient.from_pki_dir(base_url, name, pki) for name in (*UNITS, AUDITOR)}
         tally = Tally()
         try:
             for name, client in clients.items():
@@ -244,6 +290,8 @@ def run(url: str | None = None, pki_dir: Path | None = None, say: Callable[[str]
                 say(f"{name}: {me.unit.name_fr} / {me.unit.name_ar} ({me.role.value}{'' if me.unit.head_office else ', ' + me.name_fr})")
             for scenario in scenarios():
                 play(clients, scenario, say, tally)
+            remind(clients, say, reminder_wait_seconds)
+            write_report(clients[AUDITOR], report, say)
         finally:
             for client in clients.values():
                 client.close()

@@ -106,6 +106,17 @@ class GatewayClient(_Settings, Operations):
         finally:
             response.close()
 
+    def download_ledger_export(self, destination: Path) -> Path:
+        """The whole ledger as JSON Lines (auditors), streamed into `destination`."""
+        with self.http.stream("GET", "/v1/ledger/export") as response:
+            if not response.is_success:
+                response.read()
+                raise_for_problem(response)
+            with staged_file(destination) as out:
+                for chunk in response.iter_bytes():
+                    out.write(chunk)
+        return destination
+
     def iter_inbox(self, after: str | None = None, limit: int | None = None):
         """Every event available now, oldest first; `self.inbox_cursor` is where to resume."""
         self.inbox_cursor = after
@@ -163,6 +174,16 @@ class AsyncGatewayClient(_Settings, Operations):
                 return downloaded(destination, response, check)
         finally:
             await response.aclose()
+
+    async def download_ledger_export(self, destination: Path) -> Path:
+        async with self.http.stream("GET", "/v1/ledger/export") as response:
+            if not response.is_success:
+                await response.aread()
+                raise_for_problem(response)
+            with staged_file(destination) as out:
+                async for chunk in response.aiter_bytes():
+                    out.write(chunk)
+        return destination
 
     async def iter_inbox(self, after: str | None = None, limit: int | None = None):
         self.inbox_cursor = after

@@ -6,6 +6,7 @@ are written exactly once.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -77,5 +78,6 @@ ANSWER = MessageKind.FINAL_REPLY
 
 
 def seconds_late(kind: MessageKind, deadline: datetime, sent_at: datetime) -> int | None:
-    """How late `kind` came, if it is the answer and came after the deadline (else None)."""
-    return int((sent_at - deadline).total_seconds()) if kind is ANSWER and sent_at > deadline else None
+    """How late `kind` came, in whole seconds rounded up, if it is the answer and came after the
+    deadline (else None)."""
+    return math.ceil((sent_at - deadline).total_seconds()) if kind is ANSWER and sent_at > deadline else None
