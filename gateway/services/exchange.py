@@ -40,7 +40,7 @@ from gateway.runtime import Runtime
 from gateway.security.signing import RECEIPT_HEADER, Evidence, VerifiedRequest, content_digest
 from gateway.services import idempotency, inbox, nonces, receipts
 from gateway.storage import faults
-from gateway.storage.models import Case, Message
+from gateway.storage.models import Case, Message, ThematicFile, ThematicMessage
 
 # Refusals that say nothing about the request itself: its jti is not spent by them.
 _NOT_SPENT = frozenset({"idempotency-in-flight", "idempotency-key-reused", "signature-replayed", "storage-unavailable"})
@@ -83,8 +83,10 @@ class WriteUnit:
         self.repeat_of: str | None = None
         self.after_commit: list[Callable[[], None]] = []
 
-    def publish(self, recipient: Side, kind: InboxEventKind, case: Case, message: Message | None = None) -> None:
-        self.notices.append(inbox.Notice(recipient, kind, case.id, message.id if message else None, case.status))
+    def publish(self, recipient: Side, kind: InboxEventKind, case: Case | ThematicFile,
+                message: Message | ThematicMessage | None = None) -> None:
+        """An inbox event about a case or a thematic file (and one of its messages)."""
+        self.notices.append(inbox.Notice(recipient, kind, case.id, message.id if message else None, case.status, case.thematic))
 
     def record(self, event: LedgerEvent) -> None:
         if self.event is not None:
@@ -172,7 +174,7 @@ class Exchange:
             region=event.region, due=event.due and timestamp(event.due), refers=event.refers,
         ))
         receipt = receipts.issue(
-            session, keys, kind=receipts.ACCEPTANCE, case_id=event.case_id, resource=resource,
+            session, keys, kind=receipts.ACCEPTANCE, case_id=event.case_id, thematic=event.thematic, resource=resource,
             sender_id=write.caller.id, counterpart_id=event.counterpart.institution_id, signature=write.signed.token,
             sub=write.caller.unit_id, htm=write.method, htu=write.target, req_dig=write.body_digest,
             ledger={"index": appended.index, "entry": appended.entry.as_dict(), "checkpoint": appended.checkpoint,

@@ -140,22 +140,28 @@ def list_cases(
     limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
 ) -> Page[CaseSummary]:
     size = min(limit or settings.page_size_default, settings.page_size_max)
-    after = _case_cursor(cursor) if cursor else None
+    after = opening_cursor(cursor) if cursor else None
     filters = service.CaseFilter(status=status, counterpart=counterpart, overdue=overdue, updated_since=updated_since,
                                  unit=unit, region=region)
     rows = service.list_cases(session, caller, filters, after, size + 1)
     now = datetime.now(UTC)
     titles = vault.titles(session, rows[:size])
     page = [CaseSummary(**_summary_fields(case, titles[case.id], caller, now)) for case in rows[:size]]
+    return Page[CaseSummary](items=page, next_cursor=next_opening_cursor(request, response, rows, size))
+
+
+def next_opening_cursor(request: Request, response: Response, rows: list, size: int) -> str | None:
+    """The cursor after a page of `size` of `rows` (fetched one more than a page, ordered by opening
+    time then id), also sent as a `Link` header; None on the last page."""
     next_cursor = None
     if len(rows) > size:
         last = rows[size - 1]
         next_cursor = encode_cursor({"o": last.opened_at.isoformat(), "i": last.id})
     response.headers.update(next_link(request, "cursor", next_cursor))
-    return Page[CaseSummary](items=page, next_cursor=next_cursor)
+    return next_cursor
 
 
-def _case_cursor(cursor: str) -> service.CaseCursor:
+def opening_cursor(cursor: str) -> service.CaseCursor:
     position = decode_cursor(cursor)
     try:
         opened_at = datetime.fromisoformat(position["o"])
@@ -177,13 +183,7 @@ def get_case(case_id: str, caller: CaseParty, session: SessionDep, vault: VaultD
     status_code=201,
     summary="Send a message; its kind drives the case's status",
     response_model=MessageOut,
-    description="Kinds, senders and the status changes they drive:\n\n"
-    + "\n".join(
-        f"- `{kind.value}`: {', '.join(sorted(r.value for r in rule.sender))}; from "
-        f"{', '.join(sorted(s.value for s in rule.from_states))}"
-        + (f" → `{rule.to_state.value}`" if rule.to_state else " (no change)")
-        for kind, rule in lifecycle.RULES.items()
-    ),
+    description="Kinds, senders and the status changes they drive:\n\n" + lifecycle.described(lifecycle.RULES),
     responses={410: PROBLEM_RESPONSES[404] | {"description": "The case's personal data was erased: it takes no more messages"}},
 )
 async def post_message(
