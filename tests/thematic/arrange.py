@@ -44,6 +44,6 @@ def committed(imr, respondent, file_id: str, due: str | None = None) -> str:
 
 
 def open_case(imr, **overrides: Any) -> str:
-    response = imr.post("/v1/cases", json=case_payload(project=CASA_PROJECT, **overrides))
+    response = imr.post("/v1/cases", json=case_payload(**{"project": CASA_PROJECT, **overrides}))
     assert response.status_code == 201, response.text
     return response.json()["id"]
