@@ -27,6 +27,13 @@ from gateway.domain.documents import attachment_header
 from gateway.contract.inbox import InboxEventOut
 from gateway.contract.institutions import InstitutionOut, UnitOut
 from gateway.contract.receipts import ReceiptOut
+from gateway.contract.thematic import (
+    ThematicFileCreate,
+    ThematicFileDetail,
+    ThematicFileSummary,
+    ThematicMessageCreate,
+    ThematicMessageOut,
+)
 from gateway.ledger import merkle
 from gateway.ledger.checkpoint import Checkpoint, NoteVerifier, open_checkpoint
 from gateway.ledger.entry import Entry
@@ -186,6 +193,30 @@ class Operations:
 
     def documents(self, case_id: str):
         return self._run(Call("GET", f"/v1/cases/{case_id}/documents", _model(list[DocumentOut])))
+
+    def open_thematic_file(self, payload: ThematicFileCreate, *, idempotency_key: str | None = None):
+        """Open a joint review with the other party (the mediator names the respondent, a respondent the mediator)."""
+        return self._run(Call("POST", "/v1/thematic-files", _model(ThematicFileDetail), body=payload, headers=_idempotent(idempotency_key)))
+
+    def thematic_file(self, file_id: str):
+        return self._run(Call("GET", f"/v1/thematic-files/{file_id}", _model(ThematicFileDetail)))
+
+    def thematic_files_page(self, *, cursor: str | None = None, limit: int | None = None, **filters: Any):
+        """Filters: status, overdue, project (its name), region, unit."""
+        params = {"cursor": cursor, "limit": limit, **{k: _query(v) for k, v in filters.items()}}
+        return self._run(Call("GET", "/v1/thematic-files", _model(Page[ThematicFileSummary]), params=params))
+
+    def send_thematic_message(self, file_id: str, payload: ThematicMessageCreate, *, idempotency_key: str | None = None):
+        return self._run(Call("POST", f"/v1/thematic-files/{file_id}/messages", _model(ThematicMessageOut), body=payload,
+                              headers=_idempotent(idempotency_key)))
+
+    def link_case(self, file_id: str, case_id: str, *, idempotency_key: str | None = None):
+        return self._run(Call("PUT", f"/v1/thematic-files/{file_id}/cases/{case_id}", _model(ThematicFileDetail),
+                              headers=_idempotent(idempotency_key)))
+
+    def unlink_case(self, file_id: str, case_id: str, *, idempotency_key: str | None = None):
+        return self._run(Call("DELETE", f"/v1/thematic-files/{file_id}/cases/{case_id}", _model(ThematicFileDetail),
+                              headers=_idempotent(idempotency_key)))
 
     def inbox_page(self, *, after: str | None = None, limit: int | None = None, unit: str | None = None):
         """Your unit's inbox, or (a head office) the inbox of one of its units."""

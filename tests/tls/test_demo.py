@@ -14,6 +14,8 @@ def test_the_demo_runs_its_own_gateway_and_passes(capsys):
     out = capsys.readouterr().out
     assert out.count("→ closed") == 3 and "OK: 3 cases closed; 5 documents attached and downloaded intact" in out
     assert "تأخر تسليم شقة" in out and "Titre foncier non délivré" in out
+    assert "thematic file Titres fonciers non délivrés" in out and "commitment (due " in out and "→ committed" in out
+    assert "1 thematic file reviewed: 2 cases linked, its commitment fulfilled" in out
 
 
 def test_the_demo_drives_a_running_gateway(tls_gateway, test_pki, capsys):
