@@ -208,9 +208,16 @@ def lock_case(session: Session, vault: Vault, caller: Party, case_id: str) -> Ke
 
 
 def _keyed(session: Session, vault: Vault, statement, caller: Party, case_id: str) -> KeyedCase:
-    found = session.execute(statement, {"case_id": case_id, "party": scope(caller)}).first()
-    case = _found(found[0] if found else None)
-    return KeyedCase(case, vault.unwrap(found[1]))
+    return KeyedCase(*with_key(session, vault, statement, caller, case_id))
+
+
+def with_key(session: Session, vault: Vault, statement, caller: Party, held_id: str, what: str = "case") -> tuple:
+    """What `statement` (a case or thematic file with its key row, by `:case_id` and `:party`)
+    finds for `caller`, with the data key unwrapped; else 404, as for a missing one."""
+    found = session.execute(statement, {"case_id": held_id, "party": scope(caller)}).first()
+    if found is None:
+        raise ProblemError("not-found", f"no such {what} among yours")
+    return found[0], vault.unwrap(found[1])
 
 
 def _found(case: Case | None) -> Case:

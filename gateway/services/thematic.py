@@ -33,6 +33,7 @@ from gateway.services.cases import (
     scope,
     seen_by,
     transition,
+    with_key,
 )
 from gateway.services.vault import Vault
 from gateway.storage.models import ThematicFile, ThematicKey, ThematicLink, ThematicMessage
@@ -92,7 +93,7 @@ def open_file(unit: WriteUnit, payload: ThematicFileCreate) -> KeyedFile:
 
 _FILE_AND_KEY = by_scope(lambda seen: (
     select(ThematicFile, ThematicKey).join(ThematicKey, ThematicKey.thematic_file_id == ThematicFile.id)
-    .where(ThematicFile.id == bindparam("file_id"), seen)
+    .where(ThematicFile.id == bindparam("case_id"), seen)
 ), ThematicFile)
 _FILE_TO_CHANGE = {scope: statement.with_for_update(key_share=True, of=ThematicFile) for scope, statement in _FILE_AND_KEY.items()}
 
@@ -108,10 +109,7 @@ def lock_file(session: Session, vault: Vault, caller: Party, file_id: str) -> Ke
 
 
 def _keyed(session: Session, vault: Vault, statement, caller: Party, file_id: str) -> KeyedFile:
-    found = session.execute(statement, {"file_id": file_id, "party": scope(caller)}).first()
-    if found is None:
-        raise ProblemError("not-found", "no such thematic file among yours")
-    return KeyedFile(found[0], vault.unwrap(found[1]))
+    return KeyedFile(*with_key(session, vault, statement, caller, file_id, "thematic file"))
 
 
 def messages_of(session: Session, file: ThematicFile) -> list[ThematicMessage]:

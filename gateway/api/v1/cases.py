@@ -229,9 +229,14 @@ async def erase_personal_data(case_id: str, caller: Mediator, exchange: WriteExc
 @router.get("/{case_id}/messages/{message_id}", summary="One message")
 def get_message(case_id: str, message_id: str, caller: CaseParty, session: SessionDep, vault: VaultDep) -> MessageOut:
     keyed = service.read_case(session, vault, caller, case_id, with_messages=True)
-    for message in keyed.case.messages:
-        if message.id == message_id:
-            return message_out(message, keyed.data_key)
-    raise ProblemError("not-found", "no such message on this case")
+    return message_out(one_of(keyed.case.messages, message_id, "case"), keyed.data_key)
+
+
+def one_of(messages: list, message_id: str, where: str):
+    """The message with this id among `messages`, else 404."""
+    found = next((message for message in messages if message.id == message_id), None)
+    if found is None:
+        raise ProblemError("not-found", f"no such message on this {where}")
+    return found
 
 

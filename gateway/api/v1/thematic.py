@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from gateway.api.bodies import StrictJsonRoute
 from gateway.api.deps import CaseParty, SessionDep, SettingsDep, VaultDep, WriteExchange
 from gateway.api.responses import PROBLEM_RESPONSES
-from gateway.api.v1.cases import evidence_out, next_opening_cursor, opening_cursor
+from gateway.api.v1.cases import evidence_out, next_opening_cursor, one_of, opening_cursor
 from gateway.contract.cases import HousingProjectOut
 from gateway.contract.common import InstitutionId, Page
 from gateway.contract.thematic import (
@@ -27,7 +27,6 @@ from gateway.domain import lifecycle, thematic
 from gateway.domain.party import Party
 from gateway.domain.regions import Region
 from gateway.domain.vocabulary import ThematicMessageKind, ThematicStatus
-from gateway.problems import ProblemError
 from gateway.services import thematic as service
 from gateway.services.cases import case_region
 from gateway.services.exchange import Answer, WriteUnit
@@ -136,10 +135,7 @@ async def post_message(file_id: str, payload: ThematicMessageCreate, caller: Cas
 @router.get("/{file_id}/messages/{message_id}", summary="One message of a thematic file")
 def get_message(file_id: str, message_id: str, caller: CaseParty, session: SessionDep, vault: VaultDep) -> ThematicMessageOut:
     keyed = service.read_file(session, vault, caller, file_id, with_messages=True)
-    for message in keyed.file.messages:
-        if message.id == message_id:
-            return message_out(message, keyed.data_key)
-    raise ProblemError("not-found", "no such message on this thematic file")
+    return message_out(one_of(keyed.file.messages, message_id, "thematic file"), keyed.data_key)
 
 
 def _relinked(change, file_id: str, case_id: str, caller: Party):
