@@ -185,14 +185,18 @@ class Operations:
 
     def upload_document(self, case_id: str, source: bytes | Path, filename: str | None = None, *, idempotency_key: str | None = None):
         """Attach a document (bytes, or a file streamed from disk); `filename` defaults to the file's name."""
-        name = filename or (source.name if isinstance(source, Path) else None)
-        if not name:
-            raise ValueError("a document sent from memory needs a filename")
-        headers = {**_idempotent(idempotency_key), "Content-Disposition": attachment_header(name)}
-        return self._run(Call("POST", f"/v1/cases/{case_id}/documents", _model(DocumentOut), body=Upload(source), headers=headers))
+        return self._run(_upload(f"/v1/cases/{case_id}/documents", source, filename, idempotency_key))
 
     def documents(self, case_id: str):
         return self._run(Call("GET", f"/v1/cases/{case_id}/documents", _model(list[DocumentOut])))
+
+    def upload_thematic_document(self, file_id: str, source: bytes | Path, filename: str | None = None, *,
+                                 idempotency_key: str | None = None):
+        """Attach a document to a thematic file, as `upload_document` does to a case."""
+        return self._run(_upload(f"/v1/thematic-files/{file_id}/documents", source, filename, idempotency_key))
+
+    def thematic_documents(self, file_id: str):
+        return self._run(Call("GET", f"/v1/thematic-files/{file_id}/documents", _model(list[DocumentOut])))
 
     def open_thematic_file(self, payload: ThematicFileCreate, *, idempotency_key: str | None = None):
         """Open a joint review with the other party (the mediator names the respondent, a respondent the mediator)."""
@@ -234,6 +238,14 @@ class Operations:
 
     def jwks(self):
         return self._run(Call("GET", "/.well-known/jwks.json", lambda document: document))
+
+
+def _upload(path: str, source: bytes | Path, filename: str | None, idempotency_key: str | None) -> Call[DocumentOut]:
+    name = filename or (source.name if isinstance(source, Path) else None)
+    if not name:
+        raise ValueError("a document sent from memory needs a filename")
+    headers = {**_idempotent(idempotency_key), "Content-Disposition": attachment_header(name)}
+    return Call("POST", path, _model(DocumentOut), body=Upload(source), headers=headers)
 
 
 def _idempotent(key: str | None) -> dict[str, str]:

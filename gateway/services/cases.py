@@ -195,6 +195,10 @@ class KeyedCase:
     case: Case
     data_key: bytes | None
 
+    @property
+    def held(self) -> Case:
+        return self.case
+
 
 def read_case(session: Session, vault: Vault, caller: Party, case_id: str, *, with_messages: bool = False) -> KeyedCase:
     """The case and its key, if `caller` sees it (with its timeline, if asked)."""

@@ -57,6 +57,10 @@ class KeyedFile:
     file: ThematicFile
     data_key: bytes
 
+    @property
+    def held(self) -> ThematicFile:
+        return self.file
+
 
 def open_file(unit: WriteUnit, payload: ThematicFileCreate) -> KeyedFile:
     """Either party opens it with the other; each side's unit is named or routed by region."""

@@ -137,25 +137,27 @@ class Vault:
 
     # Documents --------------------------------------------------------------------------------
 
+    # A document is a case's or a thematic file's (`thematic`), sealed with that one's key.
+
     @staticmethod
-    def document_encryptor(data_key: bytes, case_id: str, document_id: str) -> SegmentEncryptor:
-        return SegmentEncryptor(data_key, _context(case_id, f"document:{document_id}"))
+    def document_encryptor(data_key: bytes, held_id: str, document_id: str, *, thematic: bool = False) -> SegmentEncryptor:
+        return SegmentEncryptor(data_key, _held_context(held_id, thematic, f"document:{document_id}"))
 
     @staticmethod
     def document_bytes(data_key: bytes, document: Document, source: BinaryIO, start: int = 0, end: int | None = None) -> Iterator[bytes]:
-        return decrypt_range(data_key, _context(document.case_id, f"document:{document.id}"), source, document.size, start, end)
+        return decrypt_range(data_key, _document_context(document, "document"), source, document.size, start, end)
 
     @staticmethod
-    def seal_disposition(data_key: bytes, case_id: str, document_id: str, disposition: str) -> bytes:
+    def seal_disposition(data_key: bytes, held_id: str, document_id: str, disposition: str, *, thematic: bool = False) -> bytes:
         """The Content-Disposition header exactly as signed: it names the file, and the sender's
         signature covers its digest."""
-        return seal(data_key, disposition.encode(), _context(case_id, f"disposition:{document_id}"))
+        return seal(data_key, disposition.encode(), _held_context(held_id, thematic, f"disposition:{document_id}"))
 
     @staticmethod
     def open_disposition(data_key: bytes, document: Document) -> str | None:
         if document.disposition_sealed is None:
             return None
-        return open_sealed(data_key, document.disposition_sealed, _context(document.case_id, f"disposition:{document.id}")).decode()
+        return open_sealed(data_key, document.disposition_sealed, _document_context(document, "disposition")).decode()
 
     # Idempotent replies and rotation -----------------------------------------------------------
 
@@ -208,6 +210,15 @@ def _context(case_id: str, field: str) -> str:
 
 def _thematic_context(file_id: str, field: str) -> str:
     return f"thematic:{file_id}:{field}"
+
+
+def _held_context(held_id: str, thematic: bool, field: str) -> str:
+    return _thematic_context(held_id, field) if thematic else _context(held_id, field)
+
+
+def _document_context(document: Document, use: str) -> str:
+    thematic = document.thematic_file_id is not None
+    return _held_context(document.thematic_file_id if thematic else document.case_id, thematic, f"{use}:{document.id}")
 
 
 def _message_context(message: Message | ThematicMessage, field: str) -> str:

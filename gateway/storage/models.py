@@ -143,15 +143,24 @@ class Message(Base):
     document_ids: Mapped[list[str] | None] = mapped_column(JSON)  # documents of the case it refers to
 
 
+_ABOUT_ONE = "(case_id IS NULL) <> (thematic_file_id IS NULL)"  # a case's, or a thematic file's
+
+
 class Document(Base):
-    """A document attached to a case. Its bytes are a blob sealed with the case's data key; its file
-    name is personal data too (it often names the citizen) and is sealed like the complainant."""
+    """A document attached to a case, or to a thematic file. Its bytes are a blob sealed with the
+    case's (or file's) data key; its file name is personal data too (it often names the citizen)
+    and is sealed like the complainant."""
 
     __tablename__ = "documents"
-    __table_args__ = (Index("ix_documents_case_created", "case_id", "created_at", "id"),)
+    __table_args__ = (
+        Index("ix_documents_case_created", "case_id", "created_at", "id"),
+        Index("ix_documents_thematic_file_created", "thematic_file_id", "created_at", "id"),
+        CheckConstraint(_ABOUT_ONE, name="about_one"),
+    )
 
     id: Mapped[str] = mapped_column(UUID_STR, primary_key=True)  # also the blob's name
-    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))
+    case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id"))
+    thematic_file_id: Mapped[str | None] = mapped_column(ForeignKey("thematic_files.id"))
     sender_id: Mapped[str] = mapped_column(ForeignKey("institutions.id"))
     sender_unit: Mapped[str] = mapped_column(ForeignKey("units.id"))
     media_type: Mapped[str] = mapped_column(String(100))  # detected from the bytes
@@ -161,9 +170,6 @@ class Document(Base):
     created_at: Mapped[datetime]
     signature: Mapped[str | None] = mapped_column(Text)  # the sender's request JWS (covers the digest)
     erased_at: Mapped[datetime | None]
-
-
-_ABOUT_ONE = "(case_id IS NULL) <> (thematic_file_id IS NULL)"  # a case's, or a thematic file's
 
 
 class InboxEvent(Base):

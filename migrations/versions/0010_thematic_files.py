@@ -1,8 +1,9 @@
 """thematic files: the joint review of a recurring problem by the mediator and one respondent,
 with its signed messages (commitments with due dates, progress reports on them), its linked
-cases, and its own data key; receipts and inbox events are about a case or a thematic file.
+cases, and its own data key; receipts, inbox events and documents are about a case or a
+thematic file.
 
-Nothing that existed changes meaning: every receipt and inbox event is a case's, so the new
+Nothing that existed changes meaning: every receipt, inbox event and document is a case's, so the new
 columns are empty and the check that exactly one of the two is set holds for all of them.
 
 Revision ID: 0010
@@ -109,6 +110,9 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_thematic_links_case_id'), ['case_id'], unique=False)
 
     _about_a_case_or_a_file('receipts')
+    _about_a_case_or_a_file('documents')
+    with op.batch_alter_table('documents', schema=None) as batch_op:
+        batch_op.create_index('ix_documents_thematic_file_created', ['thematic_file_id', 'created_at', 'id'], unique=False)
     _about_a_case_or_a_file('inbox_events', thematic_message_id='thematic_messages')
 
 
@@ -124,10 +128,13 @@ def _about_a_case_or_a_file(table: str, **references: str) -> None:
 
 
 def downgrade() -> None:
-    """Only while no receipt or inbox event is a thematic file's: they would have no case."""
+    """Thematic files go, with the receipts, inbox events and documents about them."""
     op.execute("DELETE FROM inbox_events WHERE case_id IS NULL")
     op.execute("DELETE FROM receipts WHERE case_id IS NULL")
-    for table, extra in (('inbox_events', ('thematic_message_id',)), ('receipts', ())):
+    op.execute("DELETE FROM documents WHERE case_id IS NULL")
+    with op.batch_alter_table('documents', schema=None) as batch_op:
+        batch_op.drop_index('ix_documents_thematic_file_created')
+    for table, extra in (('inbox_events', ('thematic_message_id',)), ('receipts', ()), ('documents', ())):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_constraint(batch_op.f(f'ck_{table}_about_one'), type_='check')
             for column in ('thematic_file_id', *extra):
