@@ -170,6 +170,7 @@ class CaseDetail(CaseSummary):
     requested_action: str | None = Field(description="Absent once the case's personal data was erased.")
     messages: list[MessageOut]
     signed_request: SignedRequestOut | None
+    thematic_files: list[str] = Field(description="The thematic files (that you see) it is linked to, in the order it was linked.")
 
 
 class TransferCreate(Input):

@@ -218,6 +218,16 @@ def links_of(session: Session, file_id: str) -> list[ThematicLink]:
     return list(session.execute(statement).scalars())
 
 
+def linked_files(session: Session, caller: Party, case_id: str) -> list[str]:
+    """The thematic files `caller` sees that the case is linked to."""
+    statement = (
+        select(ThematicLink.thematic_file_id).join(ThematicFile, ThematicFile.id == ThematicLink.thematic_file_id)
+        .where(ThematicLink.case_id == case_id, seen_by(caller.unit.head_office, scope(caller), ThematicFile))
+        .order_by(ThematicLink.linked_at, ThematicLink.thematic_file_id)
+    )
+    return list(session.execute(statement).scalars())
+
+
 def _overdue_commitment(now: datetime):
     """The condition that a file has a commitment past its due date and not fulfilled."""
     return exists().where(

@@ -23,11 +23,13 @@ def test_linking_and_unlinking_a_case_is_in_the_file_the_ledger_and_the_receipt(
     assert linked.status_code == 200, linked.text
     assert [(c["case_id"], c["linked_by"]) for c in linked.json()["cases"]] == [(case, CASA)]
     assert [c["case_id"] for c in imr.get(f"/v1/thematic-files/{file}").json()["cases"]] == [case]
+    assert imr.get(f"/v1/cases/{case}").json()["thematic_files"] == [file]
     receipt = holder.get(linked.headers["receipt-location"]).json()
     assert (receipt["thematic_file_id"], receipt["case_id"], receipt["resource"]) == (file, None, f"/v1/thematic-files/{file}/cases/{case}")
 
     unlinked = imr.delete(f"/v1/thematic-files/{file}/cases/{case}")
     assert unlinked.status_code == 200 and unlinked.json()["cases"] == []
+    assert imr.get(f"/v1/cases/{case}").json()["thematic_files"] == []
     entries = holder.get("/v1/ledger/search", params={"case": file}).json()["items"]
     links = [e["entry"] for e in entries if e["entry"]["kind"] in ("case_linked", "case_unlinked")]
     assert [(e["kind"], e["case"], e["refers"], e["sender_unit"], e["recipient_unit"]) for e in links] == [
@@ -68,6 +70,8 @@ def test_a_case_or_a_file_the_caller_does_not_see_is_404(imr, client_for):
     missing = _link(imr, file, "00000000-0000-4000-8000-000000000000")
     assert (missing.status_code, _type(missing)) == (404, "not-found")
     assert _link(imr, file, elsewhere).status_code == 200  # the head office sees both
+    assert client_for(RABAT).get(f"/v1/cases/{elsewhere}").json()["thematic_files"] == []  # a file Rabat does not hold
+    assert client_for("al-omrane").get(f"/v1/cases/{elsewhere}").json()["thematic_files"] == [file]
 
 
 def test_a_closed_file_keeps_its_cases(imr):

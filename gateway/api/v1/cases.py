@@ -31,6 +31,7 @@ from gateway.domain.regions import Region
 from gateway.domain.vocabulary import CaseStatus
 from gateway.problems import ProblemError
 from gateway.services import cases as service
+from gateway.services import thematic
 from gateway.services.exchange import Answer, WriteUnit
 from gateway.services.vault import Vault
 from gateway.storage.models import Case, Message
@@ -97,7 +98,7 @@ def message_out(message: Message, data_key: bytes | None) -> MessageOut:
     )
 
 
-def case_detail(keyed: service.KeyedCase, messages: list[Message], caller: Party) -> CaseDetail:
+def case_detail(keyed: service.KeyedCase, messages: list[Message], caller: Party, thematic_files: list[str]) -> CaseDetail:
     case, data_key = keyed.case, keyed.data_key
     content = Vault.content(data_key, case)
     narrative = content.narrative or {}
@@ -110,6 +111,7 @@ def case_detail(keyed: service.KeyedCase, messages: list[Message], caller: Party
         requested_action=narrative.get("requested_action"),
         messages=[message_out(message, data_key) for message in messages],
         signed_request=evidence_out(case.signature, content.signed_body),
+        thematic_files=thematic_files,
     )
 
 
@@ -117,7 +119,7 @@ def case_detail(keyed: service.KeyedCase, messages: list[Message], caller: Party
 async def open_case(payload: CaseCreate, caller: Mediator, exchange: WriteExchange, settings: SettingsDep) -> Response:
     def work(unit: WriteUnit) -> Answer:
         keyed = service.open_case(unit, payload, settings.default_reply_days)
-        return Answer(201, case_detail(keyed, [], caller), {"ETag": etag(keyed.case)})
+        return Answer(201, case_detail(keyed, [], caller, []), {"ETag": etag(keyed.case)})
 
     return await exchange.run(work)
 
@@ -175,7 +177,8 @@ def opening_cursor(cursor: str) -> service.CaseCursor:
 @router.get("/{case_id}", summary="A case with its timeline", response_model=CaseDetail)
 def get_case(case_id: str, caller: CaseParty, session: SessionDep, vault: VaultDep) -> Response:
     keyed = service.read_case(session, vault, caller, case_id, with_messages=True)
-    return model_response(case_detail(keyed, keyed.case.messages, caller), headers={"ETag": etag(keyed.case)})
+    linked = thematic.linked_files(session, caller, case_id)
+    return model_response(case_detail(keyed, keyed.case.messages, caller, linked), headers={"ETag": etag(keyed.case)})
 
 
 @router.post(
@@ -220,7 +223,8 @@ async def erase_personal_data(case_id: str, caller: Mediator, exchange: WriteExc
     is itself a ledger entry. Erasing again changes nothing."""
     def work(unit: WriteUnit) -> Answer:
         case = service.erase_personal_data(unit, case_id)
-        detail = case_detail(service.KeyedCase(case, None), service.messages_of(unit.session, case), caller)
+        detail = case_detail(service.KeyedCase(case, None), service.messages_of(unit.session, case), caller,
+                             thematic.linked_files(unit.session, caller, case_id))
         return Answer(200, detail, {"ETag": etag(case)})
 
     return await exchange.run(work)
