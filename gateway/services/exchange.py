@@ -5,8 +5,9 @@ nothing takes them in another:
 
 1. the idempotency record (a retry with the same key waits here for the first, then replays it);
 2. the request's `jti` (single use);
-3. the work: a service locks the one row it changes (a case `FOR NO KEY UPDATE`, so that the
-   foreign keys of the rows inserted after it never wait for it; or an inbox event) and writes;
+3. the work: a service locks the one row it changes (a case or a thematic file `FOR NO KEY
+   UPDATE`, so that the foreign keys of the rows inserted after it never wait for it; or an inbox
+   event) and writes; a link of a case to a thematic file locks the file and only reads the case;
 4. the inbox events: the recipients' counters, in name order;
 5. the ledger entry: the ledger counter, taken last, so it is held only from here to the commit;
 6. the signed receipt and the stored answer; then the commit.

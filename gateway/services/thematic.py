@@ -87,7 +87,6 @@ def open_file(unit: WriteUnit, payload: ThematicFileCreate) -> KeyedFile:
         signature=evidence.signature if evidence else None,
     )
     session.add(file)
-    session.flush()
     narrative = {"title": payload.title, "description": payload.description}
     data_key = unit.vault.seal_thematic_file(session, file, narrative, evidence.body if evidence else None)
     unit.publish(counterpart(file, opener.id), InboxEventKind.THEMATIC_FILE_OPENED, file)
