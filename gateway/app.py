@@ -72,6 +72,15 @@ LINKS = {
         "GetMessage": _link("get", "/v1/cases/{case_id}/messages/{message_id}", case_id="case_id", message_id="id"),
         "GetCase": _link("get", "/v1/cases/{case_id}", case_id="case_id"),
     },
+    ("post", "/v1/thematic-files", "201"): {
+        "GetThematicFile": _link("get", "/v1/thematic-files/{file_id}", file_id="id"),
+        "SendThematicMessage": _link("post", "/v1/thematic-files/{file_id}/messages", file_id="id"),
+        "AttachThematicDocument": _link("post", "/v1/thematic-files/{file_id}/documents", file_id="id"),
+    },
+    ("post", "/v1/thematic-files/{file_id}/messages", "201"): {
+        "GetThematicMessage": _link("get", "/v1/thematic-files/{file_id}/messages/{message_id}", file_id="thematic_file_id",
+                                    message_id="id"),
+    },
     ("post", "/v1/cases/{case_id}/documents", "201"): {
         "GetDocument": _link("get", "/v1/cases/{case_id}/documents/{document_id}", case_id="case_id", document_id="id"),
         "Download": _link("get", "/v1/cases/{case_id}/documents/{document_id}/content", case_id="case_id", document_id="id"),

@@ -2,7 +2,9 @@
 
 Each case is routed by its project's region to the units serving it (Al Omrane's regional
 companies, IMR's regional delegation), and each unit's system works with its own certificate;
-one case is transferred to Al Omrane's head office. Without `--url` it starts its own gateway
+one case is transferred to Al Omrane's head office. Then IMR opens a thematic file with Al Omrane
+on the recurring problem behind two of the cases, links them, recommends, and Al Omrane's unit
+commits with a due date and reports the commitment fulfilled. Without `--url` it starts its own gateway
 (mutual TLS, a throwaway PKI and SQLite database in a temporary directory); with `--url` it drives
 a running one with the credentials in `--pki`. It prints a timeline per case, verifies every
 receipt, and fails loudly if anything is off.
@@ -21,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway import samples
-from gateway.client import CaseCreate, GatewayClient, MessageCreate
+from gateway.client import CaseCreate, GatewayClient, MessageCreate, ThematicFileCreate, ThematicMessageCreate
 from gateway.config import Settings
 from gateway.security.dev import DEV_UNITS
 from gateway.server import background_gateway, scratch_settings
@@ -148,7 +150,8 @@ def _deliver(client: GatewayClient, tally: Tally) -> None:
         tally.receipts += 1
 
 
-def play(clients: dict[str, GatewayClient], scenario: Scenario, say: Callable[[str], None], tally: Tally) -> None:
+def play(clients: dict[str, GatewayClient], scenario: Scenario, say: Callable[[str], None], tally: Tally) -> str:
+    """Work the case through its steps; returns its id."""
     opened = clients[MEDIATOR].open_case(CaseCreate(**scenario.payload))
     tally.receipts += 1
     case_id = opened.value.id
@@ -176,8 +179,50 @@ def play(clients: dict[str, GatewayClient], scenario: Scenario, say: Callable[[s
     case = clients[MEDIATOR].get_case(case_id)
     if case.status != "closed":
         raise DemoFailure(f"{case.reference} ended {case.status}, not closed")
-    tally.deliveries += _check_delivery_receipts(clients[MEDIATOR], case)
+    tally.deliveries += _check_delivery_receipts(clients[MEDIATOR], [f"/v1/cases/{case.id}/messages/{item.id}" for item in case.messages])
     _print_timeline(case, notes, say)
+    return case_id
+
+
+THEMATIC = ThematicFileCreate(
+    counterpart_id=RESPONDENT, subject="title_deeds",
+    title="Titres fonciers non délivrés – lotissement Al Firdaous, Témara",
+    description="Plusieurs acquéreurs du lotissement attendent leur titre individuel depuis la livraison : l'éclatement du titre "
+    "mère bloque. عدة مشترين ينتظرون رسومهم العقارية الفردية منذ التسليم.",
+    project={"name": "Lotissement Al Firdaous", "city": "Témara", "region": "rabat-sale-kenitra"},
+)
+
+
+def review(clients: dict[str, GatewayClient], case_ids: list[str], say: Callable[[str], None], tally: Tally) -> None:
+    """The joint review of the problem behind two of the cases, to a fulfilled commitment."""
+    opened = clients[MEDIATOR].open_thematic_file(THEMATIC)
+    file = opened.value
+    mediator, respondent = clients[file.mediator_unit], clients[file.respondent_unit]
+    say(f"\nthematic file {file.title}: routed by region {file.region} to {file.respondent_unit} and {file.mediator_unit}")
+    for case_id in case_ids:
+        mediator.link_case(file.id, case_id)
+    recommended = mediator.send_thematic_message(file.id, ThematicMessageCreate(
+        kind="recommendation", body="Recommandation : finaliser l'éclatement du titre mère et remettre les titres individuels."))
+    commitment = respondent.send_thematic_message(file.id, ThematicMessageCreate(
+        kind="commitment", body="Engagement : titres individuels remis à tous les acquéreurs sous soixante jours.",
+        due_date=_later(60)))
+    report = respondent.send_thematic_message(file.id, ThematicMessageCreate(
+        kind="progress_report", body="Les titres individuels ont été remis aux acquéreurs concernés.",
+        commitment_id=commitment.value.id, fulfils=True))
+    tally.receipts += 3 + len(case_ids) + 1
+    for unit in UNITS:
+        _deliver(clients[unit], tally)
+    file = mediator.thematic_file(file.id)
+    kept = file.commitments[0]
+    if [linked.case_id for linked in file.cases] != case_ids or not kept.fulfilled or kept.fulfilled_by != report.value.id:
+        raise DemoFailure("the thematic file does not show its linked cases and its fulfilled commitment")
+    messages = [recommended.value, commitment.value, report.value]
+    tally.deliveries += _check_delivery_receipts(mediator, [f"/v1/thematic-files/{file.id}/messages/{item.id}" for item in messages])
+    say(f"  {len(file.cases)} cases linked by {file.mediator_unit}")
+    for item in file.messages:
+        due = f" (due {item.due_date:%Y-%m-%d})" if item.due_date else ""
+        say(f"  {item.created_at:%H:%M:%S.%f}"[:-3] + f"  {item.sender_unit:<28} {item.kind.value + due:<36} → {item.status_after.value}")
+    say(f"  commitment fulfilled by the progress report {kept.fulfilled_by}; overdue: {kept.overdue}")
 
 
 def _check_documents(recipient: GatewayClient, case_id: str, step: Step, document_ids: list[str], tally: Tally) -> None:
@@ -194,19 +239,16 @@ def _check_documents(recipient: GatewayClient, case_id: str, step: Step, documen
             tally.documents += 1
 
 
-def _check_delivery_receipts(client: GatewayClient, case) -> int:
+def _check_delivery_receipts(client: GatewayClient, messages: list[str]) -> int:
     """Every message the other party received has a delivery receipt, signed by the gateway."""
-    count = 0
-    for item in case.messages:
-        resource = f"/v1/cases/{case.id}/messages/{item.id}"
+    for resource in messages:
         kinds = []
         for receipt in client.receipts_for(resource):
             client.receipts.verify(receipt.token)
             kinds.append(receipt.kind)
         if kinds != ["acceptance", "delivery"]:
-            raise DemoFailure(f"message {item.position} of {case.reference} has receipts {kinds}")
-        count += 1
-    return count
+            raise DemoFailure(f"{resource} has receipts {kinds}")
+    return len(messages)
 
 
 def remind(clients: dict[str, GatewayClient], say: Callable[[str], None], wait_seconds: float) -> None:
@@ -288,12 +330,13 @@ def run(url: str | None = None, pki_dir: Path | None = None, say: Callable[[str]
             for name, client in clients.items():
                 me = client.me()
                 say(f"{name}: {me.unit.name_fr} / {me.unit.name_ar} ({me.role.value}{'' if me.unit.head_office else ', ' + me.name_fr})")
-            for scenario in scenarios():
-                play(clients, scenario, say, tally)
+            case_ids = [play(clients, scenario, say, tally) for scenario in scenarios()]
+            review(clients, case_ids[:2], say, tally)
             remind(clients, say, reminder_wait_seconds)
             write_report(clients[AUDITOR], report, say)
         finally:
             for client in clients.values():
                 client.close()
         say(f"\nOK: 3 cases closed; {tally.documents} documents attached and downloaded intact (digests checked); "
-            f"{tally.receipts} acceptance receipts and {tally.deliveries} delivery receipts verified against the gateway's JWKS")
+            f"{tally.receipts} acceptance receipts and {tally.deliveries} delivery receipts verified against the gateway's JWKS; "
+            "1 thematic file reviewed: 2 cases linked, its commitment fulfilled")

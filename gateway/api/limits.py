@@ -15,7 +15,7 @@ from gateway.api.problems import problem_response
 from gateway.problems import CATALOGUE
 
 
-STREAMED_UPLOAD = re.compile(r"/v1/cases/[^/]+/documents")
+STREAMED_UPLOAD = re.compile(r"/v1/(cases|thematic-files)/[^/]+/documents")
 
 
 def is_streamed_upload(scope: Scope) -> bool:

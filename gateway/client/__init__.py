@@ -28,11 +28,12 @@ from gateway.client.errors import (
 )
 from gateway.client.http import AsyncGatewayClient, GatewayClient
 from gateway.contract.cases import CaseCreate, Complainant, HousingProject, MessageCreate
+from gateway.contract.thematic import ThematicFileCreate, ThematicMessageCreate
 
 __all__ = [
     "Accepted", "AsyncGatewayClient", "BadRequest", "CaseCreate", "Complainant", "Conflict", "DocumentCorrupted", "Downloaded",
     "Forbidden", "GatewayClient",
     "GatewayError", "HousingProject", "LedgerInconsistent", "MessageCreate", "NotFound", "PayloadTooLarge", "PreconditionFailed", "Receipt",
-    "ReceiptInvalid", "ServerError", "SignatureRefused", "TransitionRefused", "Unauthenticated", "UnsupportedDocument",
-    "ValidationFailed",
+    "ReceiptInvalid", "ServerError", "SignatureRefused", "ThematicFileCreate", "ThematicMessageCreate", "TransitionRefused",
+    "Unauthenticated", "UnsupportedDocument", "ValidationFailed",
 ]

@@ -27,6 +27,13 @@ from gateway.domain.documents import attachment_header
 from gateway.contract.inbox import InboxEventOut
 from gateway.contract.institutions import InstitutionOut, UnitOut
 from gateway.contract.receipts import ReceiptOut
+from gateway.contract.thematic import (
+    ThematicFileCreate,
+    ThematicFileDetail,
+    ThematicFileSummary,
+    ThematicMessageCreate,
+    ThematicMessageOut,
+)
 from gateway.ledger import merkle
 from gateway.ledger.checkpoint import Checkpoint, NoteVerifier, open_checkpoint
 from gateway.ledger.entry import Entry
@@ -178,14 +185,42 @@ class Operations:
 
     def upload_document(self, case_id: str, source: bytes | Path, filename: str | None = None, *, idempotency_key: str | None = None):
         """Attach a document (bytes, or a file streamed from disk); `filename` defaults to the file's name."""
-        name = filename or (source.name if isinstance(source, Path) else None)
-        if not name:
-            raise ValueError("a document sent from memory needs a filename")
-        headers = {**_idempotent(idempotency_key), "Content-Disposition": attachment_header(name)}
-        return self._run(Call("POST", f"/v1/cases/{case_id}/documents", _model(DocumentOut), body=Upload(source), headers=headers))
+        return self._run(_upload(f"/v1/cases/{case_id}/documents", source, filename, idempotency_key))
 
     def documents(self, case_id: str):
         return self._run(Call("GET", f"/v1/cases/{case_id}/documents", _model(list[DocumentOut])))
+
+    def upload_thematic_document(self, file_id: str, source: bytes | Path, filename: str | None = None, *,
+                                 idempotency_key: str | None = None):
+        """Attach a document to a thematic file, as `upload_document` does to a case."""
+        return self._run(_upload(f"/v1/thematic-files/{file_id}/documents", source, filename, idempotency_key))
+
+    def thematic_documents(self, file_id: str):
+        return self._run(Call("GET", f"/v1/thematic-files/{file_id}/documents", _model(list[DocumentOut])))
+
+    def open_thematic_file(self, payload: ThematicFileCreate, *, idempotency_key: str | None = None):
+        """Open a joint review with the other party (the mediator names the respondent, a respondent the mediator)."""
+        return self._run(Call("POST", "/v1/thematic-files", _model(ThematicFileDetail), body=payload, headers=_idempotent(idempotency_key)))
+
+    def thematic_file(self, file_id: str):
+        return self._run(Call("GET", f"/v1/thematic-files/{file_id}", _model(ThematicFileDetail)))
+
+    def thematic_files_page(self, *, cursor: str | None = None, limit: int | None = None, **filters: Any):
+        """Filters: status, overdue, project (its name), region, unit."""
+        params = {"cursor": cursor, "limit": limit, **{k: _query(v) for k, v in filters.items()}}
+        return self._run(Call("GET", "/v1/thematic-files", _model(Page[ThematicFileSummary]), params=params))
+
+    def send_thematic_message(self, file_id: str, payload: ThematicMessageCreate, *, idempotency_key: str | None = None):
+        return self._run(Call("POST", f"/v1/thematic-files/{file_id}/messages", _model(ThematicMessageOut), body=payload,
+                              headers=_idempotent(idempotency_key)))
+
+    def link_case(self, file_id: str, case_id: str, *, idempotency_key: str | None = None):
+        return self._run(Call("PUT", f"/v1/thematic-files/{file_id}/cases/{case_id}", _model(ThematicFileDetail),
+                              headers=_idempotent(idempotency_key)))
+
+    def unlink_case(self, file_id: str, case_id: str, *, idempotency_key: str | None = None):
+        return self._run(Call("DELETE", f"/v1/thematic-files/{file_id}/cases/{case_id}", _model(ThematicFileDetail),
+                              headers=_idempotent(idempotency_key)))
 
     def inbox_page(self, *, after: str | None = None, limit: int | None = None, unit: str | None = None):
         """Your unit's inbox, or (a head office) the inbox of one of its units."""
@@ -203,6 +238,14 @@ class Operations:
 
     def jwks(self):
         return self._run(Call("GET", "/.well-known/jwks.json", lambda document: document))
+
+
+def _upload(path: str, source: bytes | Path, filename: str | None, idempotency_key: str | None) -> Call[DocumentOut]:
+    name = filename or (source.name if isinstance(source, Path) else None)
+    if not name:
+        raise ValueError("a document sent from memory needs a filename")
+    headers = {**_idempotent(idempotency_key), "Content-Disposition": attachment_header(name)}
+    return Call("POST", path, _model(DocumentOut), body=Upload(source), headers=headers)
 
 
 def _idempotent(key: str | None) -> dict[str, str]:

@@ -115,15 +115,16 @@ class MessageCreate(Input):
     @field_validator("outcome")
     @classmethod
     def _outcome_matches_kind(cls, value: Outcome | None, info: ValidationInfo) -> Outcome | None:
-        return _required_for(value, info, KINDS_WITH_OUTCOME)
+        return required_for(value, info, KINDS_WITH_OUTCOME)
 
     @field_validator("new_deadline")
     @classmethod
     def _deadline_matches_kind(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
-        return _required_for(value, info, KINDS_WITH_DEADLINE)
+        return required_for(value, info, KINDS_WITH_DEADLINE)
 
 
-def _required_for(value, info: ValidationInfo, kinds: frozenset[MessageKind]):
+def required_for(value, info: ValidationInfo, kinds: frozenset):
+    """`value` is required when the kind is one of `kinds`, and refused otherwise."""
     kind = info.data.get("kind")
     if kind is None:  # the kind itself is invalid; that error is reported already
         return value
@@ -170,6 +171,7 @@ class CaseDetail(CaseSummary):
     requested_action: str | None = Field(description="Absent once the case's personal data was erased.")
     messages: list[MessageOut]
     signed_request: SignedRequestOut | None
+    thematic_files: list[str] = Field(description="The thematic files (that you see) it is linked to, in the order it was linked.")
 
 
 class TransferCreate(Input):

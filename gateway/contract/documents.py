@@ -1,4 +1,4 @@
-"""Documents attached to case files."""
+"""Documents attached to case files and thematic files."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ class DocumentOut(BaseModel):
     sender's signature and the ledger entry cover."""
 
     id: str
-    case_id: str
+    case_id: str | None = Field(description="The case it is attached to (none: a thematic file's).")
+    thematic_file_id: str | None = Field(description="The thematic file it is attached to (none: a case's).")
     sender_id: str
     filename: str | None = Field(description="Exactly as the sender gave it; absent once the case's personal data was erased.")
     disposition: str | None = Field(

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from gateway.domain.vocabulary import CaseStatus, InboxEventKind
+from gateway.domain.vocabulary import CaseStatus, InboxEventKind, ThematicStatus
 
 
 class InboxEventOut(BaseModel):
@@ -12,8 +12,10 @@ class InboxEventOut(BaseModel):
     seq: int = Field(description="Position in the recipient unit's inbox; strictly increasing, no gaps.")
     recipient_unit: str
     kind: InboxEventKind
-    case_id: str
-    message_id: str | None
-    status: CaseStatus = Field(description="The case's status once the event happened.")
+    case_id: str | None = Field(description="The case the event is about (none: a thematic file's).")
+    message_id: str | None = Field(description="The case's message it delivers.")
+    thematic_file_id: str | None = Field(description="The thematic file the event is about (none: a case's).")
+    thematic_message_id: str | None = Field(description="The thematic file's message it delivers.")
+    status: CaseStatus | ThematicStatus = Field(description="The case's (or thematic file's) status once the event happened.")
     created_at: datetime
     delivered_at: datetime | None

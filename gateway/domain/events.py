@@ -26,3 +26,4 @@ class LedgerEvent:
     region: str | None = None  # the case's (or thematic file's) project region
     due: datetime | None = None  # the deadline the write sets
     refers: str | None = None  # the resource the write answers or concerns
+    thematic: bool = False  # `case_id` is a thematic file's

@@ -61,6 +61,10 @@ class InboxEventKind(StrEnum):
     DOCUMENT_ATTACHED = "document_attached"
     CASE_TRANSFERRED = "case_transferred"
     REMINDER = "reminder"
+    THEMATIC_FILE_OPENED = "thematic_file_opened"
+    THEMATIC_MESSAGE_RECEIVED = "thematic_message_received"  # with status_changed when it moves the file's status
+    CASE_LINKED = "case_linked"  # to a thematic file
+    CASE_UNLINKED = "case_unlinked"
 
 
 class LedgerKind(StrEnum):

@@ -21,7 +21,7 @@ from gateway.domain.vocabulary import CaseStatus, InboxEventKind, LedgerKind, Me
 from gateway.problems import ProblemError
 from gateway.services.vault import CaseContent, Vault
 from gateway.storage.blobs import BlobStore
-from gateway.storage.models import Case, CaseKey, Document, Message
+from gateway.storage.models import Case, CaseKey, Document, Message, ThematicFile
 
 if TYPE_CHECKING:
     from gateway.services.exchange import WriteUnit
@@ -41,34 +41,39 @@ def live_key(key: bytes | None, what: str) -> bytes:
     return key
 
 
-def mediator_side(case: Case) -> Side:
+# What is said here of a case holds for a thematic file too: both have a mediator's side, a
+# respondent's side and a project (the same columns), and `thematic` tells them apart.
+Held = Case | ThematicFile
+
+
+def mediator_side(case: Held) -> Side:
     return Side(case.mediator_id, case.mediator_unit)
 
 
-def respondent_side(case: Case) -> Side:
+def respondent_side(case: Held) -> Side:
     return Side(case.respondent_id, case.respondent_unit)
 
 
-def counterpart(case: Case, institution_id: str) -> Side:
+def counterpart(case: Held, institution_id: str) -> Side:
     """The other party to the case, as the unit that holds it on that side."""
     return respondent_side(case) if institution_id == case.mediator_id else mediator_side(case)
 
 
-def case_region(case: Case) -> str | None:
+def case_region(case: Held) -> str | None:
     """The project's region code (None for a region written as free text before regions were a list)."""
     return case.project_region if case.project_region in Region._value2member_map_ else None
 
 
-def case_event(case: Case, caller: Party, kind: LedgerKind, **details) -> LedgerEvent:
+def case_event(case: Held, caller: Party, kind: LedgerKind, **details) -> LedgerEvent:
     """A ledger event on `case` addressed to the other party's unit (the case's region recorded)."""
-    return LedgerEvent(kind, case.id, counterpart(case, caller.id), region=case_region(case), **details)
+    return LedgerEvent(kind, case.id, counterpart(case, caller.id), region=case_region(case), thematic=case.thematic, **details)
 
 
 def case_location(case_id: str) -> str:
     return f"/v1/cases/{case_id}"
 
 
-def _named_or_routed(unit: WriteUnit, institution_id: str, named: str | None, region: Region, field: str) -> Unit:
+def named_or_routed(unit: WriteUnit, institution_id: str, named: str | None, region: Region, field: str) -> Unit:
     """The unit a new case goes to on one side: the one named, else the one serving the region."""
     directory = unit.runtime.directory
     if named is None:
@@ -80,23 +85,29 @@ def _named_or_routed(unit: WriteUnit, institution_id: str, named: str | None, re
     return found.unit
 
 
+def own_unit(unit: WriteUnit, named: str | None, region: Region, field: str) -> Unit:
+    """The unit a new case goes to on the opener's side: a regional unit opens for itself; a head
+    office names one of its units, or routes by region."""
+    opener = unit.caller
+    if opener.unit.head_office:
+        return named_or_routed(unit, opener.id, named, region, field)
+    if named not in (None, opener.unit_id):
+        raise ProblemError("unknown-unit", "a regional unit opens files for itself",
+                           errors=[{"pointer": f"#/{field}", "detail": "must be your own unit", "code": "unknown_unit"}])
+    return opener.unit
+
+
 def open_case(unit: WriteUnit, payload: CaseCreate, default_reply_days: int) -> KeyedCase:
     session, mediator, evidence = unit.session, unit.caller, unit.evidence
     respondent = unit.runtime.directory.by_id.get(payload.respondent_id)
     if respondent is None or respondent.role != Role.RESPONDENT:
         raise ProblemError("unknown-respondent", "respondent_id names no active respondent institution")
     region = payload.project.region
-    respondent_unit = _named_or_routed(unit, respondent.id, payload.respondent_unit, region, "respondent_unit")
-    if mediator.unit.head_office:
-        mediator_unit = _named_or_routed(unit, mediator.id, payload.mediator_unit, region, "mediator_unit")
-    elif payload.mediator_unit not in (None, mediator.unit_id):
-        raise ProblemError("unknown-unit", "a regional delegation opens cases for itself",
-                           errors=[{"pointer": "#/mediator_unit", "detail": "must be your own unit", "code": "unknown_unit"}])
-    else:
-        mediator_unit = mediator.unit
+    respondent_unit = named_or_routed(unit, respondent.id, payload.respondent_unit, region, "respondent_unit")
+    mediator_unit = own_unit(unit, payload.mediator_unit, region, "mediator_unit")
     now = datetime.now(UTC)
     deadline = payload.reply_deadline or now + timedelta(days=default_reply_days)
-    _require_future(deadline, now, "reply_deadline")
+    require_future(deadline, now, "reply_deadline")
     case = Case(
         id=str(uuid.uuid4()),
         mediator_id=mediator.id,
@@ -128,7 +139,7 @@ def open_case(unit: WriteUnit, payload: CaseCreate, default_reply_days: int) -> 
     return KeyedCase(case, data_key)
 
 
-def _require_future(deadline: datetime, now: datetime, field: str) -> None:
+def require_future(deadline: datetime, now: datetime, field: str) -> None:
     if deadline <= now:
         raise ProblemError(
             "validation-failed",
@@ -148,19 +159,22 @@ def visible_to(head_office: bool, institution_column, unit_column, party):
     return (institution_column if head_office else unit_column) == party
 
 
-def seen_by(head_office: bool, party):
-    return or_(visible_to(head_office, Case.mediator_id, Case.mediator_unit, party),
-               visible_to(head_office, Case.respondent_id, Case.respondent_unit, party))
+def seen_by(head_office: bool, party, held: type[Held] = Case):
+    """The condition that `party` (a `scope`) holds a case (or thematic file) on either side."""
+    return or_(visible_to(head_office, held.mediator_id, held.mediator_unit, party),
+               visible_to(head_office, held.respondent_id, held.respondent_unit, party))
 
 
-def _by_scope(build):
+def by_scope(build, held: type[Held] = Case):
     """A statement built once for head offices and once for regional units: `[caller.unit.head_office]`."""
-    return {head_office: build(seen_by(head_office, bindparam("party"))) for head_office in (True, False)}
+    return {head_office: build(seen_by(head_office, bindparam("party"), held)) for head_office in (True, False)}
 
 
-_CASE_OF_PARTY = _by_scope(lambda seen: select(Case).where(Case.id == bindparam("case_id"), seen))
+
+
+_CASE_OF_PARTY = by_scope(lambda seen: select(Case).where(Case.id == bindparam("case_id"), seen))
 # A case with its data key, in one statement: reading or changing a case's content needs both.
-_CASE_AND_KEY = _by_scope(lambda seen: (
+_CASE_AND_KEY = by_scope(lambda seen: (
     select(Case, CaseKey).outerjoin(CaseKey, CaseKey.case_id == Case.id).where(Case.id == bindparam("case_id"), seen)
 ))
 # A write locks the case FOR NO KEY UPDATE: its key never changes, so rows inserted after it that
@@ -181,6 +195,10 @@ class KeyedCase:
     case: Case
     data_key: bytes | None
 
+    @property
+    def held(self) -> Case:
+        return self.case
+
 
 def read_case(session: Session, vault: Vault, caller: Party, case_id: str, *, with_messages: bool = False) -> KeyedCase:
     """The case and its key, if `caller` sees it (with its timeline, if asked)."""
@@ -194,9 +212,16 @@ def lock_case(session: Session, vault: Vault, caller: Party, case_id: str) -> Ke
 
 
 def _keyed(session: Session, vault: Vault, statement, caller: Party, case_id: str) -> KeyedCase:
-    found = session.execute(statement, {"case_id": case_id, "party": scope(caller)}).first()
-    case = _found(found[0] if found else None)
-    return KeyedCase(case, vault.unwrap(found[1]))
+    return KeyedCase(*with_key(session, vault, statement, caller, case_id))
+
+
+def with_key(session: Session, vault: Vault, statement, caller: Party, held_id: str, what: str = "case") -> tuple:
+    """What `statement` (a case or thematic file with its key row, by `:case_id` and `:party`)
+    finds for `caller`, with the data key unwrapped; else 404, as for a missing one."""
+    found = session.execute(statement, {"case_id": held_id, "party": scope(caller)}).first()
+    if found is None:
+        raise ProblemError("not-found", f"no such {what} among yours")
+    return found[0], vault.unwrap(found[1])
 
 
 def _found(case: Case | None) -> Case:
@@ -273,19 +298,10 @@ def post_message(unit: WriteUnit, case_id: str, payload: MessageCreate, expected
     if expected_version is not None and expected_version != case.version:
         raise ProblemError("precondition-failed", "reload the case and decide again", current_version=case.version)
     before = CaseStatus(case.status)
-    role = Role(sender.role)
-    try:
-        after = lifecycle.next_status(payload.kind, role, before)
-    except lifecycle.TransitionRefused as refused:
-        raise ProblemError(
-            "transition-refused",
-            f"{payload.kind.value} cannot be sent by a {role.value} while the case is {before.value}",
-            case_status=before.value,
-            allowed_kinds=[kind.value for kind in refused.allowed],
-        ) from None
+    after = transition(lifecycle.RULES, payload.kind, Role(sender.role), before, "case")
     now = datetime.now(UTC)
     if payload.new_deadline is not None:
-        _require_future(payload.new_deadline, now, "new_deadline")
+        require_future(payload.new_deadline, now, "new_deadline")
     message = Message(
         id=str(uuid.uuid4()),
         case_id=case.id,
@@ -312,6 +328,19 @@ def post_message(unit: WriteUnit, case_id: str, payload: MessageCreate, expected
     unit.record(case_event(case, sender, LedgerKind.MESSAGE_SENT, detail=message.kind, location=posted.location,
                            due=payload.new_deadline))
     return posted
+
+
+def transition(table: lifecycle.Table, kind, role: Role, before, what: str):
+    """The status after `role` sends `kind` on a `what` in `before`; else 409 with what is allowed."""
+    try:
+        return lifecycle.next_status(kind, role, before, table)
+    except lifecycle.TransitionRefused as refused:
+        raise ProblemError(
+            "transition-refused",
+            f"{kind.value} cannot be sent by a {role.value} while the {what} is {before.value}",
+            case_status=before.value,
+            allowed_kinds=[allowed.value for allowed in refused.allowed],
+        ) from None
 
 
 def _documents_of_case(session: Session, case_id: str, document_ids: list[str]) -> list[str]:

@@ -1,5 +1,6 @@
-"""Documents of a case: received as a stream, checked on their bytes, sealed with the case's data
-key into the blob store, and attached in the exchange's transaction.
+"""Documents of a case or a thematic file (its `Holder`): received as a stream, checked on their
+bytes, sealed with the holder's data key into the blob store, and attached in the exchange's
+transaction.
 
 An upload goes through three steps, so that the database's write lock is not held while a large
 document arrives: `prepare` (may this caller attach to this case, and with which key), `DocumentSink`
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, BinaryIO
@@ -24,10 +25,11 @@ from gateway.domain.party import Party
 from gateway.domain.vocabulary import CaseStatus, InboxEventKind, LedgerKind
 from gateway.problems import ProblemError
 from gateway.security.signing import sha256_field
-from gateway.services.cases import case_event, case_location, counterpart, get_case, live_key, lock_case, read_case
+from gateway.services import thematic
+from gateway.services.cases import Held, KeyedCase, case_event, case_location, counterpart, live_key, lock_case, read_case
 from gateway.services.vault import Vault
 from gateway.storage.blobs import BlobStore, StagedBlob
-from gateway.storage.models import Case, Document
+from gateway.storage.models import Document
 
 if TYPE_CHECKING:
     from gateway.services.exchange import WriteUnit
@@ -35,24 +37,54 @@ if TYPE_CHECKING:
 _PIECE_BYTES = 512 * 1024
 
 
+KeyedRead = Callable[[Session, Vault, Party, str], KeyedCase | thematic.KeyedFile]  # `.held` and its `.data_key`
+
+
+@dataclass(frozen=True)
+class Holder:
+    """What documents are attached to: a case, or a thematic file. `read` and `lock` find it (if
+    the caller sees it) with its data key; `column` is the documents' column naming it."""
+
+    read: KeyedRead
+    lock: KeyedRead
+    column: str
+    location: Callable[[str], str]
+    what: str
+
+    def of(self, document: Document) -> str:
+        return getattr(document, self.column)
+
+
+CASES = Holder(read_case, lock_case, "case_id", case_location, "case")
+THEMATIC_FILES = Holder(thematic.read_file, thematic.lock_file, "thematic_file_id", thematic.file_location, "thematic file")
+
+
+def holder_of(document: Document) -> Holder:
+    return THEMATIC_FILES if document.thematic_file_id else CASES
+
+
 @dataclass(frozen=True)
 class UploadTarget:
-    case_id: str
+    holder: Holder
+    held_id: str  # the case's or thematic file's
     document_id: str
     data_key: bytes
 
+    @property
+    def thematic(self) -> bool:
+        return self.holder is THEMATIC_FILES
 
-def _writable_key(case: Case, data_key: bytes | None) -> bytes:
-    if case.status == CaseStatus.CLOSED.value:
-        raise ProblemError("case-closed", "documents are attached to open cases only")
+
+def _writable_key(held: Held, data_key: bytes | None) -> bytes:
+    if held.status == CaseStatus.CLOSED.value:
+        raise ProblemError("case-closed", "documents are attached to open files only")
     return live_key(data_key, "documents")
 
 
-def prepare(session: Session, vault: Vault, caller: Party, case_id: str) -> UploadTarget:
+def prepare(session: Session, vault: Vault, caller: Party, holder: Holder, held_id: str) -> UploadTarget:
     """Check the upload may go ahead before reading any of its bytes."""
-    keyed = read_case(session, vault, caller, case_id)
-    case, key = keyed.case, _writable_key(keyed.case, keyed.data_key)
-    return UploadTarget(case.id, str(uuid.uuid4()), key)
+    keyed = holder.read(session, vault, caller, held_id)
+    return UploadTarget(holder, keyed.held.id, str(uuid.uuid4()), _writable_key(keyed.held, keyed.data_key))
 
 
 @dataclass(frozen=True)
@@ -69,7 +101,7 @@ class DocumentSink:
 
     def __init__(self, target: UploadTarget, staged: StagedBlob, max_bytes: int, allowed_types: list[str]) -> None:
         self._staged, self._max_bytes, self._allowed = staged, max_bytes, allowed_types
-        self._encryptor = Vault.document_encryptor(target.data_key, target.case_id, target.document_id)
+        self._encryptor = Vault.document_encryptor(target.data_key, target.held_id, target.document_id, thematic=target.thematic)
         self._hash = hashlib.sha256()
         self._head = bytearray()
         self._size = 0
@@ -111,43 +143,50 @@ class DocumentSink:
 
 
 def attach(unit: WriteUnit, target: UploadTarget, received: Received, disposition: str) -> Document:
-    """Record the document in the exchange's transaction; the case is re-checked under its lock
-    (it may have been closed, or its personal data erased, while the bytes were arriving)."""
+    """Record the document in the exchange's transaction; the case (or file) is re-checked under
+    its lock (it may have been closed, or its personal data erased, while the bytes were arriving)."""
     session, caller, vault = unit.session, unit.caller, unit.vault
-    keyed = lock_case(session, vault, caller, target.case_id)
-    case, key = keyed.case, _writable_key(keyed.case, keyed.data_key)
+    keyed = target.holder.lock(session, vault, caller, target.held_id)
+    held, key = keyed.held, _writable_key(keyed.held, keyed.data_key)
     if key != target.data_key:
         raise ProblemError("personal-data-erased", "this case's data key changed while the document was arriving")
     now = datetime.now(UTC)
     document = Document(
-        id=target.document_id, case_id=case.id, sender_id=caller.id, sender_unit=caller.unit_id, media_type=received.media_type, size=received.size,
-        digest=received.digest, disposition_sealed=vault.seal_disposition(key, case.id, target.document_id, disposition),
-        created_at=now, signature=unit.signature, erased_at=None,
+        id=target.document_id, sender_id=caller.id, sender_unit=caller.unit_id, media_type=received.media_type, size=received.size,
+        digest=received.digest, created_at=now, signature=unit.signature, erased_at=None, **{target.holder.column: held.id},
+        disposition_sealed=vault.seal_disposition(key, held.id, target.document_id, disposition, thematic=target.thematic),
     )
     session.add(document)
-    case.updated_at = now
-    unit.publish(counterpart(case, caller.id), InboxEventKind.DOCUMENT_ATTACHED, case)
-    unit.record(case_event(case, caller, LedgerKind.DOCUMENT_ATTACHED, detail=short_name(document.media_type),
+    held.updated_at = now
+    unit.publish(counterpart(held, caller.id), InboxEventKind.DOCUMENT_ATTACHED, held)
+    unit.record(case_event(held, caller, LedgerKind.DOCUMENT_ATTACHED, detail=short_name(document.media_type),
                            location=document_location(document)))
     return document
 
 
 def document_location(document: Document) -> str:
-    return f"{case_location(document.case_id)}/documents/{document.id}"
+    holder = holder_of(document)
+    return f"{holder.location(holder.of(document))}/documents/{document.id}"
 
 
-def documents_of(session: Session, caller: Party, case_id: str) -> list[Document]:
-    case = get_case(session, caller, case_id)
-    statement = select(Document).where(Document.case_id == case.id).order_by(Document.created_at, Document.id)
-    return list(session.execute(statement).scalars())
+@dataclass(frozen=True)
+class Listed:
+    documents: list[Document]
+    data_key: bytes | None  # their holder's (None once a case's personal data was erased)
 
 
-def get_document(session: Session, caller: Party, case_id: str, document_id: str) -> Document:
-    case = get_case(session, caller, case_id)
+def documents_of(session: Session, vault: Vault, caller: Party, holder: Holder, held_id: str) -> Listed:
+    keyed = holder.read(session, vault, caller, held_id)
+    statement = select(Document).where(getattr(Document, holder.column) == keyed.held.id).order_by(Document.created_at, Document.id)
+    return Listed(list(session.execute(statement).scalars()), keyed.data_key)
+
+
+def get_document(session: Session, vault: Vault, caller: Party, holder: Holder, held_id: str, document_id: str) -> Listed:
+    keyed = holder.read(session, vault, caller, held_id)
     document = session.get(Document, document_id)
-    if document is None or document.case_id != case.id:
-        raise ProblemError("not-found", "no such document on this case")
-    return document
+    if document is None or holder.of(document) != keyed.held.id:
+        raise ProblemError("not-found", f"no such document on this {holder.what}")
+    return Listed([document], keyed.data_key)
 
 
 @dataclass(frozen=True)
@@ -158,9 +197,10 @@ class Readable:
     data_key: bytes
 
 
-def readable(session: Session, vault: Vault, caller: Party, case_id: str, document_id: str) -> Readable:
-    document = get_document(session, caller, case_id, document_id)
-    key = vault.data_key(session, document.case_id) if document.erased_at is None else None
+def readable(session: Session, vault: Vault, caller: Party, holder: Holder, held_id: str, document_id: str) -> Readable:
+    found = get_document(session, vault, caller, holder, held_id, document_id)
+    document = found.documents[0]
+    key = found.data_key if document.erased_at is None else None
     if key is None:
         raise ProblemError("personal-data-erased", "this document was erased with the case's personal data")
     return Readable(document, key)

@@ -5,8 +5,9 @@ nothing takes them in another:
 
 1. the idempotency record (a retry with the same key waits here for the first, then replays it);
 2. the request's `jti` (single use);
-3. the work: a service locks the one row it changes (a case `FOR NO KEY UPDATE`, so that the
-   foreign keys of the rows inserted after it never wait for it; or an inbox event) and writes;
+3. the work: a service locks the one row it changes (a case or a thematic file `FOR NO KEY
+   UPDATE`, so that the foreign keys of the rows inserted after it never wait for it; or an inbox
+   event) and writes; a link of a case to a thematic file locks the file and only reads the case;
 4. the inbox events: the recipients' counters, in name order;
 5. the ledger entry: the ledger counter, taken last, so it is held only from here to the commit;
 6. the signed receipt and the stored answer; then the commit.
@@ -40,7 +41,7 @@ from gateway.runtime import Runtime
 from gateway.security.signing import RECEIPT_HEADER, Evidence, VerifiedRequest, content_digest
 from gateway.services import idempotency, inbox, nonces, receipts
 from gateway.storage import faults
-from gateway.storage.models import Case, Message
+from gateway.storage.models import Case, Message, ThematicFile, ThematicMessage
 
 # Refusals that say nothing about the request itself: its jti is not spent by them.
 _NOT_SPENT = frozenset({"idempotency-in-flight", "idempotency-key-reused", "signature-replayed", "storage-unavailable"})
@@ -83,8 +84,10 @@ class WriteUnit:
         self.repeat_of: str | None = None
         self.after_commit: list[Callable[[], None]] = []
 
-    def publish(self, recipient: Side, kind: InboxEventKind, case: Case, message: Message | None = None) -> None:
-        self.notices.append(inbox.Notice(recipient, kind, case.id, message.id if message else None, case.status))
+    def publish(self, recipient: Side, kind: InboxEventKind, case: Case | ThematicFile,
+                message: Message | ThematicMessage | None = None) -> None:
+        """An inbox event about a case or a thematic file (and one of its messages)."""
+        self.notices.append(inbox.Notice(recipient, kind, case.id, message.id if message else None, case.status, case.thematic))
 
     def record(self, event: LedgerEvent) -> None:
         if self.event is not None:
@@ -172,7 +175,7 @@ class Exchange:
             region=event.region, due=event.due and timestamp(event.due), refers=event.refers,
         ))
         receipt = receipts.issue(
-            session, keys, kind=receipts.ACCEPTANCE, case_id=event.case_id, resource=resource,
+            session, keys, kind=receipts.ACCEPTANCE, case_id=event.case_id, thematic=event.thematic, resource=resource,
             sender_id=write.caller.id, counterpart_id=event.counterpart.institution_id, signature=write.signed.token,
             sub=write.caller.unit_id, htm=write.method, htu=write.target, req_dig=write.body_digest,
             ledger={"index": appended.index, "entry": appended.entry.as_dict(), "checkpoint": appended.checkpoint,

@@ -20,16 +20,17 @@ from gateway.domain.vocabulary import InboxEventKind, LedgerKind
 from gateway.problems import ProblemError
 from gateway.security.registry import Directory
 from gateway.services import receipts
-from gateway.services.cases import case_event
+from gateway.services.cases import case_event, mediator_side, respondent_side
 from gateway.services.registry import inbox_sequence
 from gateway.storage import sequences
-from gateway.storage.models import Case, InboxEvent, Message
+from gateway.storage.models import Case, InboxEvent, Message, ThematicFile, ThematicMessage
 
 if TYPE_CHECKING:
     from gateway.services.exchange import WriteUnit
 
-# Events that deliver something (a case file, a message); status changes only notify.
-DELIVERABLE = frozenset({InboxEventKind.CASE_OPENED.value, InboxEventKind.MESSAGE_RECEIVED.value})
+# Events that deliver something (a case or thematic file, a message); the others only notify.
+DELIVERABLE = frozenset(kind.value for kind in (InboxEventKind.CASE_OPENED, InboxEventKind.MESSAGE_RECEIVED,
+                                                InboxEventKind.THEMATIC_FILE_OPENED, InboxEventKind.THEMATIC_MESSAGE_RECEIVED))
 _INSERT_EVENTS = insert(InboxEvent.__table__)
 
 
@@ -39,9 +40,16 @@ class Notice:
 
     recipient: Side
     kind: InboxEventKind
-    case_id: str
+    case_id: str  # or the thematic file's id
     message_id: str | None
     status: str
+    thematic: bool = False
+
+    def about(self) -> dict[str, str | None]:
+        """The event's columns naming what it is about."""
+        if self.thematic:
+            return {"case_id": None, "message_id": None, "thematic_file_id": self.case_id, "thematic_message_id": self.message_id}
+        return {"case_id": self.case_id, "message_id": self.message_id, "thematic_file_id": None, "thematic_message_id": None}
 
 
 def deliver(session: Session, notices: list[Notice]) -> None:
@@ -60,8 +68,7 @@ def deliver(session: Session, notices: list[Notice]) -> None:
         first = sequences.advance(session, inbox_sequence(recipient.unit_id), len(batch)) - len(batch) + 1
         rows += [
             {"id": str(uuid.uuid4()), "recipient_id": recipient.institution_id, "recipient_unit": recipient.unit_id,
-             "seq": first + offset, "kind": notice.kind.value,
-             "case_id": notice.case_id, "message_id": notice.message_id, "status": notice.status, "created_at": now}
+             "seq": first + offset, "kind": notice.kind.value, **notice.about(), "status": notice.status, "created_at": now}
             for offset, notice in enumerate(batch)
         ]
     session.connection().execute(_INSERT_EVENTS, rows)
@@ -90,9 +97,28 @@ def list_events(session: Session, inbox: Side, after: int, limit: int) -> list[I
 
 
 def event_resource(event: InboxEvent) -> str:
-    """What the event delivers: the message, or the case file itself."""
-    base = f"/v1/cases/{event.case_id}"
-    return f"{base}/messages/{event.message_id}" if event.message_id else base
+    """What the event delivers: the message, or the case (or thematic) file itself."""
+    if event.thematic_file_id:
+        base, message_id = f"/v1/thematic-files/{event.thematic_file_id}", event.thematic_message_id
+    else:
+        base, message_id = f"/v1/cases/{event.case_id}", event.message_id
+    return f"{base}/messages/{message_id}" if message_id else base
+
+
+def _about(session: Session, event: InboxEvent) -> tuple[Case | ThematicFile, Message | ThematicMessage | None]:
+    """The case or thematic file the event is about, and its message if any."""
+    if event.thematic_file_id:
+        message = session.get(ThematicMessage, event.thematic_message_id) if event.thematic_message_id else None
+        return session.get(ThematicFile, event.thematic_file_id), message
+    return session.get(Case, event.case_id), session.get(Message, event.message_id) if event.message_id else None
+
+
+def _sender(about: Case | ThematicFile, message: Message | ThematicMessage | None) -> Side:
+    """Who sent what the event delivers: the message's sender, else whoever opened the file."""
+    if message is not None:
+        return Side(message.sender_id, message.sender_unit)
+    opened_by = about.opened_by if about.thematic else about.mediator_id
+    return mediator_side(about) if opened_by == about.mediator_id else respondent_side(about)
 
 
 def acknowledge(unit: WriteUnit, event_id: str, target: str) -> InboxEvent:
@@ -110,14 +136,13 @@ def acknowledge(unit: WriteUnit, event_id: str, target: str) -> InboxEvent:
         return event
     event.delivered_at = datetime.now(UTC)
     event.delivery_signature = unit.signature
-    case = session.get(Case, event.case_id)
+    about, message = _about(session, event)
     if event.kind in DELIVERABLE:
-        message = session.get(Message, event.message_id) if event.message_id else None
-        sender = Side(message.sender_id, message.sender_unit) if message else Side(case.mediator_id, case.mediator_unit)
+        sender = _sender(about, message)
         receipts.issue(
-            session, unit.keys, kind=receipts.DELIVERY, case_id=event.case_id, resource=event_resource(event),
+            session, unit.keys, kind=receipts.DELIVERY, case_id=about.id, thematic=about.thematic, resource=event_resource(event),
             sender_id=sender.institution_id, counterpart_id=event.recipient_id, signature=unit.signature,
             sub=sender.unit_id, recipient=event.recipient_unit, event=event.id, delivered_at=event.delivered_at.isoformat(),
         )
-    unit.record(case_event(case, caller, LedgerKind.DELIVERY_ACKNOWLEDGED, detail=event.kind))
+    unit.record(case_event(about, caller, LedgerKind.DELIVERY_ACKNOWLEDGED, detail=event.kind))
     return event

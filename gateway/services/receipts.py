@@ -16,7 +16,7 @@ from gateway.problems import ProblemError
 from gateway.security.keys import KeyRing
 from gateway.security.signing import RECEIPT_TYPE, content_digest
 from gateway.services.cases import seen_by
-from gateway.storage.models import Case, Receipt
+from gateway.storage.models import Case, Receipt, ThematicFile
 
 ACCEPTANCE = "acceptance"
 DELIVERY = "delivery"
@@ -31,9 +31,10 @@ class Issued:
 
 def issue(
     session: Session, keys: KeyRing, *, kind: str, case_id: str, resource: str, sender_id: str, counterpart_id: str,
-    signature: str, **claims: Any,
+    signature: str, thematic: bool = False, **claims: Any,
 ) -> Issued:
-    """Sign and store a receipt in the caller's transaction, so it exists exactly when the event does."""
+    """Sign and store a receipt in the caller's transaction, so it exists exactly when the event does.
+    Its `case` claim is the case, or the thematic file (`thematic`), the write was about."""
     now = datetime.now(UTC)
     receipt_id = str(uuid.uuid4())
     token = keys.receipt_signer.sign(
@@ -51,17 +52,20 @@ def issue(
         RECEIPT_TYPE,
     )
     session.connection().execute(_INSERT, {
-        "id": receipt_id, "kind": kind, "case_id": case_id, "resource": resource, "sender_id": sender_id,
+        "id": receipt_id, "kind": kind, "case_id": None if thematic else case_id, "thematic_file_id": case_id if thematic else None,
+        "resource": resource, "sender_id": sender_id,
         "counterpart_id": counterpart_id, "token": token, "created_at": now,
     })
     return Issued(receipt_id, token)
 
 
 def _party(caller: Party):
-    """A head office sees its institution's receipts; a regional unit, those of the cases it holds."""
+    """A head office sees its institution's receipts; a regional unit, those of the cases and
+    thematic files it holds."""
     if caller.unit.head_office:
         return or_(Receipt.sender_id == caller.id, Receipt.counterpart_id == caller.id)
-    return Receipt.case_id.in_(select(Case.id).where(seen_by(False, caller.unit_id)))
+    return or_(Receipt.case_id.in_(select(Case.id).where(seen_by(False, caller.unit_id))),
+               Receipt.thematic_file_id.in_(select(ThematicFile.id).where(seen_by(False, caller.unit_id, ThematicFile))))
 
 
 def get(session: Session, caller: Party, receipt_id: str) -> Receipt:

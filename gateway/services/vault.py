@@ -4,6 +4,9 @@ bytes are sealed with the case's own data key, wrapped by the master key. Erasur
 the key and the ciphertexts: the case keeps its non-personal skeleton, and the ledger (digests only)
 still verifies.
 
+A thematic file's free text (title, description, message bodies) and signed bodies are sealed
+the same way with the file's own data key; thematic files are not erased.
+
 Master-key rotation re-wraps the data keys (a few dozen bytes per case) and never re-encrypts a
 document: each wrapped key names the master key that wrapped it, and retired master keys stay
 configured until `gateway master-key rotate` has re-wrapped everything under the current one.
@@ -23,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from gateway.security.encryption import DecryptionFailed, MasterKey, new_data_key, open_sealed, seal, unwrap, wrap
 from gateway.security.streaming import SegmentEncryptor, decrypt_range
-from gateway.storage.models import Case, CaseKey, Document, IdempotencyRecord, Message
+from gateway.storage.models import Case, CaseKey, Document, IdempotencyRecord, Message, ThematicFile, ThematicKey, ThematicMessage
 
 
 @dataclass(frozen=True)
@@ -53,18 +56,32 @@ class Vault:
         case.signed_body_sealed = _seal_text(data_key, content.signed_body, _context(case.id, "signed_body"))
         return data_key
 
+    def seal_thematic_file(self, session: Session, file: ThematicFile, narrative: dict[str, str], signed_body: str | None) -> bytes:
+        """Give a new thematic file its data key and seal its free text with it; returns the key."""
+        data_key = new_data_key()
+        session.add(ThematicKey(thematic_file_id=file.id, master_key_id=self.master.id, wrapped=wrap(self.master, data_key, file.id)))
+        file.narrative_sealed = _seal_json(data_key, narrative, _thematic_context(file.id, "narrative"))
+        file.signed_body_sealed = _seal_text(data_key, signed_body, _thematic_context(file.id, "signed_body"))
+        return data_key
+
+    @staticmethod
+    def thematic_content(key: bytes, file: ThematicFile) -> tuple[dict[str, str], str | None]:
+        """A thematic file's title and description, and the body its opener signed."""
+        return (_open_json(key, file.narrative_sealed, _thematic_context(file.id, "narrative")),
+                _open_text(key, file.signed_body_sealed, _thematic_context(file.id, "signed_body")))
+
     def data_key(self, session: Session, case_id: str) -> bytes | None:
         """The case's data key, or None once erased; DecryptionFailed if its master key is not configured."""
         return self.unwrap(session.get(CaseKey, case_id))
 
-    def unwrap(self, row: CaseKey | None) -> bytes | None:
-        """The data key a `case_keys` row holds, or None once erased."""
+    def unwrap(self, row: CaseKey | ThematicKey | None) -> bytes | None:
+        """The data key a `case_keys` (or `thematic_file_keys`) row holds, or None once erased."""
         if row is None or row.wrapped is None:
             return None
         master = self._masters.get(row.master_key_id or "")
         if master is None:
-            raise DecryptionFailed(f"case {row.case_id}'s data key is wrapped by master key {row.master_key_id}, which is not configured")
-        return unwrap(master, row.wrapped, row.case_id)
+            raise DecryptionFailed(f"{row.owner_id}'s data key is wrapped by master key {row.master_key_id}, which is not configured")
+        return unwrap(master, row.wrapped, row.owner_id)
 
     @staticmethod
     def content(key: bytes | None, case: Case) -> CaseContent:
@@ -90,17 +107,18 @@ class Vault:
         return titles
 
     @staticmethod
-    def seal_message(data_key: bytes, message: Message, body: str, signed_body: str | None) -> None:
-        message.body_sealed = _seal_text(data_key, body, _context(message.case_id, f"message:{message.id}:body"))
-        message.signed_body_sealed = _seal_text(data_key, signed_body, _context(message.case_id, f"message:{message.id}:signed_body"))
+    def seal_message(data_key: bytes, message: Message | ThematicMessage, body: str, signed_body: str | None) -> None:
+        """A case's message, or a thematic file's, sealed with its case's (or file's) key."""
+        message.body_sealed = _seal_text(data_key, body, _message_context(message, "body"))
+        message.signed_body_sealed = _seal_text(data_key, signed_body, _message_context(message, "signed_body"))
 
     @staticmethod
-    def open_message(data_key: bytes | None, message: Message) -> tuple[str | None, str | None]:
+    def open_message(data_key: bytes | None, message: Message | ThematicMessage) -> tuple[str | None, str | None]:
         """A message's body and signed body, or (None, None) once the case was erased."""
         if data_key is None:
             return None, None
-        return (_open_text(data_key, message.body_sealed, _context(message.case_id, f"message:{message.id}:body")),
-                _open_text(data_key, message.signed_body_sealed, _context(message.case_id, f"message:{message.id}:signed_body")))
+        return (_open_text(data_key, message.body_sealed, _message_context(message, "body")),
+                _open_text(data_key, message.signed_body_sealed, _message_context(message, "signed_body")))
 
     def erase(self, session: Session, case: Case) -> list[str]:
         """Crypto-shredding: the data key and the ciphertexts go; nothing personal is left to recover.
@@ -119,25 +137,27 @@ class Vault:
 
     # Documents --------------------------------------------------------------------------------
 
+    # A document is a case's or a thematic file's (`thematic`), sealed with that one's key.
+
     @staticmethod
-    def document_encryptor(data_key: bytes, case_id: str, document_id: str) -> SegmentEncryptor:
-        return SegmentEncryptor(data_key, _context(case_id, f"document:{document_id}"))
+    def document_encryptor(data_key: bytes, held_id: str, document_id: str, *, thematic: bool = False) -> SegmentEncryptor:
+        return SegmentEncryptor(data_key, _held_context(held_id, thematic, f"document:{document_id}"))
 
     @staticmethod
     def document_bytes(data_key: bytes, document: Document, source: BinaryIO, start: int = 0, end: int | None = None) -> Iterator[bytes]:
-        return decrypt_range(data_key, _context(document.case_id, f"document:{document.id}"), source, document.size, start, end)
+        return decrypt_range(data_key, _document_context(document, "document"), source, document.size, start, end)
 
     @staticmethod
-    def seal_disposition(data_key: bytes, case_id: str, document_id: str, disposition: str) -> bytes:
+    def seal_disposition(data_key: bytes, held_id: str, document_id: str, disposition: str, *, thematic: bool = False) -> bytes:
         """The Content-Disposition header exactly as signed: it names the file, and the sender's
         signature covers its digest."""
-        return seal(data_key, disposition.encode(), _context(case_id, f"disposition:{document_id}"))
+        return seal(data_key, disposition.encode(), _held_context(held_id, thematic, f"disposition:{document_id}"))
 
     @staticmethod
     def open_disposition(data_key: bytes, document: Document) -> str | None:
         if document.disposition_sealed is None:
             return None
-        return open_sealed(data_key, document.disposition_sealed, _context(document.case_id, f"disposition:{document.id}")).decode()
+        return open_sealed(data_key, document.disposition_sealed, _document_context(document, "disposition")).decode()
 
     # Idempotent replies and rotation -----------------------------------------------------------
 
@@ -157,13 +177,14 @@ class Vault:
 
     def rewrap_batch(self, session: Session, batch: int = 500) -> int:
         """Re-wrap up to `batch` data keys not wrapped by the current master key (the caller commits
-        each batch). Returns how many; 0 when none is left."""
-        rows = session.execute(
-            select(CaseKey).where(CaseKey.wrapped.is_not(None), CaseKey.master_key_id != self.master.id).limit(batch)
-        ).scalars().all()
+        each batch). Returns how many; 0 when none is left. Cases' keys first, then thematic files'."""
+        rows: list[CaseKey | ThematicKey] = []
+        for keys in (CaseKey, ThematicKey):
+            rows += session.execute(
+                select(keys).where(keys.wrapped.is_not(None), keys.master_key_id != self.master.id).limit(batch - len(rows))
+            ).scalars().all()
         for row in rows:
-            data_key = self.data_key(session, row.case_id)
-            row.wrapped, row.master_key_id = wrap(self.master, data_key, row.case_id), self.master.id
+            row.wrapped, row.master_key_id = wrap(self.master, self.unwrap(row), row.owner_id), self.master.id
         return len(rows)
 
     def reseal_replies_batch(self, session: Session, after: tuple[str, str] | None, batch: int = 500) -> tuple[str, str] | None:
@@ -185,6 +206,25 @@ def reply_context(record_or_claim) -> str:
 
 def _context(case_id: str, field: str) -> str:
     return f"case:{case_id}:{field}"
+
+
+def _thematic_context(file_id: str, field: str) -> str:
+    return f"thematic:{file_id}:{field}"
+
+
+def _held_context(held_id: str, thematic: bool, field: str) -> str:
+    return _thematic_context(held_id, field) if thematic else _context(held_id, field)
+
+
+def _document_context(document: Document, use: str) -> str:
+    thematic = document.thematic_file_id is not None
+    return _held_context(document.thematic_file_id if thematic else document.case_id, thematic, f"{use}:{document.id}")
+
+
+def _message_context(message: Message | ThematicMessage, field: str) -> str:
+    if isinstance(message, ThematicMessage):
+        return _thematic_context(message.thematic_file_id, f"message:{message.id}:{field}")
+    return _context(message.case_id, f"message:{message.id}:{field}")
 
 
 def _seal_text(key: bytes, text: str | None, context: str) -> bytes | None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, MetaData, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, Integer, LargeBinary, MetaData, SmallInteger, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from gateway.storage.types import UTCDateTime
@@ -91,6 +91,8 @@ class Case(Base):
         Index("ix_cases_mediator_opened", "mediator_id", "opened_at", "id"),
     )
 
+    thematic: ClassVar[bool] = False  # a case, not a thematic file (both have two sides and a project)
+
     id: Mapped[str] = mapped_column(UUID_STR, primary_key=True)
     mediator_id: Mapped[str] = mapped_column(ForeignKey("institutions.id"))
     respondent_id: Mapped[str] = mapped_column(ForeignKey("institutions.id"))
@@ -142,15 +144,24 @@ class Message(Base):
     late_seconds: Mapped[int | None] = mapped_column(BigInteger)  # an answer after its deadline: how late it came
 
 
+_ABOUT_ONE = "(case_id IS NULL) <> (thematic_file_id IS NULL)"  # a case's, or a thematic file's
+
+
 class Document(Base):
-    """A document attached to a case. Its bytes are a blob sealed with the case's data key; its file
-    name is personal data too (it often names the citizen) and is sealed like the complainant."""
+    """A document attached to a case, or to a thematic file. Its bytes are a blob sealed with the
+    case's (or file's) data key; its file name is personal data too (it often names the citizen)
+    and is sealed like the complainant."""
 
     __tablename__ = "documents"
-    __table_args__ = (Index("ix_documents_case_created", "case_id", "created_at", "id"),)
+    __table_args__ = (
+        Index("ix_documents_case_created", "case_id", "created_at", "id"),
+        Index("ix_documents_thematic_file_created", "thematic_file_id", "created_at", "id"),
+        CheckConstraint(_ABOUT_ONE, name="about_one"),
+    )
 
     id: Mapped[str] = mapped_column(UUID_STR, primary_key=True)  # also the blob's name
-    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))
+    case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id"))
+    thematic_file_id: Mapped[str | None] = mapped_column(ForeignKey("thematic_files.id"))
     sender_id: Mapped[str] = mapped_column(ForeignKey("institutions.id"))
     sender_unit: Mapped[str] = mapped_column(ForeignKey("units.id"))
     media_type: Mapped[str] = mapped_column(String(100))  # detected from the bytes
@@ -166,16 +177,18 @@ class InboxEvent(Base):
     """A notification for one unit. `seq` is per unit and commits in order (see Sequence)."""
 
     __tablename__ = "inbox_events"
-    __table_args__ = (UniqueConstraint("recipient_unit", "seq", name="uq_inbox_unit_seq"),)
+    __table_args__ = (UniqueConstraint("recipient_unit", "seq", name="uq_inbox_unit_seq"), CheckConstraint(_ABOUT_ONE, name="about_one"))
 
     id: Mapped[str] = mapped_column(UUID_STR, primary_key=True)
     recipient_id: Mapped[str] = mapped_column(ForeignKey("institutions.id"))
     recipient_unit: Mapped[str] = mapped_column(ForeignKey("units.id"))
     seq: Mapped[int] = mapped_column(BigInteger)
     kind: Mapped[str] = mapped_column(String(30))
-    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))
+    case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id"))
     message_id: Mapped[str | None] = mapped_column(ForeignKey("messages.id"))
-    status: Mapped[str] = mapped_column(String(30))
+    thematic_file_id: Mapped[str | None] = mapped_column(ForeignKey("thematic_files.id"))
+    thematic_message_id: Mapped[str | None] = mapped_column(ForeignKey("thematic_messages.id"))
+    status: Mapped[str] = mapped_column(String(30))  # the case's or the thematic file's
     created_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
     delivery_signature: Mapped[str | None] = mapped_column(Text)  # the recipient's signed acknowledgement
@@ -227,11 +240,12 @@ class Receipt(Base):
     """A receipt the gateway signed: that it accepted a request, or that the recipient took delivery."""
 
     __tablename__ = "receipts"
-    __table_args__ = (Index("ix_receipts_resource", "resource"),)
+    __table_args__ = (Index("ix_receipts_resource", "resource"), CheckConstraint(_ABOUT_ONE, name="about_one"))
 
     id: Mapped[str] = mapped_column(UUID_STR, primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))
-    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))
+    case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id"))
+    thematic_file_id: Mapped[str | None] = mapped_column(ForeignKey("thematic_files.id"))
     resource: Mapped[str] = mapped_column(String(300))
     sender_id: Mapped[str] = mapped_column(ForeignKey("institutions.id"))
     counterpart_id: Mapped[str] = mapped_column(ForeignKey("institutions.id"))
@@ -306,3 +320,95 @@ class CaseKey(Base):
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), primary_key=True)
     master_key_id: Mapped[str | None] = mapped_column(String(16))
     wrapped: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+    @property
+    def owner_id(self) -> str:
+        """What the key is bound to (its wrapping's associated data)."""
+        return self.case_id
+
+
+class ThematicFile(Base):
+    """The joint review, by the mediator and one respondent, of a recurring problem in a housing
+    project; cases are linked to it. Its free text is sealed with its own data key."""
+
+    __tablename__ = "thematic_files"
+    __table_args__ = (
+        Index("ix_thematic_files_respondent_opened", "respondent_id", "opened_at", "id"),
+        Index("ix_thematic_files_mediator_opened", "mediator_id", "opened_at", "id"),
+    )
+
+    thematic: ClassVar[bool] = True
+
+    id: Mapped[str] = mapped_column(UUID_STR, primary_key=True)
+    mediator_id: Mapped[str] = mapped_column(ForeignKey("institutions.id"))
+    respondent_id: Mapped[str] = mapped_column(ForeignKey("institutions.id"))
+    mediator_unit: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
+    respondent_unit: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
+    opened_by: Mapped[str] = mapped_column(ForeignKey("institutions.id"))  # either party
+    status: Mapped[str] = mapped_column(String(30))
+    subject: Mapped[str] = mapped_column(String(40))
+    narrative_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  # title and description: free text, sealed
+    project_name: Mapped[str] = mapped_column(String(200))
+    project_city: Mapped[str] = mapped_column(String(100))
+    project_region: Mapped[str] = mapped_column(String(100))  # a gateway.domain.regions code
+    opened_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    signature: Mapped[str | None] = mapped_column(Text)  # the opener's request JWS
+    signed_body_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    messages: Mapped[list[ThematicMessage]] = relationship(order_by="ThematicMessage.position", lazy="raise")
+
+
+class ThematicKey(Base):
+    """A thematic file's data key, wrapped by the master key (re-wrapped on rotation, never erased)."""
+
+    __tablename__ = "thematic_file_keys"
+
+    thematic_file_id: Mapped[str] = mapped_column(ForeignKey("thematic_files.id"), primary_key=True)
+    master_key_id: Mapped[str | None] = mapped_column(String(16))
+    wrapped: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+    @property
+    def owner_id(self) -> str:
+        return self.thematic_file_id
+
+
+class ThematicMessage(Base):
+    """One signed message on a thematic file. A commitment has a due date and, once a progress
+    report fulfils it, `fulfilled_by` (what deadline reminders read); a progress report names its
+    commitment."""
+
+    __tablename__ = "thematic_messages"
+    __table_args__ = (
+        UniqueConstraint("thematic_file_id", "position", name="uq_thematic_messages_file_position"),
+        Index("ix_thematic_messages_due_date", "due_date"),
+    )
+
+    id: Mapped[str] = mapped_column(UUID_STR, primary_key=True)
+    thematic_file_id: Mapped[str] = mapped_column(ForeignKey("thematic_files.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(30))
+    sender_id: Mapped[str] = mapped_column(ForeignKey("institutions.id"))
+    sender_unit: Mapped[str] = mapped_column(ForeignKey("units.id"))
+    body_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  # free text, sealed with the file's key
+    due_date: Mapped[datetime | None]  # a commitment's
+    commitment_id: Mapped[str | None] = mapped_column(ForeignKey("thematic_messages.id"))  # a progress report's
+    fulfils: Mapped[bool | None]  # a progress report's
+    fulfilled_by: Mapped[str | None] = mapped_column(ForeignKey("thematic_messages.id"))  # a commitment's, once fulfilled
+    status_before: Mapped[str] = mapped_column(String(30))
+    status_after: Mapped[str] = mapped_column(String(30))
+    created_at: Mapped[datetime]
+    signature: Mapped[str | None] = mapped_column(Text)
+    signed_body_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class ThematicLink(Base):
+    """A case linked to a thematic file (both of the same two institutions). Unlinking deletes it;
+    the ledger keeps both events."""
+
+    __tablename__ = "thematic_links"
+
+    thematic_file_id: Mapped[str] = mapped_column(ForeignKey("thematic_files.id"), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), primary_key=True, index=True)
+    linked_by: Mapped[str] = mapped_column(ForeignKey("units.id"))
+    linked_at: Mapped[datetime]

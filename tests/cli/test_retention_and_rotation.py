@@ -13,6 +13,7 @@ from gateway.cli import main
 from tests.api.test_documents import stored_blobs, upload
 from tests.conftest import institution_client
 from tests.factories import SHORT_LIFE, case_payload, message
+from tests.thematic.arrange import TITLE, open_file
 
 
 def closed_case(imr, omrane) -> str:
@@ -58,6 +59,7 @@ def test_master_key_rotation_rewraps_and_never_reencrypts(imr, settings, engine_
     case_id = imr.post("/v1/cases", json=case_payload(), headers={"Idempotency-Key": "before-rotation"}).json()["id"]
     photo = samples.png()
     document = upload(imr, case_id, photo, filename="façade.png").json()
+    file_id = open_file(imr)["id"]  # a thematic file's key is re-wrapped too
     blob_before = {path: path.read_bytes() for path in stored_blobs(settings)}
     old_key = settings.pki_dir / "master.key"
 
@@ -74,15 +76,17 @@ def test_master_key_rotation_rewraps_and_never_reencrypts(imr, settings, engine_
             client = institution_client(application, test_pki, "imr")
             assert client.get(f"/v1/cases/{case_id}").json()["complainant"]["cin"] == "BE123456"
             assert client.get(document["content"]).content == photo
+            assert client.get(f"/v1/thematic-files/{file_id}").json()["title"] == TITLE
             replay = client.post("/v1/cases", json=case_payload(), headers={"Idempotency-Key": "before-rotation"})
             assert replay.status_code == 422  # same key, other body: still compared, the stored reply still opens
 
     reads_everything(rotated)  # mid-rotation: both keys configured
     capsys.readouterr()
     assert main(["master-key", "rotate"]) == 0
-    assert "1 data key(s) re-wrapped" in capsys.readouterr().out
+    assert "2 data key(s) re-wrapped" in capsys.readouterr().out
     new_id = rotated.load_master_key().id
     assert {row[0] for row in engine_sql("SELECT master_key_id FROM case_keys")} == {new_id}
+    assert {row[0] for row in engine_sql("SELECT master_key_id FROM thematic_file_keys")} == {new_id}
     assert {path: path.read_bytes() for path in stored_blobs(settings)} == blob_before  # documents untouched
 
     cli_env.delenv("GATEWAY_RETIRED_MASTER_KEY_FILES")

@@ -21,6 +21,8 @@ def test_the_demo_runs_its_own_gateway_and_passes(capsys, tmp_path):
     assert "al-omrane takes the case over from al-omrane-rabat-sale-kenitra" in out
     assert "al-omrane-marrakech-safi reminded at" in out and "s after the deadline" in out
     assert f"report: {report} (4 cases, 1 reminder(s)" in out and report.read_text().startswith("<!DOCTYPE html>")
+    assert "thematic file Titres fonciers non délivrés" in out and "commitment (due " in out and "→ committed" in out
+    assert "1 thematic file reviewed: 2 cases linked, its commitment fulfilled" in out
 
 
 @pytest.fixture

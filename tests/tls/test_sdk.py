@@ -14,10 +14,14 @@ from gateway.client import (
     MessageCreate,
     NotFound,
     ReceiptInvalid,
+    ThematicFileCreate,
+    ThematicMessageCreate,
     TransitionRefused,
     ValidationFailed,
 )
+from gateway.samples import pdf
 from tests.factories import SHORT_LIFE, case_payload, message
+from tests.thematic.arrange import file_payload, later
 
 pytestmark = pytest.mark.tls
 
@@ -152,3 +156,25 @@ def test_an_entry_changed_in_the_database_is_caught_by_the_client(sdk, engine_sq
     engine_sql("UPDATE ledger_entries SET recipient_id = 'ac-casa' WHERE seq = 3")
     with pytest.raises(LedgerInconsistent, match="entry 2 "):
         imr.audit_entries()
+
+
+def test_a_thematic_file_through_the_sdk_with_every_receipt_verified(sdk):
+    imr, omrane = sdk("imr"), sdk("al-omrane")
+    case_id = imr.open_case(CaseCreate(**case_payload())).value.id
+    opened = imr.open_thematic_file(ThematicFileCreate(**file_payload()))
+    file_id = opened.value.id
+    assert opened.receipt.claims["resource"] == f"/v1/thematic-files/{file_id}" and opened.receipt.claims["case"] == file_id
+    assert [c.case_id for c in imr.link_case(file_id, case_id).value.cases] == [case_id]
+    assert imr.unlink_case(file_id, case_id).value.cases == []
+    imr.send_thematic_message(file_id, ThematicMessageCreate(kind="recommendation", body="Recommandation."))
+    commitment = omrane.send_thematic_message(file_id, ThematicMessageCreate(kind="commitment", body="Engagement.", due_date=later()))
+    report = omrane.send_thematic_message(file_id, ThematicMessageCreate(
+        kind="progress_report", body="Fait.", commitment_id=commitment.value.id, fulfils=True))
+    assert report.receipt.claims["ledger"]["entry"]["detail"] == "commitment_fulfilled"
+    attached = omrane.upload_thematic_document(file_id, pdf(["Rapport d'avancement"]), "rapport.pdf")
+    assert [d.id for d in imr.thematic_documents(file_id)] == [attached.value.id]
+    page = imr.thematic_files_page(overdue=False, project=file_payload()["project"]["name"])
+    assert [f.id for f in page.items] == [file_id]
+    assert imr.thematic_file(file_id).commitments[0].fulfilled_by == report.value.id
+    with pytest.raises(TransitionRefused):
+        omrane.send_thematic_message(file_id, ThematicMessageCreate(kind="closure", body="Non."))

@@ -31,6 +31,7 @@ from gateway.domain.regions import Region
 from gateway.domain.vocabulary import CaseStatus
 from gateway.problems import ProblemError
 from gateway.services import cases as service
+from gateway.services import thematic
 from gateway.services.exchange import Answer, WriteUnit
 from gateway.services.vault import Vault
 from gateway.storage.models import Case, Message
@@ -97,7 +98,7 @@ def message_out(message: Message, data_key: bytes | None) -> MessageOut:
     )
 
 
-def case_detail(keyed: service.KeyedCase, messages: list[Message], caller: Party) -> CaseDetail:
+def case_detail(keyed: service.KeyedCase, messages: list[Message], caller: Party, thematic_files: list[str]) -> CaseDetail:
     case, data_key = keyed.case, keyed.data_key
     content = Vault.content(data_key, case)
     narrative = content.narrative or {}
@@ -110,6 +111,7 @@ def case_detail(keyed: service.KeyedCase, messages: list[Message], caller: Party
         requested_action=narrative.get("requested_action"),
         messages=[message_out(message, data_key) for message in messages],
         signed_request=evidence_out(case.signature, content.signed_body),
+        thematic_files=thematic_files,
     )
 
 
@@ -117,7 +119,7 @@ def case_detail(keyed: service.KeyedCase, messages: list[Message], caller: Party
 async def open_case(payload: CaseCreate, caller: Mediator, exchange: WriteExchange, settings: SettingsDep) -> Response:
     def work(unit: WriteUnit) -> Answer:
         keyed = service.open_case(unit, payload, settings.default_reply_days)
-        return Answer(201, case_detail(keyed, [], caller), {"ETag": etag(keyed.case)})
+        return Answer(201, case_detail(keyed, [], caller, []), {"ETag": etag(keyed.case)})
 
     return await exchange.run(work)
 
@@ -140,22 +142,28 @@ def list_cases(
     limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
 ) -> Page[CaseSummary]:
     size = min(limit or settings.page_size_default, settings.page_size_max)
-    after = _case_cursor(cursor) if cursor else None
+    after = opening_cursor(cursor) if cursor else None
     filters = service.CaseFilter(status=status, counterpart=counterpart, overdue=overdue, updated_since=updated_since,
                                  unit=unit, region=region)
     rows = service.list_cases(session, caller, filters, after, size + 1)
     now = datetime.now(UTC)
     titles = vault.titles(session, rows[:size])
     page = [CaseSummary(**_summary_fields(case, titles[case.id], caller, now)) for case in rows[:size]]
+    return Page[CaseSummary](items=page, next_cursor=next_opening_cursor(request, response, rows, size))
+
+
+def next_opening_cursor(request: Request, response: Response, rows: list, size: int) -> str | None:
+    """The cursor after a page of `size` of `rows` (fetched one more than a page, ordered by opening
+    time then id), also sent as a `Link` header; None on the last page."""
     next_cursor = None
     if len(rows) > size:
         last = rows[size - 1]
         next_cursor = encode_cursor({"o": last.opened_at.isoformat(), "i": last.id})
     response.headers.update(next_link(request, "cursor", next_cursor))
-    return Page[CaseSummary](items=page, next_cursor=next_cursor)
+    return next_cursor
 
 
-def _case_cursor(cursor: str) -> service.CaseCursor:
+def opening_cursor(cursor: str) -> service.CaseCursor:
     position = decode_cursor(cursor)
     try:
         opened_at = datetime.fromisoformat(position["o"])
@@ -169,7 +177,8 @@ def _case_cursor(cursor: str) -> service.CaseCursor:
 @router.get("/{case_id}", summary="A case with its timeline", response_model=CaseDetail)
 def get_case(case_id: str, caller: CaseParty, session: SessionDep, vault: VaultDep) -> Response:
     keyed = service.read_case(session, vault, caller, case_id, with_messages=True)
-    return model_response(case_detail(keyed, keyed.case.messages, caller), headers={"ETag": etag(keyed.case)})
+    linked = thematic.linked_files(session, caller, case_id)
+    return model_response(case_detail(keyed, keyed.case.messages, caller, linked), headers={"ETag": etag(keyed.case)})
 
 
 @router.post(
@@ -177,13 +186,7 @@ def get_case(case_id: str, caller: CaseParty, session: SessionDep, vault: VaultD
     status_code=201,
     summary="Send a message; its kind drives the case's status",
     response_model=MessageOut,
-    description="Kinds, senders and the status changes they drive:\n\n"
-    + "\n".join(
-        f"- `{kind.value}`: {', '.join(sorted(r.value for r in rule.sender))}; from "
-        f"{', '.join(sorted(s.value for s in rule.from_states))}"
-        + (f" → `{rule.to_state.value}`" if rule.to_state else " (no change)")
-        for kind, rule in lifecycle.RULES.items()
-    ),
+    description="Kinds, senders and the status changes they drive:\n\n" + lifecycle.described(lifecycle.RULES),
     responses={410: PROBLEM_RESPONSES[404] | {"description": "The case's personal data was erased: it takes no more messages"}},
 )
 async def post_message(
@@ -220,7 +223,8 @@ async def erase_personal_data(case_id: str, caller: Mediator, exchange: WriteExc
     is itself a ledger entry. Erasing again changes nothing."""
     def work(unit: WriteUnit) -> Answer:
         case = service.erase_personal_data(unit, case_id)
-        detail = case_detail(service.KeyedCase(case, None), service.messages_of(unit.session, case), caller)
+        detail = case_detail(service.KeyedCase(case, None), service.messages_of(unit.session, case), caller,
+                             thematic.linked_files(unit.session, caller, case_id))
         return Answer(200, detail, {"ETag": etag(case)})
 
     return await exchange.run(work)
@@ -229,9 +233,14 @@ async def erase_personal_data(case_id: str, caller: Mediator, exchange: WriteExc
 @router.get("/{case_id}/messages/{message_id}", summary="One message")
 def get_message(case_id: str, message_id: str, caller: CaseParty, session: SessionDep, vault: VaultDep) -> MessageOut:
     keyed = service.read_case(session, vault, caller, case_id, with_messages=True)
-    for message in keyed.case.messages:
-        if message.id == message_id:
-            return message_out(message, keyed.data_key)
-    raise ProblemError("not-found", "no such message on this case")
+    return message_out(one_of(keyed.case.messages, message_id, "case"), keyed.data_key)
+
+
+def one_of(messages: list, message_id: str, where: str):
+    """The message with this id among `messages`, else 404."""
+    found = next((message for message in messages if message.id == message_id), None)
+    if found is None:
+        raise ProblemError("not-found", f"no such message on this {where}")
+    return found
 
 

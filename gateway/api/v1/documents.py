@@ -1,12 +1,14 @@
-"""Documents of a case: streamed uploads (signed over their Content-Digest) and ranged downloads."""
+"""Documents of a case or a thematic file: streamed uploads (signed over their Content-Digest) and
+ranged downloads. The same endpoints under each holder's path, built once by `documents_router`.
 
-from __future__ import annotations
+No postponed annotations here: each router's path parameter is named in an annotation built
+when the router is."""
 
 import hashlib
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.orm import Session
@@ -15,6 +17,7 @@ from gateway.api.bodies import StrictJsonRoute
 from gateway.api.deps import CaseParty, RuntimeDep, SessionDep, SettingsDep, StreamedExchange, VaultDep
 from gateway.api.ranges import ByteRange, parse_range
 from gateway.api.responses import PROBLEM_RESPONSES
+from gateway.config import Settings
 from gateway.contract.documents import DocumentOut
 from gateway.domain.documents import attachment_header, filename_from_disposition
 from gateway.domain.party import Party
@@ -27,7 +30,6 @@ from gateway.services.vault import Vault
 from gateway.storage.blobs import BlobStore, StagedBlob
 from gateway.storage.models import Document
 
-router = APIRouter(prefix="/cases/{case_id}/documents", tags=["documents"], responses=PROBLEM_RESPONSES, route_class=StrictJsonRoute)
 
 _BATCH_BYTES = 256 * 1024  # bytes handed to the worker thread at a time: hashing, encryption, disk
 _UPLOAD_BODY = {
@@ -53,7 +55,8 @@ def _kept_name(disposition: str | None) -> str | None:
 
 def document_out(document: Document, disposition: str | None) -> DocumentOut:
     return DocumentOut(
-        id=document.id, case_id=document.case_id, sender_id=document.sender_id, disposition=disposition,
+        id=document.id, case_id=document.case_id, thematic_file_id=document.thematic_file_id, sender_id=document.sender_id,
+        disposition=disposition,
         filename=_kept_name(disposition),
         media_type=document.media_type, size=document.size, digest=document.digest, created_at=document.created_at,
         erased=document.erased_at is not None, signature=document.signature,
@@ -61,46 +64,92 @@ def document_out(document: Document, disposition: str | None) -> DocumentOut:
     )
 
 
-def _described(session: Session, vault: Vault, documents: list[Document]) -> list[DocumentOut]:
-    key = vault.data_key(session, documents[0].case_id) if documents else None
-    return [document_out(document, Vault.open_disposition(key, document) if key else None) for document in documents]
+def _described(listed: service.Listed) -> list[DocumentOut]:
+    key = listed.data_key
+    return [document_out(document, Vault.open_disposition(key, document) if key else None) for document in listed.documents]
 
 
-@router.post(
-    "",
-    status_code=201,
-    summary="Attach a document (streamed; signed over its Content-Digest)",
-    response_model=DocumentOut,
-    openapi_extra={"requestBody": _UPLOAD_BODY},
-    responses={
-        410: PROBLEM_RESPONSES[404] | {"description": "The case's personal data was erased: it takes no more documents"},
-        415: PROBLEM_RESPONSES[413] | {"description": "Not an accepted type (detected from the bytes)"},
-    },
-)
-async def upload_document(
-    case_id: str,
-    request: Request,
-    caller: CaseParty,
-    exchange: StreamedExchange,
-    settings: SettingsDep,
-    runtime: RuntimeDep,
-    content_disposition: Annotated[str, Header(
-        max_length=2000,
-        description="The file name, kept exactly (Arabic, French…) and never used as a path: "
-        "`attachment; filename*=UTF-8''<percent-encoded name>` (RFC 6266, RFC 8187). Signed (`hdr` claim).",
-    )],
-) -> Response:
-    """The body is the document. `Content-Digest: sha-256=:…:` is required and the request signature
-    covers it: the bytes are hashed as they arrive, and a mismatch, a refused type or an excess
-    over the size limit stores nothing. The file name travels in a header, so that it stays out of
-    URLs and access logs."""
+def documents_router(prefix: str, parameter: str, holder: service.Holder) -> APIRouter:
+    """The document endpoints under `prefix`, whose path parameter `parameter` names the holder."""
+    router = APIRouter(prefix=prefix, tags=["documents"], responses=PROBLEM_RESPONSES, route_class=StrictJsonRoute)
+    HeldId = Annotated[str, Path(alias=parameter)]
+
+    @router.post(
+        "",
+        status_code=201,
+        summary="Attach a document (streamed; signed over its Content-Digest)",
+        response_model=DocumentOut,
+        openapi_extra={"requestBody": _UPLOAD_BODY},
+        responses={
+            410: PROBLEM_RESPONSES[404] | {"description": "The case's personal data was erased: it takes no more documents"},
+            415: PROBLEM_RESPONSES[413] | {"description": "Not an accepted type (detected from the bytes)"},
+        },
+    )
+    async def upload_document(
+        held_id: HeldId,
+        request: Request,
+        caller: CaseParty,
+        exchange: StreamedExchange,
+        settings: SettingsDep,
+        runtime: RuntimeDep,
+        content_disposition: Annotated[str, Header(max_length=2000, description=_DISPOSITION)],
+    ) -> Response:
+        """The body is the document. `Content-Digest: sha-256=:…:` is required and the request signature
+        covers it: the bytes are hashed as they arrive, and a mismatch, a refused type or an excess
+        over the size limit stores nothing. The file name travels in a header, so that it stays out of
+        URLs and access logs."""
+        return await _upload(holder, held_id, request, caller, exchange, settings, runtime, content_disposition)
+
+    @router.get("", summary=f"The {holder.what}'s documents")
+    def list_documents(held_id: HeldId, caller: CaseParty, session: SessionDep, vault: VaultDep) -> list[DocumentOut]:
+        return _described(service.documents_of(session, vault, caller, holder, held_id))
+
+    @router.get("/{document_id}", summary="One document's description")
+    def get_document(held_id: HeldId, document_id: str, caller: CaseParty, session: SessionDep, vault: VaultDep) -> DocumentOut:
+        return _described(service.get_document(session, vault, caller, holder, held_id, document_id))[0]
+
+    @router.get(
+        "/{document_id}/content",
+        summary="Download a document (Range supported)",
+        response_class=StreamingResponse,
+        responses={
+            200: {"description": "The document, as the type detected at upload", "content": _DOCUMENT_BYTES},
+            206: {"description": "The requested range", "content": _DOCUMENT_BYTES},
+            410: PROBLEM_RESPONSES[404] | {"description": "Erased with the case's personal data"},
+            416: PROBLEM_RESPONSES[404] | {"description": "The range lies outside the document"},
+        },
+    )
+    def download_document(
+        held_id: HeldId,
+        document_id: str,
+        caller: CaseParty,
+        session: SessionDep,
+        runtime: RuntimeDep,
+        range_header: Annotated[str | None, Header(alias="Range")] = None,
+        if_range: Annotated[str | None, Header()] = None,
+    ) -> StreamingResponse:
+        """Streamed and decrypted one authenticated segment at a time. `Content-Digest` is the SHA-256
+        of the bytes in this response (the whole document, or the range); `Repr-Digest` is always the
+        whole document's (RFC 9530)."""
+        readable = service.readable(session, runtime.vault, caller, holder, held_id, document_id)
+        return _download(readable, session, runtime.blobs, range_header, if_range)
+
+    return router
+
+
+_DISPOSITION = ("The file name, kept exactly (Arabic, French…) and never used as a path: "
+                "`attachment; filename*=UTF-8''<percent-encoded name>` (RFC 6266, RFC 8187). Signed (`hdr` claim).")
+
+
+async def _upload(holder: service.Holder, held_id: str, request: Request, caller: Party, exchange: Exchange, settings: Settings,
+                  runtime: Runtime, content_disposition: str) -> Response:
     try:
         filename_from_disposition(content_disposition)
     except ValueError as invalid:
         raise ProblemError("invalid-filename", str(invalid),
                            errors=[{"header": "content-disposition", "detail": str(invalid), "code": "filename"}]) from None
     blobs = runtime.blobs
-    target = await run_in_threadpool(_prepare, runtime, caller, case_id)
+    target = await run_in_threadpool(_prepare, runtime, caller, holder, held_id)
     staged = blobs.stage()
     try:
         sink = service.DocumentSink(target, staged, settings.max_document_bytes, settings.document_types)
@@ -119,9 +168,9 @@ async def upload_document(
         staged.discard()  # after publication there is nothing left to discard
 
 
-def _prepare(runtime: Runtime, caller: Party, case_id: str) -> service.UploadTarget:
+def _prepare(runtime: Runtime, caller: Party, holder: service.Holder, held_id: str) -> service.UploadTarget:
     with runtime.database.session(write=False) as session:
-        return service.prepare(session, runtime.vault, caller, case_id)
+        return service.prepare(session, runtime.vault, caller, holder, held_id)
 
 
 async def _attach(exchange: Exchange, blobs: BlobStore, staged: StagedBlob, target: service.UploadTarget,
@@ -139,41 +188,8 @@ async def _attach(exchange: Exchange, blobs: BlobStore, staged: StagedBlob, targ
         raise
 
 
-@router.get("", summary="The case's documents")
-def list_documents(case_id: str, caller: CaseParty, session: SessionDep, vault: VaultDep) -> list[DocumentOut]:
-    return _described(session, vault, service.documents_of(session, caller, case_id))
-
-
-@router.get("/{document_id}", summary="One document's description")
-def get_document(case_id: str, document_id: str, caller: CaseParty, session: SessionDep, vault: VaultDep) -> DocumentOut:
-    return _described(session, vault, [service.get_document(session, caller, case_id, document_id)])[0]
-
-
-@router.get(
-    "/{document_id}/content",
-    summary="Download a document (Range supported)",
-    response_class=StreamingResponse,
-    responses={
-        200: {"description": "The document, as the type detected at upload", "content": _DOCUMENT_BYTES},
-        206: {"description": "The requested range", "content": _DOCUMENT_BYTES},
-        410: PROBLEM_RESPONSES[404] | {"description": "Erased with the case's personal data"},
-        416: PROBLEM_RESPONSES[404] | {"description": "The range lies outside the document"},
-    },
-)
-def download_document(
-    case_id: str,
-    document_id: str,
-    caller: CaseParty,
-    session: SessionDep,
-    runtime: RuntimeDep,
-    range_header: Annotated[str | None, Header(alias="Range")] = None,
-    if_range: Annotated[str | None, Header()] = None,
-) -> StreamingResponse:
-    """Streamed and decrypted one authenticated segment at a time. `Content-Digest` is the SHA-256
-    of the bytes in this response (the whole document, or the range); `Repr-Digest` is always the
-    whole document's (RFC 9530)."""
-    blobs = runtime.blobs
-    readable = service.readable(session, runtime.vault, caller, case_id, document_id)
+def _download(readable: service.Readable, session: Session, blobs: BlobStore, range_header: str | None,
+              if_range: str | None) -> StreamingResponse:
     document = readable.document
     disposition = Vault.open_disposition(readable.data_key, document)
     filename = _kept_name(disposition) or document.id
@@ -203,3 +219,7 @@ def _digest(chunks: Iterator[bytes]) -> str:
     for chunk in chunks:
         sha.update(chunk)
     return sha256_field(sha.digest())
+
+
+cases_router = documents_router("/cases/{case_id}/documents", "case_id", service.CASES)
+thematic_files_router = documents_router("/thematic-files/{file_id}/documents", "file_id", service.THEMATIC_FILES)

@@ -2,8 +2,8 @@
 gateway processes and cron runs look at once each reminder is sent exactly once; and how late an
 answer came.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-01 17:20:00
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 
 import gateway.storage.types
 
-revision: str = '0010'
-down_revision: str | None = '0009'
+revision: str = '0011'
+down_revision: str | None = '0010'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
