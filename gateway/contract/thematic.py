@@ -64,6 +64,7 @@ class ThematicMessageOut(BaseModel):
     due_date: datetime | None
     commitment_id: str | None
     fulfils: bool | None
+    late_seconds: int | None = Field(description="A progress report fulfilling its commitment after the due date: how many seconds late.")
     status_before: ThematicStatus
     status_after: ThematicStatus
     created_at: datetime

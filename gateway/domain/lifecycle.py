@@ -91,7 +91,6 @@ def is_overdue(status: CaseStatus, deadline: datetime, now: datetime) -> bool:
 ANSWER = MessageKind.FINAL_REPLY
 
 
-def seconds_late(kind: MessageKind, deadline: datetime, sent_at: datetime) -> int | None:
-    """How late `kind` came, in whole seconds rounded up, if it is the answer and came after the
-    deadline (else None)."""
-    return math.ceil((sent_at - deadline).total_seconds()) if kind is ANSWER and sent_at > deadline else None
+def seconds_late(deadline: datetime, answered_at: datetime) -> int | None:
+    """How late an answer came, in whole seconds rounded up (None: on time)."""
+    return math.ceil((answered_at - deadline).total_seconds()) if answered_at > deadline else None

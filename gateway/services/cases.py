@@ -315,7 +315,7 @@ def post_message(unit: WriteUnit, case_id: str, payload: MessageCreate, expected
         created_at=now,
         signature=evidence.signature if evidence else None,
         document_ids=_documents_of_case(session, case.id, payload.documents) or None,
-        late_seconds=lifecycle.seconds_late(payload.kind, case.deadline, now),
+        late_seconds=lifecycle.seconds_late(case.deadline, now) if payload.kind is lifecycle.ANSWER else None,
     )
     unit.vault.seal_message(data_key, message, payload.body, evidence.body if evidence else None)
     _insert_message(session, message)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from gateway.contract.thematic import ThematicFileCreate, ThematicMessageCreate
 from gateway.domain import thematic
+from gateway.domain.lifecycle import seconds_late
 from gateway.domain.party import Party
 from gateway.domain.regions import Region
 from gateway.domain.vocabulary import InboxEventKind, LedgerKind, Role, ThematicMessageKind, ThematicStatus
@@ -150,6 +151,7 @@ def post_message(unit: WriteUnit, file_id: str, payload: ThematicMessageCreate) 
     session.flush()
     if commitment is not None and payload.fulfils:
         commitment.fulfilled_by = message.id
+        message.late_seconds = seconds_late(commitment.due_date, now)
     file.status, file.updated_at, file.version = after.value, now, file.version + 1
     recipient = counterpart(file, sender.id)
     unit.publish(recipient, InboxEventKind.THEMATIC_MESSAGE_RECEIVED, file, message)

@@ -199,11 +199,15 @@ class Reminder(Base):
     (the unique key), whichever gateway process or cron run got there first."""
 
     __tablename__ = "reminders"
-    __table_args__ = (UniqueConstraint("resource", "deadline", "step", name="uq_reminders_resource_deadline_step"),)
+    __table_args__ = (
+        UniqueConstraint("resource", "deadline", "step", name="uq_reminders_resource_deadline_step"),
+        CheckConstraint(_ABOUT_ONE, name="about_one"),
+    )
 
     id: Mapped[str] = mapped_column(UUID_STR, primary_key=True)
-    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
-    resource: Mapped[str] = mapped_column(String(300))  # what is due: the case's reply
+    case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    thematic_file_id: Mapped[str | None] = mapped_column(ForeignKey("thematic_files.id"), index=True)
+    resource: Mapped[str] = mapped_column(String(300))  # what is due: the case's reply, or a commitment
     deadline: Mapped[datetime]
     step: Mapped[str] = mapped_column(String(20))  # gateway.domain.vocabulary.ReminderStep
     recipient_id: Mapped[str] = mapped_column(ForeignKey("institutions.id"))
@@ -395,6 +399,7 @@ class ThematicMessage(Base):
     commitment_id: Mapped[str | None] = mapped_column(ForeignKey("thematic_messages.id"))  # a progress report's
     fulfils: Mapped[bool | None]  # a progress report's
     fulfilled_by: Mapped[str | None] = mapped_column(ForeignKey("thematic_messages.id"))  # a commitment's, once fulfilled
+    late_seconds: Mapped[int | None] = mapped_column(BigInteger)  # a fulfilment after its commitment's due date: how late
     status_before: Mapped[str] = mapped_column(String(30))
     status_after: Mapped[str] = mapped_column(String(30))
     created_at: Mapped[datetime]

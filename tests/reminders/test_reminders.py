@@ -4,7 +4,7 @@ never for a case answered meanwhile; and an answer that came late says how late.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,6 +16,7 @@ from gateway.runtime import Runtime
 from gateway import jobs
 from tests.conftest import institution_client
 from tests.factories import case_payload, message
+from tests.thematic.arrange import committed, open_file, send
 from tests.units.test_units_and_routing import CASA
 
 CASABLANCA = {"name": "Résidence Al Wifaq", "city": "Berrechid", "region": "casablanca-settat"}
@@ -95,7 +96,7 @@ def test_a_follow_up_deadline_is_reminded_afresh(runtime, client_for, case):
 def test_a_case_answered_after_it_was_found_due_is_not_reminded(runtime, client_for, case):
     now = _deadline(case) + SECOND
     found = jobs.due_reminders(runtime, now)
-    assert [due.case_id for due in found] == [case["id"]]
+    assert [due.about for due in found] == [case["id"]]
     holder = client_for(CASA)
     holder.post(f"/v1/cases/{case['id']}/messages", json=message("acknowledgement"))
     holder.post(f"/v1/cases/{case['id']}/messages", json=message("final_reply", outcome="favourable"))
@@ -132,3 +133,45 @@ def test_each_gateway_process_sends_reminders_in_the_background(settings, test_p
         while not _reminders(holder, case["id"]) and time.monotonic() < give_up:
             time.sleep(0.05)
         assert len(_reminders(holder, case["id"])) == 1
+
+
+def test_a_missed_commitment_is_reminded_until_a_progress_report_fulfils_it(runtime, settings, client_for):
+    imr, holder = client_for("imr"), client_for(CASA)
+    file = open_file(imr)
+    due = datetime.now(UTC) + timedelta(days=60)
+    commitment = committed(imr, holder, file["id"], due.isoformat())
+    missed = due + SECOND
+    assert jobs.send_reminders(runtime, now=due - SECOND) == 0
+    assert jobs.send_reminders(runtime, now=missed) == 1 and jobs.send_reminders(runtime, now=missed) == 0
+    events = [e for e in holder.get("/v1/inbox").json()["items"] if e["kind"] == "reminder"]
+    assert [(e["thematic_file_id"], e["thematic_message_id"]) for e in events] == [(file["id"], commitment)]
+    entry = _reminder_entries(client_for("auditor"), file["id"])[0]
+    resource = f"/v1/thematic-files/{file['id']}/messages/{commitment}"
+    assert (entry["resource"], entry["due"], entry["recipient_unit"], entry["detail"]) == (resource, timestamp(due), CASA, "due")
+    assert send(holder, file["id"], "progress_report", commitment_id=commitment, fulfils=True).status_code == 201
+    assert jobs.send_reminders(runtime, now=due + timedelta(days=settings.escalation_days, seconds=1)) == 0  # fulfilled: no escalation
+
+
+def test_an_open_commitment_is_escalated_to_the_head_office_and_a_closed_file_is_not_reminded(runtime, settings, client_for):
+    imr, holder = client_for("imr"), client_for(CASA)
+    due = datetime.now(UTC) + timedelta(days=60)
+    kept_open, closed = open_file(imr), open_file(imr)
+    for file in (kept_open, closed):
+        committed(imr, holder, file["id"], due.isoformat())
+    assert send(imr, closed["id"], "closure").status_code == 201
+    assert jobs.send_reminders(runtime, now=due + timedelta(days=settings.escalation_days, seconds=1)) == 2  # due, then escalated
+    assert [e["detail"] for e in _reminder_entries(client_for("auditor"), kept_open["id"])] == ["due", "escalated"]
+    assert _reminder_entries(client_for("auditor"), closed["id"]) == []
+    assert [e["thematic_file_id"] for e in client_for("al-omrane").get("/v1/inbox").json()["items"] if e["kind"] == "reminder"] == [
+        kept_open["id"]]
+
+
+def test_a_commitment_fulfilled_after_its_due_date_records_how_late(client_for, engine_sql):
+    imr, holder = client_for("imr"), client_for(CASA)
+    file = open_file(imr)
+    commitment = committed(imr, holder, file["id"])
+    engine_sql("UPDATE thematic_messages SET due_date = :past WHERE id = :id", past=datetime.now(UTC) - timedelta(hours=1),
+               id=commitment)
+    partial = send(holder, file["id"], "progress_report", commitment_id=commitment, fulfils=False).json()
+    fulfilled = send(holder, file["id"], "progress_report", commitment_id=commitment, fulfils=True).json()
+    assert partial["late_seconds"] is None and 3600 < fulfilled["late_seconds"] < 3600 + 60
