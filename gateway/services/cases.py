@@ -59,9 +59,12 @@ def counterpart(case: Held, institution_id: str) -> Side:
     return respondent_side(case) if institution_id == case.mediator_id else mediator_side(case)
 
 
+_REGION_CODES = frozenset(region.value for region in Region)
+
+
 def case_region(case: Held) -> str | None:
     """The project's region code (None for a region written as free text before regions were a list)."""
-    return case.project_region if case.project_region in Region._value2member_map_ else None
+    return case.project_region if case.project_region in _REGION_CODES else None
 
 
 def case_event(case: Held, caller: Party, kind: LedgerKind, **details) -> LedgerEvent:
