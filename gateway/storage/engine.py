@@ -7,6 +7,8 @@ with SQLITE_BUSY. On PostgreSQL, writers lock the rows they change (`SELECT … 
 
 from __future__ import annotations
 
+from contextlib import suppress
+
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -58,6 +60,20 @@ def _discard_connections_on_faults(engine: Engine) -> None:
         error = context.sqlalchemy_exception
         if error is not None and faults.is_unavailable(error) and not faults.is_lock_wait(error):
             context.is_disconnect = True
+            if engine.dialect.name == "sqlite":
+                _release_sqlite_locks(context)
+
+
+def _release_sqlite_locks(context) -> None:
+    """Roll the failed transaction back now. Discarding the connection is not enough: while the
+    failed statement is still referenced (by the exception's traceback, until the garbage
+    collector runs) SQLite keeps the connection, and its write lock, alive, and every other writer
+    waited out the whole lock timeout."""
+    pooled = getattr(context.connection, "connection", None)
+    dbapi_connection = getattr(pooled, "dbapi_connection", None)
+    if dbapi_connection is not None:
+        with suppress(Exception):  # the connection is discarded in any case
+            dbapi_connection.rollback()
 
 
 def _sqlite_transactions(engine: Engine, foreign_keys: bool, busy_timeout_ms: int) -> None:

@@ -7,6 +7,8 @@ database file capped at its current size (SQLITE_FULL, as on a full disk)."""
 
 from __future__ import annotations
 
+import gc
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -98,6 +100,19 @@ def test_a_read_only_database_refuses_writes_with_503_and_the_gateway_recovers(l
     assert ledger_size() == 2
 
 
+def _no_one_holds_the_write_lock(database_url: str) -> bool:
+    """Whether a new SQLite connection gets the write lock without waiting."""
+    connection = sqlite3.connect(make_url(database_url).database, timeout=0, isolation_level=None)
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        connection.execute("ROLLBACK")
+        return True
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        connection.close()
+
+
 def test_a_full_disk_refuses_writes_with_503_and_nothing_half_done(ledger_size, app, imr, omrane, database_url):
     if make_url(database_url).get_backend_name() != "sqlite":
         pytest.skip("SQLite's file size cap stands in for a full disk; PostgreSQL's disk cannot be filled here")
@@ -105,9 +120,12 @@ def test_a_full_disk_refuses_writes_with_503_and_nothing_half_done(ledger_size, 
     with app.state.runtime.database.engine.connect() as connection:
         pages = connection.exec_driver_sql("PRAGMA page_count").scalar()
     clear = _on_every_connection(app, f"PRAGMA max_page_count = {pages}")
+    gc.disable()  # what held the write lock was a failed statement the garbage collector had yet to free
     try:
         answers = [omrane.post(f"/v1/cases/{case_id}/messages", json=message("note", BIG_BODY)) for _ in range(10)]
+        assert _no_one_holds_the_write_lock(database_url)  # the refused writes let go of it at once
     finally:
+        gc.enable()
         clear()
     assert {a.status_code for a in answers} <= {201, 503} and 503 in {a.status_code for a in answers}
     for refused in (a for a in answers if a.status_code == 503):
