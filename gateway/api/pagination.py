@@ -7,9 +7,12 @@ import binascii
 import json
 from typing import Any
 
-from fastapi import Request
+from datetime import UTC, datetime
+
+from fastapi import Request, Response
 
 from gateway.problems import ProblemError
+from gateway.services.cases import CaseCursor
 
 
 # Positions (sequence numbers, ledger indexes) fit a signed 64-bit column with room to spare.
@@ -50,3 +53,26 @@ def next_link(request: Request, parameter: str, cursor: str | None) -> dict[str,
         return {}
     url = request.url.include_query_params(**{parameter: cursor})
     return {"Link": f'<{url.path}?{url.query}>; rel="next"'}
+
+
+# Lists ordered by opening time then id (cases, thematic files).
+def next_opening_cursor(request: Request, response: Response, rows: list, size: int) -> str | None:
+    """The cursor after a page of `size` of `rows` (fetched one more than a page, ordered by opening
+    time then id), also sent as a `Link` header; None on the last page."""
+    next_cursor = None
+    if len(rows) > size:
+        last = rows[size - 1]
+        next_cursor = encode_cursor({"o": last.opened_at.isoformat(), "i": last.id})
+    response.headers.update(next_link(request, "cursor", next_cursor))
+    return next_cursor
+
+
+def opening_cursor(cursor: str) -> CaseCursor:
+    position = decode_cursor(cursor)
+    try:
+        opened_at = datetime.fromisoformat(position["o"])
+        if opened_at.tzinfo is None:  # the gateway's cursors always carry their offset
+            raise ValueError("a naive time")
+        return CaseCursor(opened_at=opened_at.astimezone(UTC), id=str(position["i"]))
+    except (KeyError, TypeError, ValueError, OverflowError):
+        raise ProblemError("invalid-cursor", "use the cursor exactly as the previous page returned it") from None

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 
 from gateway.api.bodies import StrictJsonRoute
 from gateway.api.deps import CaseParty, Mediator, SessionDep, SettingsDep, VaultDep, WriteExchange
-from gateway.api.pagination import decode_cursor, encode_cursor, next_link
+from gateway.api.pagination import next_opening_cursor, opening_cursor
 from gateway.api.responses import PROBLEM_RESPONSES, model_response
 from gateway.contract.cases import (
     CaseCreate,
@@ -150,28 +150,6 @@ def list_cases(
     titles = vault.titles(session, rows[:size])
     page = [CaseSummary(**_summary_fields(case, titles[case.id], caller, now)) for case in rows[:size]]
     return Page[CaseSummary](items=page, next_cursor=next_opening_cursor(request, response, rows, size))
-
-
-def next_opening_cursor(request: Request, response: Response, rows: list, size: int) -> str | None:
-    """The cursor after a page of `size` of `rows` (fetched one more than a page, ordered by opening
-    time then id), also sent as a `Link` header; None on the last page."""
-    next_cursor = None
-    if len(rows) > size:
-        last = rows[size - 1]
-        next_cursor = encode_cursor({"o": last.opened_at.isoformat(), "i": last.id})
-    response.headers.update(next_link(request, "cursor", next_cursor))
-    return next_cursor
-
-
-def opening_cursor(cursor: str) -> service.CaseCursor:
-    position = decode_cursor(cursor)
-    try:
-        opened_at = datetime.fromisoformat(position["o"])
-        if opened_at.tzinfo is None:  # the gateway's cursors always carry their offset
-            raise ValueError("a naive time")
-        return service.CaseCursor(opened_at=opened_at.astimezone(UTC), id=str(position["i"]))
-    except (KeyError, TypeError, ValueError, OverflowError):
-        raise ProblemError("invalid-cursor", "use the cursor exactly as the previous page returned it") from None
 
 
 @router.get("/{case_id}", summary="A case with its timeline", response_model=CaseDetail)

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from gateway.api.bodies import StrictJsonRoute
 from gateway.api.deps import CaseParty, SessionDep, SettingsDep, VaultDep, WriteExchange
 from gateway.api.responses import PROBLEM_RESPONSES
-from gateway.api.v1.cases import evidence_out, next_opening_cursor, one_of, opening_cursor
+from gateway.api.pagination import next_opening_cursor, opening_cursor
+from gateway.api.v1.cases import evidence_out, one_of
 from gateway.contract.cases import HousingProjectOut
 from gateway.contract.common import InstitutionId, Page
 from gateway.contract.thematic import (
