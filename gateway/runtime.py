@@ -15,6 +15,7 @@ from cryptography import x509
 from gateway.config import Settings
 from gateway.ledger.store import Ledger
 from gateway.misconfiguration import provisioned
+from gateway.ops.readiness import Readiness
 from gateway.security.keys import KeyRing, checkpoint_signer, gateway_key
 from gateway.security.registry import Directory, Registry
 from gateway.services.registry import sync_registry
@@ -31,6 +32,11 @@ CLIENT_CA = "the certificate (PEM) of the CA that issues the institutions' clien
 class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+
+    @cached_property
+    def readiness(self) -> Readiness:
+        """What keeps this process from serving (gateway.ops.readiness): `/readyz` and the write path read it."""
+        return Readiness()
 
     @cached_property
     def database(self) -> Database:

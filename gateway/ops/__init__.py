@@ -1,0 +1,1 @@
+"""Operations: what operators use to run the gateway (readiness, metrics, logs, backups)."""
