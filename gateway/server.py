@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import signal
 import socket
 import tempfile
 import threading
@@ -20,6 +19,7 @@ import uvicorn
 from gateway.app import create_app
 from gateway.config import Settings
 from gateway.edge import Edge
+from gateway.ops import hangup
 from gateway.security.dev import ensure_dev_setup
 from gateway.security.tls import server_tls_context
 from gateway.storage.migrations import upgrade
@@ -53,20 +53,16 @@ def server_config(settings: Settings, app: Any = None, **options: Any) -> uvicor
 
 
 def serve_forever(settings: Settings, *, log_level: str = "info", **options: Any) -> None:
-    """Serve until SIGINT or SIGTERM. SIGHUP changes nothing (a log line says so): the gateway
-    reloads no configuration while it runs; restart it to apply a change. The gateway's own log
+    """Serve until SIGINT or SIGTERM. SIGHUP applies the registry file and the CRLs again
+    (gateway.ops.hangup); every other setting is read at start-up only. The gateway's own log
     lines (refusals, faults) go where uvicorn's go, at the same level."""
-    signal.signal(signal.SIGHUP, _hangup_ignored)
+    hangup.install()
     logging_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     logging_config["loggers"]["gateway"] = {"handlers": ["default"], "level": log_level.upper(), "propagate": False}
     config = server_config(settings, log_level=log_level, log_config=logging_config, **options)
     if not settings.trust_proxy_client_cert:
         log.info("mutual TLS on https://%s:%d (the edge runs TLS itself: uvicorn's start-up line says http)", config.host, config.port)
     uvicorn.Server(config).run()
-
-
-def _hangup_ignored(signum: int, frame: Any) -> None:
-    log.warning("SIGHUP ignored: the gateway reloads nothing while it runs; restart it to apply a configuration change")
 
 
 @contextmanager

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -159,6 +160,14 @@ def app(settings: Settings):
     application = create_app(settings)
     with TestClient(application):  # runs the lifespan: schema check, registry sync
         yield application
+
+
+def wait_until(condition, seconds: float = 10) -> None:
+    """For what another thread does in its own time (a server's), with no event to await: checked every 20 ms."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
 
 
 def signer_for(test_pki: TestPki, name: str, audience: str = "imr-alomrane-gateway") -> RequestSigner:

@@ -1,7 +1,9 @@
-"""Database-wide locks for work that one process at a time should do (a sweep for reminders).
+"""Database-wide locks for work that one process at a time should do (a sweep for reminders, a
+registry apply).
 
-PostgreSQL: a session-level advisory lock, tried without waiting, held on its own connection for
-the work's duration and released at its end (or when the process dies and its connection goes).
+PostgreSQL: an advisory lock. A sweep's is session-level, tried without waiting, held on its own
+connection for the work's duration and released at its end (or when the process dies and its
+connection goes); a transaction's (`for_transaction`) is waited for and released at its commit.
 SQLite: one embedded database has no other gateway process to share such work with, and its write
 lock already orders the transactions, so the lock is always granted.
 """
@@ -13,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Connection, text
+from sqlalchemy.orm import Session
 
 from gateway.storage.engine import Database
 
@@ -57,3 +60,10 @@ def exclusive(database: Database, name: str) -> Iterator[bool]:
     finally:
         if held is not None:
             held.release()
+
+
+def for_transaction(session: Session, name: str) -> None:
+    """Wait for `name`, held until the session's transaction ends: the first statement of a write
+    that must not interleave with another of its kind (take it before any row lock or counter)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _key(name)})

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextvars
 import queue
 import threading
 from collections.abc import Callable
+from functools import partial
 from typing import Protocol, TypeVar
 
 from starlette.concurrency import run_in_threadpool
@@ -26,7 +28,9 @@ class Writer(Protocol):
 
 
 class SerialWriter:
-    """One thread running jobs one after the other, in the order they were submitted."""
+    """One thread running jobs one after the other, in the order they were submitted, each in the
+    context of the request that submitted it (its pinned registry: gateway.runtime), as the worker
+    threads run theirs."""
 
     def __init__(self, name: str = "gateway-writer") -> None:
         self._jobs: queue.SimpleQueue[tuple[Callable[[], object], concurrent.futures.Future] | None] = queue.SimpleQueue()
@@ -35,7 +39,7 @@ class SerialWriter:
 
     async def run(self, job: Callable[[], T]) -> T:
         future: concurrent.futures.Future[T] = concurrent.futures.Future()
-        self._jobs.put((job, future))
+        self._jobs.put((partial(contextvars.copy_context().run, job), future))
         return await asyncio.wrap_future(future)
 
     def _serve(self) -> None:
