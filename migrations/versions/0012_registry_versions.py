@@ -34,7 +34,7 @@ def upgrade() -> None:
     sa.Column('applied_at', gateway.storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('version', name=op.f('pk_registry_versions'))
     )
-    _ledger_detail(sa.String(length=40), sa.Text())
+    _ledger_detail_as_text()
 
 
 def downgrade() -> None:
@@ -42,14 +42,14 @@ def downgrade() -> None:
     op.drop_table('registry_versions')
 
 
-def _ledger_detail(old: sa.types.TypeEngine, new: sa.types.TypeEngine) -> None:
-    dialect = op.get_bind().dialect.name
+def _ledger_detail_as_text() -> None:
+    dialect, old = op.get_bind().dialect.name, sa.String(length=40)
     if dialect != 'sqlite':
-        op.alter_column('ledger_entries', 'detail', existing_type=old, type_=new, existing_nullable=True)
+        op.alter_column('ledger_entries', 'detail', existing_type=old, type_=sa.Text(), existing_nullable=True)
         return
     for action in ('update', 'delete'):
         op.execute(f'DROP TRIGGER ledger_entries_no_{action}')
     with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
-        batch_op.alter_column('detail', existing_type=old, type_=new, existing_nullable=True)
+        batch_op.alter_column('detail', existing_type=old, type_=sa.Text(), existing_nullable=True)
     for statement in append_only(dialect, 'ledger_entries'):
         op.execute(statement)
