@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 from gateway.cli import main
 from gateway.ledger.entry import Entry
+from gateway.runtime import Runtime
 from gateway.security.registry import Registry
 from gateway.security.signing import content_digest
 from tests.factories import case_payload
@@ -129,3 +131,18 @@ def test_the_registry_entries_verify_offline_and_name_the_registry_applied(runni
     current = engine_sql("SELECT document FROM registry_versions WHERE version = 2").scalar_one()
     assert applied[-1].payload_digest == content_digest(current.encode())
     assert json.loads(applied[-1].detail)["registry"] == hashlib.sha256(current.encode()).hexdigest()
+
+
+def test_concurrent_applies_are_serialized_and_the_second_records_nothing(own_settings, edit_registry, new_unit, engine_sql):
+    runtimes = [Runtime(own_settings) for _ in range(4)]
+    try:
+        runtimes[0].start()
+        edit_registry(lambda document: institution(document, "imr")["units"].append(new_unit[1]))
+        with ThreadPoolExecutor(len(runtimes)) as pool:
+            applied = list(pool.map(lambda runtime: runtime.apply_files(), runtimes))
+    finally:
+        for runtime in runtimes:
+            runtime.close()
+    assert sorted(result.version for result in applied if result is not None) == [2]
+    assert engine_sql("SELECT count(*) FROM registry_versions").scalar_one() == 2 and len(registry_entries(engine_sql)) == 2
+    assert {runtime.trust.version for runtime in runtimes} == {2}
