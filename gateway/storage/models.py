@@ -29,7 +29,7 @@ class Base(DeclarativeBase):
 
 
 class Institution(Base):
-    """A party to the exchange, mirrored from the registry file at start-up."""
+    """A party to the exchange, mirrored from the registry version in force (gateway.services.registry)."""
 
     __tablename__ = "institutions"
 
