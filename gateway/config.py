@@ -150,6 +150,20 @@ class Settings(BaseSettings):
         default=32, description="Open connections with one client certificate; more get 503 too-many-connections."
     )
 
+    # Rate limits (gateway.api.rate_limits): token buckets per unit and per institution, in each process.
+    rate_limit_unit_per_second: Annotated[float, Field(ge=0, le=100_000)] = Field(
+        default=20, description="Requests per second one unit may sustain (0: no limit per unit); 429 rate-limited above."
+    )
+    rate_limit_unit_burst: Annotated[int, Field(ge=1, le=1_000_000)] = Field(
+        default=200, description="Requests one unit may send at once before its sustained rate applies."
+    )
+    rate_limit_institution_per_second: Annotated[float, Field(ge=0, le=100_000)] = Field(
+        default=50, description="Requests per second all the units of one institution may sustain together (0: no limit)."
+    )
+    rate_limit_institution_burst: Annotated[int, Field(ge=1, le=1_000_000)] = Field(
+        default=500, description="Requests one institution's units may send at once before its sustained rate applies."
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _split_lists(cls, data: dict) -> dict:

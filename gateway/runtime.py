@@ -12,6 +12,7 @@ from functools import cached_property
 
 from cryptography import x509
 
+from gateway.api.rate_limits import Rate, RateLimiter
 from gateway.config import Settings
 from gateway.ledger.store import Ledger
 from gateway.misconfiguration import provisioned
@@ -37,6 +38,14 @@ class Runtime:
     def readiness(self) -> Readiness:
         """What keeps this process from serving (gateway.ops.readiness): `/readyz` and the write path read it."""
         return Readiness()
+
+    @cached_property
+    def rate_limiter(self) -> RateLimiter:
+        settings = self.settings
+        return RateLimiter(
+            Rate(settings.rate_limit_unit_per_second, settings.rate_limit_unit_burst),
+            Rate(settings.rate_limit_institution_per_second, settings.rate_limit_institution_burst),
+        )
 
     @cached_property
     def database(self) -> Database:

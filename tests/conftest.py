@@ -33,6 +33,10 @@ from gateway.storage.migrations import upgrade
 POSTGRES_URL = os.environ.get("GATEWAY_TEST_POSTGRES_URL")
 ENGINES = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
 
+# For the tests that fire requests as fast as they can at one app (the schemathesis runs): what
+# they check is the contract, and the rate limits (tests/ratelimits) would answer most of them 429.
+UNLIMITED = {"rate_limit_unit_per_second": 0, "rate_limit_institution_per_second": 0}
+
 # A second respondent, to show that institutions only see their own cases.
 OTHER_RESPONDENT = ("ac-casa", Role.RESPONDENT, "Al Omrane Casablanca-Settat", "العمران الدار البيضاء سطات")
 
