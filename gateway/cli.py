@@ -250,14 +250,47 @@ def _blobs_collect(settings: Settings, args: argparse.Namespace) -> int:
 
 def _master_key_new(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.security.encryption import MasterKey
-    from gateway.security.pki import write_secret
+    from gateway.security.pki import create_secret
 
-    if args.output.exists():
+    key = MasterKey.generate_text()
+    try:
+        create_secret(args.output, (key + "\n").encode())
+    except FileExistsError:
         print(f"{args.output} exists: a master key is never overwritten (data keys wrapped by it would be lost)", file=sys.stderr)
         return 1
-    key = MasterKey.generate_text()
-    write_secret(args.output, (key + "\n").encode())
     print(f"new master key written to {args.output} (id {MasterKey.from_text(key).id})")
+    return 0
+
+
+def _keys_init(settings: Settings, args: argparse.Namespace) -> int:
+    import json
+
+    from gateway.ledger.checkpoint import NoteSigner
+    from gateway.security.encryption import MasterKey
+    from gateway.security.keys import gateway_key, key_file
+    from gateway.security.pki import create_gateway_keys
+    from gateway.security.signers import EDDSA, ES256
+
+    try:
+        files = create_gateway_keys(args.dir.absolute())
+    except FileExistsError as existing:
+        print(f"gateway keys init: already there: {existing.filename}; nothing was written (a key is never overwritten)", file=sys.stderr)
+        return 1
+    published = gateway_key(key_file(files.signing, ES256), settings.gateway_id)[1].published()
+    note_key = NoteSigner(settings.origin, key_file(files.checkpoint, EDDSA)).verifier.key_string
+    master_id = MasterKey.from_text(files.master.read_text()).id
+    print(
+        f"created in {files.signing.parent} (each file 0600: readable by its owner only)\n"
+        f"receipt signing key (EC P-256) {files.signing}; the JWKS will publish, kid {published['kid']}:\n"
+        f"  {json.dumps(published, separators=(',', ':'))}\n"
+        f"checkpoint key (Ed25519) {files.checkpoint}; its verifier key, for auditors and witnesses (origin {settings.origin}):\n"
+        f"  {note_key}\n"
+        f"master key {files.master} (id {master_id}): back it up now, apart from the database backups\n"
+        f"settings:\n"
+        f"  GATEWAY_SIGNING_KEY={files.signing}\n"
+        f"  GATEWAY_CHECKPOINT_KEY={files.checkpoint}\n"
+        f"  GATEWAY_MASTER_KEY_FILE={files.master}"
+    )
     return 0
 
 
@@ -368,6 +401,11 @@ def parser() -> argparse.ArgumentParser:
     gc.add_argument("--older-than-hours", type=float, default=24, help="leave younger blobs alone (default 24)")
     gc.add_argument("--dry-run", action="store_true", help="count them, remove nothing")
     gc.set_defaults(run=_blobs_collect)
+
+    keys = commands.add_parser("keys", help="the gateway's own keys").add_subparsers(dest="keys_command", required=True)
+    keys_init = keys.add_parser("init", help="create the receipt, checkpoint and master keys (0600; never overwrites) and print their public parts")
+    keys_init.add_argument("--dir", type=Path, required=True, help="where to write them (created 0700 if missing)")
+    keys_init.set_defaults(run=_keys_init)
 
     master = commands.add_parser("master-key", help="the master key wrapping the per-case data keys").add_subparsers(
         dest="master_key_command", required=True
