@@ -104,12 +104,11 @@ class GatewayKeyFiles:
         ]
 
 
-def create_gateway_keys(directory: Path) -> GatewayKeyFiles:
-    """The production keys in `directory` (made 0700 if it is new), each file 0600. If any of the
-    three exists, FileExistsError naming them and nothing is written: a new receipt or checkpoint
-    key beside an old master key (or the reverse) is a set-up nobody asked for."""
-    files = GatewayKeyFiles.at(directory)
-    existing = [str(path) for path, _ in files.fresh() if path.exists() or path.is_symlink()]
+def create_secrets(directory: Path, contents: Sequence[tuple[Path, Callable[[], bytes]]]) -> list[Path]:
+    """Each `(path, content)` written in `directory` (made 0700 if it is new), 0600, all or none: if
+    any exists, FileExistsError naming them and nothing is written (a new receipt key beside an old
+    master key, say, is a set-up nobody asked for)."""
+    existing = [str(path) for path, _ in contents if path.exists() or path.is_symlink()]
     if existing:
         raise FileExistsError(errno.EEXIST, "exists", ", ".join(existing))
     if not directory.exists():
@@ -117,14 +116,19 @@ def create_gateway_keys(directory: Path) -> GatewayKeyFiles:
         directory.chmod(0o700)  # whatever the umask took away
     created: list[Path] = []
     try:
-        for path, content in files.fresh():
+        for path, content in contents:
             create_secret(path, content())
             created.append(path)
     except BaseException:
-        for path in created:  # all three or none: these were never used
-            path.unlink()
+        remove(created)
         raise
-    return files
+    return created
+
+
+def remove(created: Iterable[Path]) -> None:
+    """Take back files just created, which nothing used yet."""
+    for path in created:
+        path.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)

@@ -151,10 +151,21 @@ class Pkcs11Session:
             raise ValueError(f"the private and public keys labelled {label!r} are not a pair") from None
         return signer
 
+    def holds(self, label: str) -> bool:
+        """Whether any object in the token is labelled `label`."""
+        from pkcs11 import Attribute
+
+        with self._lock:
+            return any(True for _ in self.session.get_objects({Attribute.LABEL: label}))
+
     def generate(self, label: str, algorithm: str) -> Pkcs11Signer:
-        """A new key pair in the token, labelled `label` (private key not extractable, signing only)."""
+        """A new key pair in the token, labelled `label` (the private key never leaves it); a
+        ValueError if the label is taken, since a signer's label must name one key."""
         from pkcs11 import Attribute, KeyType, Mechanism
         from pkcs11.util.ec import encode_named_curve_parameters
+
+        if self.holds(label):
+            raise ValueError(f"token {self.token.label!r} already holds a key labelled {label!r}: it is never replaced")
 
         key_type, curve, mechanism = {
             ES256: (KeyType.EC, "secp256r1", Mechanism.EC_KEY_PAIR_GEN),

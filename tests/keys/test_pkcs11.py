@@ -21,6 +21,7 @@ from joserfc.jwk import ECKey
 from pydantic import ValidationError
 
 from gateway.app import create_app
+from gateway.cli import main
 from gateway.config import Settings
 from gateway.ledger.checkpoint import Checkpoint, NoteSigner, NoteVerifier, open_checkpoint, sign_note
 from gateway.ledger.verify import verify_export
@@ -150,3 +151,24 @@ def test_a_token_is_configured_whole_or_not_at_all(case):
     with pytest.raises(ValidationError) as invalid:
         Settings(**overrides, _env_file=None)
     assert from_settings(invalid.value).setting == setting
+
+
+def test_keys_init_in_token_makes_the_labelled_keys_there_and_only_the_master_key_a_file(softhsm, tmp_path, monkeypatch, capsys):
+    labels = {"pkcs11_signing_key_label": "init-receipts", "pkcs11_checkpoint_key_label": "init-checkpoints"}
+    for name, value in softhsm.env(**labels).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    assert main(["keys", "init", "--dir", str(tmp_path / "keys"), "--in-token"]) == 0
+    out = capsys.readouterr().out
+    assert [path.name for path in (tmp_path / "keys").iterdir()] == ["master.key"]
+    receipt, checkpoint = (token_signer(softhsm, label, algorithm) for label, algorithm in zip(labels.values(), (ES256, EDDSA)))
+    kid = Signer.of(receipt).kid
+    assert json.dumps({**public_jwk(receipt.public_key), "kid": kid, "use": "sig", "alg": "ES256", "owner": GATEWAY},
+                      separators=(",", ":")) in out
+    assert NoteSigner(f"{GATEWAY}/ledger", checkpoint).verifier.key_string in out
+    assert "GATEWAY_PKCS11_SIGNING_KEY_LABEL=init-receipts" in out and "GATEWAY_PKCS11_CHECKPOINT_KEY_LABEL=init-checkpoints" in out
+
+    assert main(["keys", "init", "--dir", str(tmp_path / "again"), "--in-token"]) == 1
+    assert "already holds 'init-receipts', 'init-checkpoints'" in capsys.readouterr().err
+    assert not (tmp_path / "again").exists()
+    assert Signer.of(token_signer(softhsm, labels["pkcs11_signing_key_label"], ES256)).kid == kid  # not replaced
