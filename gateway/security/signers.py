@@ -133,13 +133,14 @@ class Pkcs11Session:
             with self._lock:
                 private = self.session.get_key(object_class=ObjectClass.PRIVATE_KEY, label=label)
                 public = self.session.get_key(object_class=ObjectClass.PUBLIC_KEY, label=label)
-                key_type, parameters, point = public.key_type, public[Attribute.EC_PARAMS], public[Attribute.EC_POINT]
         except MultipleObjectsReturned:
             raise ValueError(f"several keys are labelled {label!r}") from None
         except PKCS11Error as refused:
             raise ValueError(f"no private key and public key are both labelled {label!r} ({type(refused).__name__})") from None
-        if {KeyType.EC: ES256, KeyType.EC_EDWARDS: EDDSA}.get(key_type) != algorithm:
-            raise ValueError(f"the key labelled {label!r} is a {key_type.name} key, not an {KEY_KINDS[algorithm]} key")
+        if {KeyType.EC: ES256, KeyType.EC_EDWARDS: EDDSA}.get(public.key_type) != algorithm:
+            raise ValueError(f"the key labelled {label!r} is a {public.key_type.name} key, not an {KEY_KINDS[algorithm]} key")
+        with self._lock:
+            parameters, point = public[Attribute.EC_PARAMS], public[Attribute.EC_POINT]
         if algorithm == ES256 and parameters != encode_named_curve_parameters("secp256r1"):
             raise ValueError(f"the key labelled {label!r} is an EC key on another curve than P-256")
         signer = Pkcs11Signer(self, private, algorithm, _public_key(algorithm, point))
@@ -166,7 +167,6 @@ class Pkcs11Session:
 
         if self.holds(label):
             raise ValueError(f"token {self.token.label!r} already holds a key labelled {label!r}: it is never replaced")
-
         key_type, curve, mechanism = {
             ES256: (KeyType.EC, "secp256r1", Mechanism.EC_KEY_PAIR_GEN),
             EDDSA: (KeyType.EC_EDWARDS, "1.3.101.112", Mechanism.EC_EDWARDS_KEY_PAIR_GEN),
