@@ -107,7 +107,7 @@ def test_concurrent_writers_leave_a_gap_free_verifiable_log(settings, test_pki, 
     rebuilt = merkle.MemoryTree()
     for entry in entries:
         rebuilt.append_leaf_hash(Entry.from_dict(entry["entry"]).leaf_hash())
-    log = NoteVerifier(apps[0].state.runtime.ledger.signer.name, apps[0].state.runtime.ledger.signer.private_key.public_key())
+    log = NoteVerifier(apps[0].state.runtime.ledger.signer.name, apps[0].state.runtime.ledger.signer.key.public_key)
     for checkpoint in checkpoints:
         opened = open_checkpoint(checkpoint["note"], log)
         assert opened.root_hash == rebuilt.root(opened.size)
