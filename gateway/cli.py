@@ -48,7 +48,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         if not settings.trust_proxy_client_cert:
             runtime.check_server_tls()
     with reachable_database():
-        upgrade(settings.database_url, master_key=settings.load_master_key())
+        upgrade(settings.database_url, master_key=settings.load_master_key(), lock_wait_seconds=settings.migration_lock_wait_seconds)
     host, port = args.host or settings.host, args.port or settings.port
     pki_dir = settings.pki_dir
     if settings.trust_proxy_client_cert:
@@ -72,7 +72,7 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
     except ConfigurationError:
         master_key = None  # only needed to seal existing rows; the migration says so if it is
     with reachable_database():
-        upgrade(settings.database_url, args.revision, master_key)
+        upgrade(settings.database_url, args.revision, master_key, lock_wait_seconds=settings.migration_lock_wait_seconds)
     print(f"database at {args.revision}")
     return 0
 
