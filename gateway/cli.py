@@ -39,7 +39,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.server import serve_forever
     from gateway.storage.migrations import upgrade
 
-    if settings.tls_cert is None and settings.tls_key is None:
+    # Behind a proxy the gateway holds no server certificate: there is no development set-up to make.
+    if settings.tls_cert is None and settings.tls_key is None and not settings.trust_proxy_client_cert:
         _, wrote_registry = ensure_dev_setup(settings.pki_dir, settings.registry_file)
         if wrote_registry:
             print(f"development registry written to {settings.registry_file}")

@@ -1,14 +1,13 @@
 """Behind a real nginx: nginx terminates mutual TLS and forwards the verified certificate; the
 gateway trusts it from nginx's address only, and a client that reaches the gateway directly with
-a forged header gets nowhere. The nginx configuration is the documented one (deploy/nginx)."""
+a forged header gets nowhere. The nginx configuration is the documented one (deploy/nginx,
+one-host.conf and the server block it includes)."""
 
 from __future__ import annotations
 
-import shutil
 import ssl
 import subprocess
 import time
-from pathlib import Path
 from urllib.parse import quote
 
 import httpx
@@ -18,25 +17,11 @@ from gateway import samples
 from gateway.client import CaseCreate, GatewayClient, MessageCreate
 from gateway.server import background_gateway, free_port
 from tests.factories import case_payload, message
+from tests.nginx import DEPLOY, nginx_command, nginx_config
 
 pytestmark = pytest.mark.tls
 PROXY_ADDRESS = "127.0.0.2"  # nginx connects from here (proxy_bind); everyone else comes from 127.0.0.1
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
-EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "gateway.conf"
-
-
-def nginx_config(example: str, directory: Path, pki: Path, listen: int, upstream: str) -> str:
-    """The documented server block, pointed at this test's files and ports."""
-    server = (
-        example.replace("listen 443 ssl;", f"listen 127.0.0.1:{listen} ssl;")
-        .replace("/etc/gateway/pki", str(pki))
-        .replace("http://127.0.0.1:8080", upstream)
-    )
-    temp = "\n".join(f"    {name}_temp_path {directory / name};" for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    return (
-        f"daemon off;\nuser root;\nworker_processes 1;\npid {directory / 'nginx.pid'};\nerror_log {directory / 'error.log'} warn;\n"
-        f"events {{}}\nhttp {{\n    access_log off;\n{temp}\n{server}\n}}\n"
-    )
+ONE_HOST = (DEPLOY / "one-host.conf").read_text()
 
 
 @pytest.fixture
@@ -44,9 +29,8 @@ def behind_nginx(settings, test_pki, tmp_path):
     proxied = settings.model_copy(update={"trust_proxy_client_cert": True, "trusted_proxies": [f"{PROXY_ADDRESS}/32"]})
     with background_gateway(proxied) as upstream:
         listen = free_port()
-        config = tmp_path / "nginx.conf"
-        config.write_text(nginx_config(EXAMPLE.read_text(), tmp_path, test_pki.dev.directory, listen, upstream))
-        nginx = subprocess.Popen([NGINX, "-c", str(config), "-e", str(tmp_path / "error.log")], stderr=subprocess.PIPE)
+        config = nginx_config(ONE_HOST, tmp_path, test_pki.dev.directory, listen, {"127.0.0.1:8080": upstream.removeprefix("http://")})
+        nginx = subprocess.Popen(nginx_command(config), stderr=subprocess.PIPE)
         try:
             deadline = time.monotonic() + 15
             while subprocess.run(["bash", "-c", f"exec 3<>/dev/tcp/127.0.0.1/{listen}"], capture_output=True).returncode:
