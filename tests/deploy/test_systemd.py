@@ -17,7 +17,7 @@ INSTALLED_GATEWAY = "/opt/imr-gateway/.venv/bin/gateway"
 SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
 EXPOSURE_THRESHOLD = 25  # tenths: systemd rates this unit 1.7 ("OK"); an unsandboxed service 9.6
 
-pytestmark = pytest.mark.skipif(SYSTEMD_ANALYZE is None, reason="systemd-analyze is not installed (Debian's systemd package)")
+pytestmark = pytest.mark.skipif(SYSTEMD_ANALYZE is None, reason="systemd-analyze is not installed (scripts/system-packages installs Debian's systemd)")
 
 
 def analyze(unit_text: str, directory: Path, *arguments: str) -> subprocess.CompletedProcess:
