@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -41,31 +43,30 @@ def upgrade(url: str, revision: str = "head", master_key: MasterKey | None = Non
     """Migrate; data migrations that seal personal data receive the master key this way.
 
     One process at a time, so that replicas starting together neither race nor fail: the whole
-    upgrade is one transaction that first takes its turn (see `_take_turn`), and a process whose
-    turn comes second finds the schema already at `revision` and does nothing."""
+    upgrade is one transaction that waits for its turn (`_turn`), and a process whose turn comes
+    second finds the schema already at `revision` and does nothing."""
     config = alembic_config(url)
     config.attributes["master_key"] = master_key
     sqlite = make_url(url).get_backend_name() == "sqlite"
     engine = make_engine(url, foreign_keys=False, lock_timeout_seconds=lock_wait_seconds if sqlite else DEFAULT_LOCK_TIMEOUT_SECONDS)
     try:
-        with for_writes(engine).connect() as connection, connection.begin():
-            _take_turn(connection, lock_wait_seconds)
+        with for_writes(engine).connect() as connection, _turn(connection, lock_wait_seconds):
             config.attributes["connection"] = connection  # migrations/env.py runs on it, inside this transaction
             command.upgrade(config, revision)
     finally:
         engine.dispose()
 
 
-def _take_turn(connection: Connection, wait_seconds: float) -> None:
-    """Wait, up to `wait_seconds`, for any other process's upgrade to commit. PostgreSQL: the
-    migration advisory lock, held until this transaction ends. SQLite: the database's write lock,
-    which its first statement takes (BEGIN IMMEDIATE; a deferred BEGIN would let two processes
-    read the same version and both try the same migration)."""
+@contextmanager
+def _turn(connection: Connection, wait_seconds: float) -> Iterator[None]:
+    """The upgrade's transaction, begun once any other process's upgrade has committed (waiting up
+    to `wait_seconds`), committed at the end of the block. PostgreSQL: the transaction takes the
+    migration advisory lock first. SQLite: it begins IMMEDIATE, taking the database's write lock
+    (a deferred BEGIN would let two processes read the same version and both try the same migration)."""
     try:
+        transaction = connection.begin()
         if connection.dialect.name == "postgresql":
             locks.wait_in_transaction(connection, MIGRATION_LOCK, wait_seconds)
-        else:
-            connection.exec_driver_sql("SELECT 1")
     except OperationalError as error:
         if not faults.is_lock_wait(error):
             raise
@@ -73,6 +74,8 @@ def _take_turn(connection: Connection, wait_seconds: float) -> None:
             "GATEWAY_MIGRATION_LOCK_WAIT_SECONDS", f"another process has been migrating this database for over {wait_seconds:g} s",
             "let it finish, then start this one again (or raise the setting)",
         ) from None
+    with transaction:
+        yield
 
 
 def check_up_to_date(engine: Engine) -> None:

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 
-from gateway.storage.migrations import alembic_config
+from gateway.misconfiguration import ConfigurationError
+from gateway.storage import locks
+from gateway.storage.engine import for_writes, make_engine
+from gateway.storage.migrations import MIGRATION_LOCK, alembic_config, upgrade
 from tests.faults.conftest import GATEWAY, gateway_env
 
 # Imports first (the slow part), then waits for the word to go: both upgrades start within milliseconds.
@@ -37,4 +41,17 @@ def test_two_processes_migrating_an_empty_database_at_once_both_succeed(empty_da
     engine = sa.create_engine(empty_database_url)
     with engine.connect() as connection:
         assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all() == [head]
+    engine.dispose()
+
+
+def test_a_migration_kept_waiting_too_long_stops_with_the_setting_named(database_url):
+    """Another process holds the turn (PostgreSQL: the migration lock; SQLite: the write lock) for
+    longer than GATEWAY_MIGRATION_LOCK_WAIT_SECONDS."""
+    engine = make_engine(database_url)
+    with for_writes(engine).connect() as holder, holder.begin():  # SQLite: BEGIN IMMEDIATE
+        if holder.dialect.name == "postgresql":
+            locks.wait_in_transaction(holder, MIGRATION_LOCK, 1)
+        with pytest.raises(ConfigurationError, match="GATEWAY_MIGRATION_LOCK_WAIT_SECONDS"):
+            upgrade(database_url, lock_wait_seconds=0.3)
+    upgrade(database_url, lock_wait_seconds=0.3)  # released: its turn comes at once
     engine.dispose()
