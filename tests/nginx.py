@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -38,6 +41,22 @@ def nginx_config(main: str, directory: Path, pki: Path, listen: int, upstreams: 
 
 def nginx_command(config: Path, *options: str) -> list[str]:
     return [NGINX, "-c", str(config), "-e", str(config.parent / "error.log"), *options]
+
+
+@contextmanager
+def running_nginx(config: Path, listen: int) -> Iterator[str]:
+    """nginx on `config` until the block ends, once it accepts connections on `listen`; its base URL."""
+    nginx = subprocess.Popen(nginx_command(config), stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 15
+        while subprocess.run(["bash", "-c", f"exec 3<>/dev/tcp/127.0.0.1/{listen}"], capture_output=True).returncode:
+            assert nginx.poll() is None, nginx.stderr.read().decode()
+            assert time.monotonic() < deadline, "nginx did not start"
+            time.sleep(0.05)
+        yield f"https://127.0.0.1:{listen}"
+    finally:
+        nginx.terminate()
+        nginx.wait(10)
 
 
 def nginx_test(config: Path) -> subprocess.CompletedProcess:
