@@ -41,7 +41,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.server import serve_forever
     from gateway.storage.migrations import upgrade
 
-    if settings.tls_cert is None and settings.tls_key is None:
+    # Behind a proxy the gateway holds no server certificate: there is no development set-up to make.
+    if settings.tls_cert is None and settings.tls_key is None and not settings.trust_proxy_client_cert:
         _, wrote_registry = ensure_dev_setup(settings.pki_dir, settings.registry_file)
         if wrote_registry:
             print(f"development registry written to {settings.registry_file}")
@@ -50,7 +51,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         if not settings.trust_proxy_client_cert:
             runtime.check_server_tls()
     with reachable_database():
-        upgrade(settings.database_url, master_key=settings.load_master_key())
+        upgrade(settings.database_url, master_key=settings.load_master_key(), lock_wait_seconds=settings.migration_lock_wait_seconds)
     host, port = args.host or settings.host, args.port or settings.port
     pki_dir = settings.pki_dir
     if settings.trust_proxy_client_cert:
@@ -74,7 +75,7 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
     except ConfigurationError:
         master_key = None  # only needed to seal existing rows; the migration says so if it is
     with reachable_database():
-        upgrade(settings.database_url, args.revision, master_key)
+        upgrade(settings.database_url, args.revision, master_key, lock_wait_seconds=settings.migration_lock_wait_seconds)
     print(f"database at {args.revision}")
     return 0
 

@@ -105,6 +105,10 @@ class Settings(BaseSettings):
     database_lock_timeout_seconds: Annotated[float, Field(gt=0, le=600)] = Field(
         default=10, description="Longest a statement waits for a lock (or SQLite for its write lock): then 503 storage-unavailable."
     )
+    migration_lock_wait_seconds: Annotated[float, Field(gt=0, le=86400)] = Field(
+        default=600, description="How long `gateway serve` or `gateway migrate` waits for another process's migration "
+        "of the same database to finish (replicas starting together migrate one at a time)."
+    )
     database_pool_size: Annotated[int, Field(ge=1, le=200)] = Field(
         default=20, description="PostgreSQL connections per gateway process, at most; a request waits for one as long as for a lock."
     )

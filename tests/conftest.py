@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import secrets
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -272,6 +273,22 @@ def engine_sql(database_url: str):
     """Run SQL against the test database directly (to arrange states the API would not produce)."""
     with sql_runner(database_url) as run:
         yield run
+
+
+RUNTIME_ROLE = "gateway_app"
+
+
+def apply_runtime_role(database_url: str) -> str:
+    """Run deploy/postgres/app-role.sql and privileges.sql on a PostgreSQL test database, as the
+    operator does (psql, as the owner), and return the URL that connects as the runtime role."""
+    url = make_url(database_url)
+    subprocess.run(
+        ["psql", "-h", url.query["host"], "-U", url.username, "-d", url.database, "-q", "-v", "ON_ERROR_STOP=1",
+         "-v", f"app={RUNTIME_ROLE}", "-v", f"password={secrets.token_urlsafe()}",
+         "-f", "deploy/postgres/app-role.sql", "-f", "deploy/postgres/privileges.sql"],
+        check=True, capture_output=True, cwd=Path(__file__).resolve().parents[1],
+    )
+    return url.set(username=RUNTIME_ROLE).render_as_string(hide_password=False)
 
 
 @pytest.fixture
