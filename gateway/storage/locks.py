@@ -1,10 +1,11 @@
 """Database-wide locks for work that one process at a time should do (a sweep for reminders, a
-registry apply).
+migration, a registry apply).
 
 PostgreSQL: an advisory lock. A sweep's is session-level, tried without waiting, held on its own
 connection for the work's duration and released at its end (or when the process dies and its
-connection goes); a transaction's (`for_transaction`) is waited for and released at its commit.
-SQLite: one embedded database has no other gateway process to share such work with, and its write
+connection goes); a migration's and a registry apply's are waited for and held by the transaction
+itself.
+SQLite: one embedded database has no other gateway process to share a sweep with, and its write
 lock already orders the transactions, so the lock is always granted.
 """
 
@@ -51,6 +52,24 @@ def try_lock(database: Database, name: str) -> Held | None:
     return None
 
 
+def wait_in_transaction(connection: Connection, name: str, wait_seconds: float) -> None:
+    """Take `name` for the rest of `connection`'s transaction (PostgreSQL; released by its commit or
+    rollback, or when the process dies), waiting up to `wait_seconds` for another process to finish
+    with it: past that, a lock-timeout error. Later statements keep the connection's own lock timeout."""
+    usual = connection.execute(text("SELECT current_setting('lock_timeout')")).scalar_one()
+    connection.execute(text("SELECT set_config('lock_timeout', :wait, true)"), {"wait": f"{int(wait_seconds * 1000)}ms"})
+    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _key(name)})
+    connection.execute(text("SELECT set_config('lock_timeout', :usual, true)"), {"usual": usual})
+
+
+def for_transaction(session: Session, name: str) -> None:
+    """Take `name` for the rest of the session's transaction, waiting for it as for any lock
+    (GATEWAY_DATABASE_LOCK_TIMEOUT_SECONDS): the first statement of a write that must not
+    interleave with another of its kind (taken before any row lock or counter)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _key(name)})
+
+
 @contextmanager
 def exclusive(database: Database, name: str) -> Iterator[bool]:
     """`with exclusive(db, name) as held:` whether this process holds `name` for the block."""
@@ -60,10 +79,3 @@ def exclusive(database: Database, name: str) -> Iterator[bool]:
     finally:
         if held is not None:
             held.release()
-
-
-def for_transaction(session: Session, name: str) -> None:
-    """Wait for `name`, held until the session's transaction ends: the first statement of a write
-    that must not interleave with another of its kind (take it before any row lock or counter)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _key(name)})
