@@ -4,6 +4,7 @@ and on connections opened before; a forwarded certificate too. Over real TLS, wi
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import ssl
@@ -21,7 +22,7 @@ from gateway.security import pki
 from gateway.server import background_gateway
 from tests.api.test_proxy_identity import rfc9440
 from tests.conftest import wait_until
-from tests.registry.conftest import apply, serves_version
+from tests.registry.conftest import apply, as_unit, serves_version
 
 
 def https(url: str, settings, name: str) -> httpx.Client:
@@ -84,6 +85,18 @@ def test_sighup_applies_the_files_in_the_running_process(running, own_settings, 
         serves_version(gateway, 2)
     assert gateway.app.state.runtime.trust.revocations.serials == {
         pki.load_certificate(test_pki.files("al-omrane").cert).serial_number}
+
+
+def test_sighup_with_an_invalid_file_keeps_the_version_in_force_and_says_why(running, own_settings, test_pki, caplog):
+    gateway = running()
+    own_settings.registry_file.write_text("{not json")
+    with sighup_routed(), caplog.at_level(logging.ERROR, logger="gateway.jobs"):
+        os.kill(os.getpid(), signal.SIGHUP)
+        wait_until(lambda: any("registry not applied" in record.getMessage() for record in caplog.records))
+    [line] = [record.getMessage() for record in caplog.records if "registry not applied" in record.getMessage()]
+    assert "GATEWAY_REGISTRY_FILE" in line and "\n" not in line
+    assert gateway.app.state.runtime.trust.version == 1
+    assert as_unit(gateway, test_pki.files("imr"), "imr").get("/v1/me").status_code == 200
 
 
 def test_a_revoked_certificate_forwarded_by_the_proxy_is_refused(running, own_settings, capsys):
