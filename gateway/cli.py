@@ -1,5 +1,6 @@
-"""`gateway`: serve and migrate; the development PKI; the demo; the ledger (key, export, offline verification); the
-processing-time report; the personal-data retention policy, the blob store and the master key; and the published contract."""
+"""`gateway`: serve and migrate; the development PKI; the demo; the ledger (key, export, offline verification, check);
+backup and restore; the processing-time report; the personal-data retention policy, the blob store and the master key; and
+the published contract."""
 
 from __future__ import annotations
 
@@ -151,10 +152,67 @@ def _ledger_verify(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _ledger_check(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.ledger.integrity import LedgerMismatch, check
+
+    with _runtime(settings) as runtime:
+        try:
+            checked = check(runtime.database, runtime.ledger.signer.verifier)
+        except LedgerMismatch as mismatch:
+            print(f"FAILED: {mismatch}")
+            return 1
+    print(checked.line())
+    return 0
+
+
+def _writes_refused(runtime: Runtime) -> bool:
+    """A command that appends to the ledger first runs the checks serving runs, and refuses as a
+    write to the API would (see README, The restore guard and recovery)."""
+    runtime.check_ledger()
+    refusal = runtime.readiness.write_refusal()
+    if refusal is not None:
+        print(f"gateway: writes are refused: {refusal.reason}", file=sys.stderr)
+    return refusal is not None
+
+
+def _backup(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.ops.backup import BackupError, backup
+
+    with _runtime(settings) as runtime:
+        try:
+            manifest = backup(settings, runtime.database, runtime.blobs, args.directory)
+        except BackupError as failure:
+            print(f"gateway backup: {failure}", file=sys.stderr)
+            return 1
+    blobs = sum(1 for described in manifest["files"] if described["path"] != manifest["database_file"])
+    print(f"backed up the {manifest['engine']} database (ledger size {manifest['ledger']['size']}) and {blobs} blob(s) to "
+          f"{args.directory}; the master key is not in it: keep it apart")
+    return 0
+
+
+def _restore(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.ops.backup import BackupError, restore
+
+    with _runtime(settings) as runtime:
+        try:
+            manifest = restore(settings, runtime.database, runtime.blobs, args.directory, args.force)
+        except BackupError as failure:
+            print(f"gateway restore: {failure}", file=sys.stderr)
+            return 1
+        print(f"restored the backup of {manifest['created_at']} (ledger size {manifest['ledger']['size']}, "
+              f"migration {', '.join(manifest['migration_revision'])}); run `gateway migrate` if this gateway is newer")
+        runtime.check_ledger()
+        for failure in runtime.readiness.failures():
+            print(f"gateway restore: {failure.reason}", file=sys.stderr)
+    return 0
+
+
 def _reminders_run(settings: Settings, args: argparse.Namespace) -> int:
     from gateway import jobs
 
     with _runtime(settings) as runtime:
+        if _writes_refused(runtime):
+            return 1
         sent = jobs.send_reminders(runtime)
     print(f"sent {sent} reminder(s)")
     return 0
@@ -206,6 +264,8 @@ def _retention_apply(settings: Settings, args: argparse.Namespace) -> int:
 
     policy = retention.Policy(args.days if args.days is not None else settings.retention_days, datetime.now(UTC))
     with _runtime(settings) as runtime:
+        if _writes_refused(runtime):
+            return 1
         due = retention.due(runtime.database, policy)
         print(f"{len(due)} case(s) closed before {policy.closed_before:%Y-%m-%d} ({policy.days} days ago) "
               f"{'would have' if args.dry_run or not args.yes else 'will have'} their personal data erased, irreversibly")
@@ -219,8 +279,10 @@ def _retention_apply(settings: Settings, args: argparse.Namespace) -> int:
         erased = 0
         for case_id in due:  # one transaction per case: an interruption keeps what was done
             with runtime.database.session(write=True) as session:
-                erasure = retention.erase_expired(session, runtime.vault, runtime.ledger, settings.gateway_id, policy, case_id)
+                erasure, appended = retention.erase_expired(session, runtime.vault, runtime.ledger, settings.gateway_id, policy, case_id)
                 session.commit()
+            if appended is not None:
+                runtime.ledger.committed(appended)
             delete_blobs(runtime.blobs, erasure.blobs)
             if erasure.erased_now:
                 erased += 1
@@ -406,6 +468,16 @@ def parser() -> argparse.ArgumentParser:
     verify.add_argument("--witness", action="append", default=[], help="a witness's cosignature verifier key (repeatable)")
     verify.add_argument("--since", help="a signed checkpoint saved earlier: the export must extend it")
     verify.set_defaults(run=_ledger_verify)
+    ledger.add_parser("check", help="check the whole stored ledger: every entry against its leaf, every node, every "
+                      "checkpoint (exit 1 naming the first mismatch)").set_defaults(run=_ledger_check)
+
+    backup = commands.add_parser("backup", help="back up the database (online), the blobs and a manifest into DIR; never the master key")
+    backup.add_argument("directory", type=Path, help="a new or empty directory")
+    backup.set_defaults(run=_backup)
+    restore = commands.add_parser("restore", help="restore a backup made by `gateway backup` (every gateway process stopped)")
+    restore.add_argument("directory", type=Path)
+    restore.add_argument("--force", action="store_true", help="replace a database that already holds a ledger")
+    restore.set_defaults(run=_restore)
 
     report = commands.add_parser("report", help="the processing-time report (HTML with charts, or CSV), from the ledger alone")
     report.add_argument("--from", dest="from_month", type=_month, help="first month of opening, YYYY-MM (default: the first)")

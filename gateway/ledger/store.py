@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -34,6 +34,13 @@ class DatabaseNodes:
         self.session = session
 
     def get_nodes(self, ids: Sequence[merkle.NodeId]) -> list[bytes]:
+        found = self.find(ids)
+        return [found[node] for node in ids]
+
+    def find(self, ids: Sequence[merkle.NodeId]) -> dict[merkle.NodeId, bytes]:
+        """The stored hashes of those of `ids` that are stored."""
+        if not ids:
+            return {}
         # One `level = L AND idx IN (…)` term per level: both engines answer it from the primary
         # key (SQLite scans the table for a row-value `(level, idx) IN (…)`).
         by_level: dict[int, list[int]] = {}
@@ -44,8 +51,7 @@ class DatabaseNodes:
                 or_(*(and_(LedgerNode.level == level, LedgerNode.idx.in_(indexes)) for level, indexes in by_level.items()))
             )
         ).all()
-        found = {merkle.NodeId(level, idx): bytes(value) for level, idx, value in rows}
-        return [found[node] for node in ids]
+        return {merkle.NodeId(level, idx): bytes(value) for level, idx, value in rows}
 
 
 @dataclass(frozen=True)
@@ -59,10 +65,11 @@ class Appended:
 
 class Ledger:
     """The gateway's log: its origin line and checkpoint key, and the edge of the tree as this
-    process last committed it (the border nodes the next append needs, so that it reads none)."""
+    process last committed it (the border nodes the next append needs, so that it reads none).
+    `publish(size, note)` is told of each committed checkpoint (the restore guard's record)."""
 
-    def __init__(self, origin: str, signer: NoteSigner) -> None:
-        self.origin, self.signer = origin, signer
+    def __init__(self, origin: str, signer: NoteSigner, publish: Callable[[int, str], None] | None = None) -> None:
+        self.origin, self.signer, self.publish = origin, signer, publish
         self._edge: tuple[int, dict[merkle.NodeId, bytes]] = (0, {})
 
     def append(self, session: Session, event: NewEntry) -> Appended:
@@ -86,6 +93,8 @@ class Ledger:
         state is remembered, and only used for the size it belongs to, so another process
         appending meanwhile just means one read of the border."""
         self._edge = (appended.index + 1, appended.edge)
+        if self.publish is not None:
+            self.publish(appended.index + 1, appended.checkpoint)
 
     def _border(self, session: Session, size: int) -> dict[merkle.NodeId, bytes]:
         remembered, nodes = self._edge
