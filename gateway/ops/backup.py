@@ -101,7 +101,7 @@ def restore(settings: Settings, database: Database, blobs: BlobStore, directory:
         _restore_sqlite(directory / SQLITE_COPY, _sqlite_path(settings))
     else:
         _run(settings, "pg_restore", "--clean", "--if-exists", "--single-transaction", "--no-owner", "--no-acl",
-             str(directory / POSTGRES_DUMP))
+             f"--dbname={make_url(settings.database_url).database}", str(directory / POSTGRES_DUMP))
     if isinstance(blobs, LocalBlobStore):
         _restore_blobs(blobs, directory, manifest)
     return manifest
