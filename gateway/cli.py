@@ -165,6 +165,35 @@ def _ledger_check(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _ledger_reimport(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.ledger.reimport import ReimportRefused, reimport
+    from gateway.ops.backup import sha256_of
+
+    with _runtime(settings) as runtime:
+        record = runtime.published_checkpoints
+        published = record.latest(runtime.ledger.signer.verifier)
+        if published is None:
+            print(f"gateway ledger reimport: no checkpoint is on record in {record.path}: nothing to re-import up to", file=sys.stderr)
+            return 1
+        try:
+            with open(args.export, encoding="utf-8") as lines, runtime.database.session(write=True) as session:
+                done = reimport(session, runtime.ledger, lines, published)
+                session.commit()
+        except (ReimportRefused, OSError, ValueError) as refused:
+            print(f"gateway ledger reimport: {refused}", file=sys.stderr)
+            return 1
+        if done.last is None:
+            print(f"nothing to re-import: the database's ledger already holds the {done.start} entries up to the last published checkpoint")
+            return 0
+        runtime.ledger.committed(done.last)
+        record.record_reimport(done.start, done.end, sha256_of(Path(args.export)))
+        print(f"re-imported ledger entries {done.start} to {done.end - 1} from {args.export}; recorded in {record.path}")
+        runtime.check_ledger()
+        for failure in runtime.readiness.failures():
+            print(f"gateway ledger reimport: {failure.reason}", file=sys.stderr)
+        return 1 if runtime.readiness.failures() else 0
+
+
 def _writes_refused(runtime: Runtime) -> bool:
     """A command that appends to the ledger first runs the checks serving runs, and refuses as a
     write to the API would (see README, The restore guard and recovery)."""
@@ -470,6 +499,11 @@ def parser() -> argparse.ArgumentParser:
     verify.set_defaults(run=_ledger_verify)
     ledger.add_parser("check", help="check the whole stored ledger: every entry against its leaf, every node, every "
                       "checkpoint (exit 1 naming the first mismatch)").set_defaults(run=_ledger_check)
+
+    reimport = ledger.add_parser("reimport", help="append the entries a restored database lacks, up to the last published "
+                                 "checkpoint, from an auditor's export (see README, The restore guard and recovery)")
+    reimport.add_argument("export", help="a ledger export (JSON Lines) covering the ledger from index 0")
+    reimport.set_defaults(run=_ledger_reimport)
 
     backup = commands.add_parser("backup", help="back up the database (online), the blobs and a manifest into DIR; never the master key")
     backup.add_argument("directory", type=Path, help="a new or empty directory")

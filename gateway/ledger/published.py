@@ -10,7 +10,8 @@ checkpoint behind, which the next write makes good. Each line is fdatasync'd bef
 sent, so that what a client saw survives a power cut as the database's commit does (0.25 ms a write
 measured here, against a SQLite write's 3.7 ms).
 
-One JSON line per checkpoint, `{"size": N, "note": "<signed checkpoint>"}`, appended with one
+One JSON line per checkpoint, `{"size": N, "note": "<signed checkpoint>"}` (and one per re-import
+from an auditor's export, `{"reimported": {"from": …, "to": …, "export_sha256": …, "at": …}}`), appended with one
 `write()` on a descriptor opened with O_APPEND: several gateway processes sharing the file (one
 PostgreSQL database, one directory) never interleave within a line. Their lines may come out of
 size order by a few, so the latest is the largest size near the end, not the last line.
@@ -23,6 +24,7 @@ import logging
 import os
 import threading
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from gateway.ledger.checkpoint import Checkpoint, NoteError, NoteVerifier, open_checkpoint
@@ -46,7 +48,15 @@ class PublishedCheckpoints:
 
     def record(self, size: int, note: str) -> None:
         """Append one checkpoint, durably (OSError if it cannot be written)."""
-        line = (json.dumps({"size": size, "note": note}, separators=(",", ":")) + "\n").encode()
+        self._append({"size": size, "note": note})
+
+    def record_reimport(self, start: int, end: int, export_sha256: str) -> None:
+        """Say that entries [start, end) were re-imported from an export (`gateway ledger reimport`)."""
+        self._append({"reimported": {"from": start, "to": end, "export_sha256": export_sha256,
+                                     "at": datetime.now(UTC).isoformat(timespec="seconds")}})
+
+    def _append(self, record: dict) -> None:
+        line = (json.dumps(record, separators=(",", ":")) + "\n").encode()
         with self._lock:
             if self._descriptor is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -85,6 +95,8 @@ def _parse(line: bytes, verifier: NoteVerifier) -> Published | None:
         return None
     try:
         record = json.loads(line)
+        if "reimported" in record:
+            return None
         checkpoint: Checkpoint = open_checkpoint(record["note"], verifier)
     except (ValueError, KeyError, TypeError, NoteError):
         log.warning("a line of the published-checkpoint record is not a checkpoint signed by this gateway: skipped")

@@ -74,8 +74,19 @@ class Ledger:
 
     def append(self, session: Session, event: NewEntry) -> Appended:
         seq = sequences.advance(session, SEQUENCE)
-        index = seq - 1
         entry = Entry(seq=seq, at=timestamp(datetime.now(UTC)), **dataclasses.asdict(event))
+        return self._store(session, entry, lambda root: sign_note(Checkpoint(self.origin, seq, root).body(), self.signer))
+
+    def append_published(self, session: Session, entry: Entry, note: str) -> Appended:
+        """Append again an entry this gateway published, with the checkpoint it signed then (a
+        re-import from an auditor's export, which the caller has verified)."""
+        if sequences.advance(session, SEQUENCE) != entry.seq:
+            raise ValueError(f"entry {entry.seq - 1} does not come next in the ledger")
+        return self._store(session, entry, lambda root: note)
+
+    def _store(self, session: Session, entry: Entry, checkpoint_for: Callable[[bytes], str]) -> Appended:
+        """The entry, the subtrees it completes and the checkpoint of the new size (given its root)."""
+        seq, index = entry.seq, entry.seq - 1
         leaf = entry.leaf_hash()
         border = self._border(session, index)
         created = merkle.append(index, leaf, border)
@@ -83,7 +94,7 @@ class Ledger:
         connection.execute(_INSERT_ENTRY, {**row_of(entry), "leaf_hash": leaf.hex()})
         connection.execute(_INSERT_NODES, [{"level": node.level, "idx": node.index, "hash": value} for node, value in created])
         known = _Overlay({**border, **dict(created)})
-        note = sign_note(Checkpoint(self.origin, seq, merkle.root(seq, known)).body(), self.signer)
+        note = checkpoint_for(merkle.root(seq, known))
         connection.execute(_INSERT_CHECKPOINT, {"size": seq, "note": note, "created_at": datetime.now(UTC)})
         edge = {node: known.nodes[node] for node in merkle.compact_range_ids(seq)}
         return Appended(index, entry, note, merkle.inclusion_proof(index, seq, known), edge)

@@ -66,7 +66,7 @@ def backup(settings: Settings, database: Database, blobs: BlobStore, directory: 
         database_file, state = SQLITE_COPY, _copy_sqlite(_sqlite_path(settings), directory / SQLITE_COPY)
     else:
         database_file, state = POSTGRES_DUMP, _dump_postgres(settings, database, directory / POSTGRES_DUMP)
-    files = [_described(directory, database_file, _sha256(directory / database_file))]
+    files = [_described(directory, database_file, sha256_of(directory / database_file))]
     if isinstance(blobs, LocalBlobStore):
         files += [_described(directory, relative, digest) for relative, digest in _copy_blobs(blobs, directory)]
         blob_store = "local: copied under blobs/"
@@ -118,7 +118,7 @@ def read_manifest(directory: Path) -> dict:
         path = _inside(directory, described["path"])
         if not path.is_file():
             raise BackupError(f"{described['path']} is listed in the manifest but missing from the backup")
-        if _sha256(path) != described["sha256"]:
+        if sha256_of(path) != described["sha256"]:
             raise BackupError(f"{described['path']} does not have the SHA-256 the manifest states: the backup is damaged")
     return manifest
 
@@ -216,7 +216,7 @@ def _restore_blobs(store: LocalBlobStore, directory: Path, manifest: dict) -> No
         if not relative.startswith(BLOBS + "/"):
             continue
         name = check_blob_name(Path(relative).name)
-        if store.path(name).is_file() and _sha256(store.path(name)) == described["sha256"]:
+        if store.path(name).is_file() and sha256_of(store.path(name)) == described["sha256"]:
             continue
         staged = store.stage()
         with open(directory / relative, "rb") as source:
@@ -236,7 +236,7 @@ def _inside(directory: Path, relative: str) -> Path:
     return path
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as source:
         while chunk := source.read(CHUNK):

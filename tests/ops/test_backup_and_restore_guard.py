@@ -165,3 +165,26 @@ def test_a_forked_history_trips_the_guard(ops_env, settings, test_pki, tmp_path,
         assert application.state.runtime.readiness.write_refusal().reason == (
             "restore guard: the database's ledger (size 8) differs at size 6 from the checkpoint of that size this gateway "
             "published: a forked history; writes are refused (see README, The restore guard and recovery)")
+
+
+def test_the_missing_entries_are_reimported_from_an_auditors_export(ops_env, settings, test_pki, tmp_path, capsys):
+    backup, early, late = tmp_path / "backup", tmp_path / "early.jsonl", tmp_path / "late.jsonl"
+    with serving(settings, test_pki) as (_, imr, omrane):
+        open_cases(imr, omrane, 2)
+        assert run(capsys, "backup", str(backup))[0] == 0
+        assert run(capsys, "ledger", "export", str(early))[0] == 0
+        open_cases(imr, omrane, 2)
+        assert run(capsys, "ledger", "export", str(late))[0] == 0  # what an auditor downloaded
+    assert run(capsys, "restore", str(backup), "--force")[0] == 0
+    code, _, err = run(capsys, "ledger", "reimport", str(early))
+    assert code == 1 and "the export stops at size 4, before the checkpoint of size 8 seen earlier" in err
+    code, out, err = run(capsys, "ledger", "reimport", str(late))
+    assert (code, err) == (0, "") and out == f"re-imported ledger entries 4 to 7 from {late}; recorded in {settings.published_checkpoints_path}"
+    assert '"reimported":{"from":4,"to":8,' in settings.published_checkpoints_path.read_text().splitlines()[-1]
+    with serving(settings, test_pki) as (application, imr, omrane):
+        assert application.state.runtime.readiness.ready
+        open_cases(imr, omrane, 1)
+    assert run(capsys, "ledger", "check")[1] == "OK: ledger entries 0 to 9 match their leaves, nodes and checkpoints; tree size 10"
+    key = run(capsys, "ledger", "key")[1]
+    assert run(capsys, "ledger", "export", str(tmp_path / "after.jsonl"))[0] == 0
+    assert run(capsys, "ledger", "verify", str(tmp_path / "after.jsonl"), "--key", key)[1].startswith("OK: 10 entries")
