@@ -7,11 +7,11 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -137,31 +137,33 @@ def _ledger_verify(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.ledger.checkpoint import COSIGNATURE_V1, NoteError, NoteVerifier
     from gateway.ledger.verify import VerificationFailed, verify_export
 
-    try:
+    def verified():
         log = NoteVerifier.from_key_string(args.key)
         witnesses = [NoteVerifier.from_key_string(key) for key in args.witness]
         if any(w.signature_type != COSIGNATURE_V1 for w in witnesses):
             raise NoteError("witness keys are cosignature (type 0x04) verifier keys")
         since = Path(args.since).read_text(encoding="utf-8") if args.since else None
         with open(args.export, encoding="utf-8") as lines:
-            verdict = verify_export(lines, log, witnesses, since)
-    except (VerificationFailed, NoteError, OSError) as failure:
-        print(f"FAILED: {failure}")
-        return 1
-    print(verdict.line())
-    return 0
+            return verify_export(lines, log, witnesses, since)
+
+    return _verdict(verified, (VerificationFailed, NoteError, OSError))
 
 
 def _ledger_check(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.ledger.integrity import LedgerMismatch, check
 
     with _runtime(settings) as runtime:
-        try:
-            checked = check(runtime.database, runtime.ledger.signer.verifier)
-        except LedgerMismatch as mismatch:
-            print(f"FAILED: {mismatch}")
-            return 1
-    print(checked.line())
+        return _verdict(lambda: check(runtime.database, runtime.ledger.signer.verifier), (LedgerMismatch,))
+
+
+def _verdict(checked: Callable[[], Any], failures: tuple[type[Exception], ...]) -> int:
+    """A check's one line: `OK: …` and exit status 0, or `FAILED: …` naming the first bad entry and 1."""
+    try:
+        verdict = checked()
+    except failures as failure:
+        print(f"FAILED: {failure}")
+        return 1
+    print(verdict.line())
     return 0
 
 
@@ -188,20 +190,17 @@ def _ledger_reimport(settings: Settings, args: argparse.Namespace) -> int:
         runtime.ledger.committed(done.last)
         record.record_reimport(done.start, done.end, sha256_of(Path(args.export)))
         print(f"re-imported ledger entries {done.start} to {done.end - 1} from {args.export}; recorded in {record.path}")
-        runtime.check_ledger()
-        for failure in runtime.readiness.failures():
-            print(f"gateway ledger reimport: {failure.reason}", file=sys.stderr)
-        return 1 if runtime.readiness.failures() else 0
+        return _checked_now(runtime, "ledger reimport")
 
 
-def _writes_refused(runtime: Runtime) -> bool:
-    """A command that appends to the ledger first runs the checks serving runs, and refuses as a
-    write to the API would (see README, The restore guard and recovery)."""
+def _checked_now(runtime: Runtime, command: str) -> int:
+    """The ledger's start-up checks, run on what is there now: each failure on a line of its own; 1 if any.
+    A command that appends to the ledger runs them first, and refuses as a write to the API would."""
     runtime.check_ledger()
-    refusal = runtime.readiness.write_refusal()
-    if refusal is not None:
-        print(f"gateway: writes are refused: {refusal.reason}", file=sys.stderr)
-    return refusal is not None
+    failures = runtime.readiness.failures()
+    for failure in failures:
+        print(f"gateway {command}: {failure.reason}", file=sys.stderr)
+    return 1 if failures else 0
 
 
 def _backup(settings: Settings, args: argparse.Namespace) -> int:
@@ -230,9 +229,7 @@ def _restore(settings: Settings, args: argparse.Namespace) -> int:
             return 1
         print(f"restored the backup of {manifest['created_at']} (ledger size {manifest['ledger']['size']}, "
               f"migration {', '.join(manifest['migration_revision'])}); run `gateway migrate` if this gateway is newer")
-        runtime.check_ledger()
-        for failure in runtime.readiness.failures():
-            print(f"gateway restore: {failure.reason}", file=sys.stderr)
+        _checked_now(runtime, "restore")  # an old backup trips the guard: said now, and the restore stands
     return 0
 
 
@@ -240,7 +237,7 @@ def _reminders_run(settings: Settings, args: argparse.Namespace) -> int:
     from gateway import jobs
 
     with _runtime(settings) as runtime:
-        if _writes_refused(runtime):
+        if _checked_now(runtime, "reminders run"):
             return 1
         sent = jobs.send_reminders(runtime)
     print(f"sent {sent} reminder(s)")
@@ -293,7 +290,7 @@ def _retention_apply(settings: Settings, args: argparse.Namespace) -> int:
 
     policy = retention.Policy(args.days if args.days is not None else settings.retention_days, datetime.now(UTC))
     with _runtime(settings) as runtime:
-        if _writes_refused(runtime):
+        if _checked_now(runtime, "retention apply"):
             return 1
         due = retention.due(runtime.database, policy)
         print(f"{len(due)} case(s) closed before {policy.closed_before:%Y-%m-%d} ({policy.days} days ago) "
