@@ -178,8 +178,8 @@ def _ledger_reimport(settings: Settings, args: argparse.Namespace) -> int:
             print(f"gateway ledger reimport: no checkpoint is on record in {record.path}: nothing to re-import up to", file=sys.stderr)
             return 1
         try:
-            with open(args.export, encoding="utf-8") as lines, runtime.database.session(write=True) as session:
-                done = reimport(session, runtime.ledger, lines, published)
+            with runtime.database.session(write=True) as session:
+                done = reimport(session, runtime.ledger, Path(args.export), published)
                 session.commit()
         except (ReimportRefused, OSError, ValueError) as refused:
             print(f"gateway ledger reimport: {refused}", file=sys.stderr)

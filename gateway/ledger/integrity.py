@@ -26,6 +26,10 @@ from gateway.storage.engine import Database
 from gateway.storage.models import LedgerCheckpoint, LedgerEntry
 
 
+_ENTRIES = LedgerEntry.__table__  # rows read without the ORM: a whole ledger goes through here
+Edge = list[tuple[merkle.NodeId, bytes]]  # the tree's compact range (right edge), left to right
+
+
 class LedgerMismatch(Exception):
     """The stored ledger does not hold up; the message names the entry (index), node or checkpoint."""
 
@@ -47,19 +51,20 @@ def check(database: Database, verifier: NoteVerifier, last: int | None = None, b
         last_entry = session.execute(select(func.max(LedgerEntry.seq))).scalar() or 0
         start = 0 if last is None else max(0, size - last)
         edge_ids = merkle.compact_range_ids(start)
-        edge = DatabaseNodes(session).find(edge_ids)
+        found = DatabaseNodes(session).find(edge_ids)
     if last_entry != size:
         raise LedgerMismatch(f"the ledger holds {last_entry} entries but its latest checkpoint is of size {size}")
-    missing = [node for node in edge_ids if node not in edge]
+    missing = [node for node in edge_ids if node not in found]
     if missing:
         raise LedgerMismatch(f"ledger node {_name(missing[0])} is missing")
+    edge = [(node, found[node]) for node in edge_ids]
     position = start
     while position < size:
         end = min(size, position + batch)
         with database.session(write=False) as session:
             rows = [(entry_from_row(row), row.leaf_hash) for row in session.execute(
-                select(LedgerEntry).where(LedgerEntry.seq > position, LedgerEntry.seq <= end).order_by(LedgerEntry.seq)
-            ).scalars()]
+                select(_ENTRIES).where(_ENTRIES.c.seq > position, _ENTRIES.c.seq <= end).order_by(_ENTRIES.c.seq)
+            )]
             notes = dict(session.execute(select(LedgerCheckpoint.size, LedgerCheckpoint.note).where(LedgerCheckpoint.size > position, LedgerCheckpoint.size <= end)).all())
             stored = DatabaseNodes(session).find([node for index in range(position, end) for node in _created_ids(index)])
         for entry, stored_leaf in rows:
@@ -74,22 +79,20 @@ def check(database: Database, verifier: NoteVerifier, last: int | None = None, b
     return Checked(size, start)
 
 
-def _check_entry(entry: Entry, stored_leaf: str, edge: dict[merkle.NodeId, bytes],
-                 stored: dict[merkle.NodeId, bytes]) -> dict[merkle.NodeId, bytes]:
+def _check_entry(entry: Entry, stored_leaf: str, edge: Edge, stored: dict[merkle.NodeId, bytes]) -> Edge:
     """The entry's leaf and the subtrees it completes, against what is stored; the new right edge."""
     index = entry.seq - 1
     leaf = entry.leaf_hash()
     if leaf.hex() != stored_leaf:
         raise LedgerMismatch(f"ledger entry {index} was changed: it no longer hashes to its stored leaf hash")
-    created = merkle.append(index, leaf, edge)
+    created = merkle.append(index, leaf, dict(edge))
     for node, value in created:
         if stored.get(node) != value:
             what = "is missing" if node not in stored else "differs from the hash of its entries"
             if node.level == 0:
                 raise LedgerMismatch(f"ledger entry {index}: its leaf node {what}")
             raise LedgerMismatch(f"ledger node {_name(node)} {what}")
-    known = {**edge, **dict(created)}
-    return {node: known[node] for node in merkle.compact_range_ids(index + 1)}
+    return [*edge[:len(edge) - (len(created) - 1)], created[-1]]  # each parent created took its left sibling's place
 
 
 def _created_ids(index: int) -> list[merkle.NodeId]:
@@ -111,9 +114,9 @@ def _open(note: str, size: int, verifier: NoteVerifier) -> Checkpoint:
     return checkpoint
 
 
-def _check_checkpoint(checkpoint: Checkpoint, edge: dict[merkle.NodeId, bytes]) -> None:
+def _check_checkpoint(checkpoint: Checkpoint, edge: Edge) -> None:
     """Its root against the right edge just recomputed from the entries (and the stored edge they extend)."""
-    if merkle.fold([edge[node] for node in merkle.compact_range_ids(checkpoint.size)]) != checkpoint.root_hash:
+    if merkle.fold([value for _, value in edge]) != checkpoint.root_hash:
         raise LedgerMismatch(
             f"ledger checkpoint {checkpoint.size}: the stored tree does not have the root it states "
             f"(entry {checkpoint.size - 1} or an earlier one, or a node, was changed)"

@@ -8,7 +8,7 @@ commit would leave the record ahead of every database, and the guard would refus
 checkpoint nobody ever saw. A crash between the commit and the record only leaves the record one
 checkpoint behind, which the next write makes good. Each line is fdatasync'd before the answer is
 sent, so that what a client saw survives a power cut as the database's commit does (0.25 ms a write
-measured here, against a SQLite write's 3.7 ms).
+on a quiet machine here, more under load: see README, The restore guard and recovery).
 
 One JSON line per checkpoint, `{"size": N, "note": "<signed checkpoint>"}` (and one per re-import
 from an auditor's export, `{"reimported": {"from": …, "to": …, "export_sha256": …, "at": …}}`), appended with one

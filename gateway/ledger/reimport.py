@@ -12,13 +12,13 @@ institutions hold it, and their receipts, and send it again.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from gateway.ledger import merkle
-from gateway.ledger.checkpoint import NoteVerifier, parse_note
+from gateway.ledger.checkpoint import Checkpoint, NoteVerifier, parse_note
 from gateway.ledger.entry import Entry
 from gateway.ledger.published import Published
 from gateway.ledger.store import Appended, DatabaseNodes, Ledger
@@ -36,25 +36,24 @@ class Reimported:
     last: Appended | None
 
 
-def reimport(session: Session, ledger: Ledger, export: Iterable[str], published: Published) -> Reimported:
-    """Append, in the caller's transaction, the entries of `export` beyond the database's ledger."""
-    lines = list(export)
+def reimport(session: Session, ledger: Ledger, export: Path, published: Published) -> Reimported:
+    """Append, in the caller's transaction, the entries of `export` beyond the database's ledger.
+    The export is read twice (verified, then its missing part taken), never held whole."""
     verifier = ledger.signer.verifier
     try:
-        verify_export(lines, verifier, since=published.note, progress=None)
+        with open(export, encoding="utf-8") as lines:
+            verify_export(lines, verifier, since=published.note, progress=None)
     except VerificationFailed as failure:
         raise ReimportRefused(f"the export does not verify against this gateway's key and its last published checkpoint: {failure}") from None
     start = Ledger.size(session)
-    tree, missing, notes = merkle.MemoryTree(), [], {}
-    for record in map(json.loads, filter(str.strip, lines)):
-        if record["type"] == "entry":
-            entry = Entry.from_dict(record["entry"])
-            tree.append_leaf_hash(entry.leaf_hash())
-            if entry.seq > start:
-                missing.append(entry)
-        elif record["type"] == "checkpoint" and record["size"] > start:
-            notes[record["size"]] = _signed_by(record["note"], verifier)
-    if start and tree.root(start) != merkle.root(start, DatabaseNodes(session)):
+    missing, notes = [], {}
+    with open(export, encoding="utf-8") as lines:
+        for record in map(json.loads, filter(str.strip, lines)):
+            if record["type"] == "entry" and record["index"] >= start:
+                missing.append(Entry.from_dict(record["entry"]))
+            elif record["type"] == "checkpoint" and record["size"] >= start:
+                notes[record["size"]] = _signed_by(record["note"], verifier)
+    if start and (start not in notes or _root(notes[start]) != merkle.root(start, DatabaseNodes(session))):
         raise ReimportRefused(f"the database's ledger (size {start}) is not a prefix of the export: it forked; restore a backup instead")
     last = None
     for entry in missing:
@@ -62,6 +61,11 @@ def reimport(session: Session, ledger: Ledger, export: Iterable[str], published:
             raise ReimportRefused(f"the export holds no checkpoint of size {entry.seq}")
         last = ledger.append_published(session, entry, notes[entry.seq])
     return Reimported(start, start + len(missing), last)
+
+
+def _root(note: str) -> bytes:
+    """The root a checkpoint of the export states (verify_export checked it against the export's entries)."""
+    return Checkpoint.parse(parse_note(note)[0]).root_hash
 
 
 def _signed_by(note: str, verifier: NoteVerifier) -> str:

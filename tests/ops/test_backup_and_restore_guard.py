@@ -155,6 +155,7 @@ def test_a_forked_history_trips_the_guard(ops_env, settings, test_pki, tmp_path,
         open_cases(imr, omrane, 1)
         assert run(capsys, "backup", str(backup))[0] == 0
         open_cases(imr, omrane, 2)
+        assert run(capsys, "ledger", "export", str(tmp_path / "published.jsonl"))[0] == 0
     assert run(capsys, "restore", str(backup), "--force")[0] == 0
     record.rename(tmp_path / "record-aside")
     with serving(settings, test_pki) as (application, imr, omrane):
@@ -165,6 +166,8 @@ def test_a_forked_history_trips_the_guard(ops_env, settings, test_pki, tmp_path,
         assert application.state.runtime.readiness.write_refusal().reason == (
             "restore guard: the database's ledger (size 8) differs at size 6 from the checkpoint of that size this gateway "
             "published: a forked history; writes are refused (see README, The restore guard and recovery)")
+    code, _, err = run(capsys, "ledger", "reimport", str(tmp_path / "published.jsonl"))
+    assert code == 1 and "the database's ledger (size 8) is not a prefix of the export: it forked" in err
 
 
 def test_the_missing_entries_are_reimported_from_an_auditors_export(ops_env, settings, test_pki, tmp_path, capsys):
