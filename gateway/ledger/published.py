@@ -59,10 +59,19 @@ class PublishedCheckpoints:
         line = (json.dumps(record, separators=(",", ":")) + "\n").encode()
         with self._lock:
             if self._descriptor is None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+                self._descriptor = self._open()
             os.write(self._descriptor, line)
             os.fdatasync(self._descriptor)
+
+    def _open(self) -> int:
+        """The descriptor appends go through; a line torn by a crash is ended first, so that the
+        next one is not glued to it."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o640)
+        size = os.fstat(descriptor).st_size
+        if size and os.pread(descriptor, 1, size - 1) != b"\n":
+            os.write(descriptor, b"\n")
+        return descriptor
 
     def latest(self, verifier: NoteVerifier) -> Published | None:
         """The largest checkpoint on record that the gateway's key signed (a torn or foreign line is skipped)."""
