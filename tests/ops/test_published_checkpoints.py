@@ -11,9 +11,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gateway.ledger.checkpoint import Checkpoint, NoteSigner, sign_note
 from gateway.ledger.published import PublishedCheckpoints
+from gateway.security.signers import Ed25519Key
 
-SIGNER = NoteSigner("test/ledger", Ed25519PrivateKey.generate())
-OTHER = NoteSigner("test/ledger", Ed25519PrivateKey.generate())
+SIGNER = NoteSigner("test/ledger", Ed25519Key(Ed25519PrivateKey.generate()))
+OTHER = NoteSigner("test/ledger", Ed25519Key(Ed25519PrivateKey.generate()))
 
 
 def note(size: int, signer: NoteSigner = SIGNER) -> str:
