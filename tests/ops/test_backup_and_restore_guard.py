@@ -79,6 +79,9 @@ def test_an_old_backup_trips_the_guard_and_the_later_one_clears_it(ops_env, sett
         assert not readiness.ready and readiness.write_refusal().check == "restore-guard"
         refused = imr.post("/v1/cases", json=case_payload())
         assert refused.status_code == 503 and refused.json()["check"] == "restore-guard"
+        streamed = upload(imr, case_id, samples.pdf(["autre pièce"]), filename="autre.pdf")
+        assert streamed.status_code == 503 and streamed.json()["check"] == "restore-guard"
+        assert len(list(settings.open_blob_store().published())) == 1  # nothing was stored for it
         assert imr.get(document["content"]).status_code == 200  # reads, of documents too, go on
     assert run(capsys, "reminders", "run")[0] == 1  # nor does the gateway append on its own
 
