@@ -70,6 +70,8 @@ async def send_reminders_periodically(runtime: Runtime) -> None:
 
 
 async def _sweep(runtime: Runtime) -> None:
+    if runtime.readiness.write_refusal() is not None:
+        return  # a reminder is a ledger entry: none while writes are refused
     held = await run_in_threadpool(locks.try_lock, runtime.database, REMINDERS_LOCK)
     if held is None:
         return  # another process is sweeping
@@ -94,7 +96,10 @@ async def follow_registry(runtime: Runtime) -> None:
             with suppress(TimeoutError):
                 await asyncio.wait_for(woken.wait(), runtime.settings.registry_poll_seconds)
             try:
-                if woken.is_set():
+                if woken.is_set() and (refusal := runtime.readiness.write_refusal()) is not None:
+                    woken.clear()
+                    log.error("SIGHUP: registry not applied while writes are refused: %s", refusal.reason)
+                elif woken.is_set():
                     woken.clear()
                     applied = await runtime.writer.run(runtime.apply_files)
                     log.info("SIGHUP: registry %s", f"version {applied.version} applied" if applied else "unchanged")

@@ -12,6 +12,7 @@ version in force (gateway.security.trust), swapped whole when another version is
 from __future__ import annotations
 
 import importlib.util
+import logging
 import ssl
 import threading
 from collections.abc import Iterator
@@ -25,7 +26,9 @@ from cryptography import x509
 
 from gateway.api.rate_limits import Rate, RateLimiter
 from gateway.config import Settings
+from gateway.ledger import integrity
 from gateway.ledger.checkpoint import NoteSigner
+from gateway.ledger.published import PublishedCheckpoints
 from gateway.ledger.store import Ledger
 from gateway.misconfiguration import ConfigurationError, provisioned
 from gateway.ops.readiness import Readiness
@@ -47,6 +50,9 @@ REGISTRY = "the institution registry (JSON; see README, The registry)"
 CLIENT_CA = "the certificate (PEM) of the CA that issues the institutions' client certificates"
 CLIENT_CRL = "the client CA's certificate revocation lists (PEM), signed by it and not past their next update"
 KEY_USES = {ES256: "the gateway's receipt signing key", EDDSA: "the ledger's checkpoint signing key"}
+LEDGER_CHECK, RESTORE_GUARD = "ledger", "restore-guard"
+
+log = logging.getLogger(__name__)
 
 
 class Runtime:
@@ -120,7 +126,21 @@ class Runtime:
         settings = self.settings
         key = self._signing_key("GATEWAY_CHECKPOINT_KEY", settings.checkpoint_key_path,
                                 "GATEWAY_PKCS11_CHECKPOINT_KEY_LABEL", settings.pkcs11_checkpoint_key_label, EDDSA)
-        return Ledger(settings.origin, NoteSigner(settings.origin, key))
+        return Ledger(settings.origin, NoteSigner(settings.origin, key), self._published)
+
+    @cached_property
+    def published_checkpoints(self) -> PublishedCheckpoints:
+        """The restore guard's record, outside the database (gateway.ledger.published)."""
+        return PublishedCheckpoints(self.settings.published_checkpoints_path)
+
+    def _published(self, size: int, note: str) -> None:
+        """A committed checkpoint goes on record; if it cannot, no further write is accepted, since
+        the guard could no longer tell an old backup from the published history."""
+        try:
+            self.published_checkpoints.record(size, note)
+        except OSError as error:
+            self._refuse_writes(RESTORE_GUARD, f"the checkpoint of size {size} could not be recorded in "
+                                f"{self.published_checkpoints.path} ({error.strerror}): fix it and restart")
 
     @cached_property
     def _receipt_keys(self) -> tuple[tuple[Signer, VerificationKey], list[VerificationKey]]:
@@ -193,7 +213,8 @@ class Runtime:
     def apply_files(self) -> registry_service.Applied | None:
         """`gateway registry apply`, SIGHUP and start-up alike: the registry file and the CRLs
         checked (an invalid one changes nothing: ConfigurationError), applied in one transaction,
-        and served here at once. None: they are what is in force already."""
+        and served here at once. None: they are what is in force already. The caller checks first
+        that writes are not refused (gateway.ops.readiness): the change is a ledger entry."""
         proposal = self.proposal_from_files()
         trust = self._trust_of(proposal, None)
         with self.database.session(write=True) as session:
@@ -243,11 +264,39 @@ class Runtime:
         apply` would: at start-up the file wins over a version another process applied."""
         check_up_to_date(self.database.engine)
         self._serving_tls = not self.settings.trust_proxy_client_cert
-        self.apply_files()
         self.check_configuration()
         self.blobs.sweep_incoming()
+        self.check_ledger()
+        if self.readiness.write_refusal() is None:
+            self.apply_files()
+        else:  # a registry change is a ledger entry: none while writes are refused; the version in force is served
+            self.follow()
+
+    def check_ledger(self) -> None:
+        """The ledger self-check over the latest entries, then the restore guard. Either failing
+        keeps the process not ready and refuses writes, while reads go on being served."""
+        verifier = self.ledger.signer.verifier
+        try:
+            size = integrity.check(self.database, verifier, last=self.settings.ledger_self_check_entries).size
+        except integrity.LedgerMismatch as mismatch:
+            self._refuse_writes(LEDGER_CHECK, f"ledger self-check failed: {mismatch}")
+        else:
+            self.readiness.clear(LEDGER_CHECK)
+            log.info("ledger self-check passed: the latest %s entries of %s", min(size, self.settings.ledger_self_check_entries), size)
+        published = self.published_checkpoints.latest(verifier)
+        behind = integrity.restore_guard(self.database, published) if published is not None else None
+        if behind is not None:
+            self._refuse_writes(RESTORE_GUARD, f"restore guard: {behind}")
+        else:
+            self.readiness.clear(RESTORE_GUARD)
+
+    def _refuse_writes(self, check: str, reason: str) -> None:
+        log.error("%s", reason)
+        self.readiness.fail(check, reason, blocks_writes=True)
 
     def close(self) -> None:
+        if "published_checkpoints" in self.__dict__:
+            self.published_checkpoints.close()
         if "writer" in self.__dict__:
             self.writer.close()
         if "database" in self.__dict__:
