@@ -8,13 +8,16 @@ exports the ledger never loads the master key.
 from __future__ import annotations
 
 import ssl
+from collections.abc import Mapping
 from functools import cached_property
+from typing import Any
 
 from cryptography import x509
 
 from gateway.config import Settings
 from gateway.ledger.store import Ledger
 from gateway.misconfiguration import provisioned
+from gateway.ops.metrics import GatewayMetrics
 from gateway.ops.readiness import Readiness
 from gateway.security.keys import KeyRing, checkpoint_signer, gateway_key
 from gateway.security.registry import Directory, Registry
@@ -26,6 +29,9 @@ from gateway.storage.migrations import check_up_to_date
 from gateway.storage.writers import PooledWriter, SerialWriter, Writer
 
 REGISTRY = "the institution registry (JSON; see README, The registry)"
+# The key of the runtime in the ASGI lifespan state: the app's lifespan puts it there, and the
+# server's parts outside the app (the edge, the operations listener) find it there.
+RUNTIME_STATE = "gateway.runtime"
 CLIENT_CA = "the certificate (PEM) of the CA that issues the institutions' client certificates"
 
 
@@ -37,6 +43,11 @@ class Runtime:
     def readiness(self) -> Readiness:
         """What keeps this process from serving (gateway.ops.readiness): `/readyz` and the write path read it."""
         return Readiness()
+
+    @cached_property
+    def metrics(self) -> GatewayMetrics:
+        """What this process counts (gateway.ops.metrics), served by the operations listener."""
+        return GatewayMetrics()
 
     @cached_property
     def database(self) -> Database:
@@ -124,3 +135,8 @@ class Runtime:
             self.writer.close()
         if "database" in self.__dict__:
             self.database.dispose()
+
+
+def runtime_in(state: Mapping[str, Any] | None) -> Runtime | None:
+    """The runtime an ASGI lifespan state holds (None for an app that is not the gateway's)."""
+    return (state or {}).get(RUNTIME_STATE)

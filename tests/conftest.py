@@ -148,9 +148,11 @@ def database_url(template, tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def settings(database_url: str, test_pki: TestPki, registry_file: Path, tmp_path: Path) -> Settings:
+    """No operations listener (its default port would be shared by every gateway of the run):
+    tests/ops sets one on a free port."""
     return Settings(
         database_url=database_url, pki_dir=test_pki.dev.directory, registry_file=registry_file, blob_dir=tmp_path / "blobs",
-        _env_file=None,
+        ops_port=0, _env_file=None,
     )
 
 

@@ -264,7 +264,7 @@ def database_url(template, tmp_path_factory) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def settings(database_url, test_pki, registry_file, tmp_path_factory) -> Settings:
     return Settings(database_url=database_url, pki_dir=test_pki.dev.directory, registry_file=registry_file,
-                    blob_dir=tmp_path_factory.mktemp("hostile-blobs"), _env_file=None)
+                    blob_dir=tmp_path_factory.mktemp("hostile-blobs"), ops_port=0, _env_file=None)
 
 
 @pytest.fixture(scope="module")
