@@ -77,13 +77,13 @@ class GatewayServer(uvicorn.Server):
         await super().shutdown(sockets)
 
 
-def serve_forever(settings: Settings, *, log_level: str = "info", **options: Any) -> None:
-    """Serve until SIGINT or SIGTERM. SIGHUP changes nothing (a log line says so): the gateway
+def serve_forever(settings: Settings, operations: socket.socket | None, *, log_level: str = "info", **options: Any) -> None:
+    """Serve until SIGINT or SIGTERM, with the operations listener on `operations` (bound by the
+    caller: `operations_socket`). SIGHUP changes nothing (a log line says so): the gateway
     reloads no configuration while it runs; restart it to apply a change. Every log line (uvicorn's,
     the gateway's, the access log) goes to stderr in `GATEWAY_LOG_FORMAT`, at `log_level`."""
     signal.signal(signal.SIGHUP, _hangup_ignored)
     config = server_config(settings, log_level=log_level, log_config=logging_config(settings.log_format, log_level), **options)
-    operations = operations_socket(settings)
     if not settings.trust_proxy_client_cert:
         log.info("mutual TLS on https://%s:%d (the edge runs TLS itself: uvicorn's start-up line says http)", config.host, config.port)
     GatewayServer(config, operations).run()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -48,8 +49,9 @@ def operations_socket(settings: Settings) -> socket.socket | None:
         return socket.create_server((settings.ops_host, settings.ops_port))
     except OSError as error:
         raise ConfigurationError(
-            "GATEWAY_OPS_HOST / GATEWAY_OPS_PORT", f"cannot listen on {settings.ops_host}:{settings.ops_port}: {error.strerror or error}",
-            "choose a free port on an address of this machine, or GATEWAY_OPS_PORT=0 to turn the operations listener off",
+            "GATEWAY_OPS_HOST / GATEWAY_OPS_PORT",
+            f"cannot listen on {settings.ops_host}:{settings.ops_port}: {os.strerror(error.errno) if error.errno else error}",
+            "set a valid value: a free port on an address of this machine, or GATEWAY_OPS_PORT=0 to turn the operations listener off",
         ) from None
 
 

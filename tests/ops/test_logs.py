@@ -8,6 +8,9 @@ import re
 import uuid
 from datetime import datetime
 
+import pytest
+
+from gateway.client import NotFound
 from gateway.ops import context
 from gateway.storage.writers import SerialWriter
 from tests.ops.conftest import sample
@@ -27,7 +30,7 @@ def test_a_well_formed_request_id_is_kept_and_logged_with_the_request_s_fields(o
                     "request_id": "support:2026-12-01.42", "institution": "imr", "unit": "imr", "route": "/v1/me"}
 
 
-def test_a_malformed_request_id_is_replaced_and_a_problem_carries_its_own(ops_gateway, unsigned, logged):
+def test_a_malformed_request_id_is_replaced_and_a_problem_carries_its_own(ops_gateway, unsigned, sdk, logged):
     client = unsigned("imr")
     for malformed in ("two words", "x" * 129, "é"):
         answer = client.get("/v1/me", headers={"X-Request-ID": malformed.encode()})
@@ -35,6 +38,9 @@ def test_a_malformed_request_id_is_replaced_and_a_problem_carries_its_own(ops_ga
     missing = client.get(f"/v1/cases/{uuid.uuid4()}")
     request_id = missing.headers["x-request-id"]
     assert missing.status_code == 404 and missing.json()["request_id"] == request_id and GENERATED.fullmatch(request_id)
+    with pytest.raises(NotFound) as refused:  # the SDK hands it on
+        sdk("imr").get_case(str(uuid.uuid4()))
+    assert GENERATED.fullmatch(refused.value.request_id)
     lines = [line for line in logged() if line.get("request_id") == request_id]
     assert [line["logger"] for line in lines] == ["gateway.api.problems", "gateway.access"]
     assert all(line["route"] == "/v1/cases/{case_id}" and line["problem_type"] == "not-found" and line["institution"] == "imr"
