@@ -44,7 +44,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=300)
     args = parser.parse_args()
-    with scratch_settings() as settings:
+    with scratch_settings(rate_limit_unit_per_second=0, rate_limit_institution_per_second=0) as settings:  # the machinery, not the limiter
         with background_gateway(settings) as url:
             imr = GatewayClient.from_pki_dir(url, "imr", settings.pki_dir)
             omrane = GatewayClient.from_pki_dir(url, "al-omrane", settings.pki_dir)

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gateway.ledger import merkle
 from gateway.ledger.checkpoint import NoteSigner
+from gateway.security.signers import Ed25519Key
 from gateway.ledger.store import DatabaseNodes, Ledger, write_tree
 from gateway.storage.engine import Database
 from gateway.storage.migrations import upgrade
@@ -46,7 +47,7 @@ def median_ms(run, repeat: int = 200) -> float:
 
 
 def measure(database: Database, size: int) -> dict[str, float]:
-    ledger = Ledger("bench/ledger", NoteSigner("bench/ledger", Ed25519PrivateKey.generate()))
+    ledger = Ledger("bench/ledger", NoteSigner("bench/ledger", Ed25519Key(Ed25519PrivateKey.generate())))
     figures = {}
     with database.session(write=False) as session:
         reader = DatabaseNodes(session)

@@ -20,6 +20,8 @@ from gateway.misconfiguration import ConfigurationError, from_settings, reachabl
 
 if TYPE_CHECKING:
     from gateway.runtime import Runtime
+    from gateway.security.pki import GatewayKeyFiles
+    from gateway.security.signers import KeySigner
 
 
 @contextmanager
@@ -40,7 +42,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.server import serve_forever
     from gateway.storage.migrations import upgrade
 
-    if settings.tls_cert is None and settings.tls_key is None:
+    # Behind a proxy the gateway holds no server certificate: there is no development set-up to make.
+    if settings.tls_cert is None and settings.tls_key is None and not settings.trust_proxy_client_cert:
         _, wrote_registry = ensure_dev_setup(settings.pki_dir, settings.registry_file)
         if wrote_registry:
             print(f"development registry written to {settings.registry_file}")
@@ -50,7 +53,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             runtime.check_server_tls()
     operations = operations_socket(settings)  # bound now: a port already taken stops the start-up here
     with reachable_database():
-        upgrade(settings.database_url, master_key=settings.load_master_key())
+        upgrade(settings.database_url, master_key=settings.load_master_key(), lock_wait_seconds=settings.migration_lock_wait_seconds)
     host, port = args.host or settings.host, args.port or settings.port
     pki_dir = settings.pki_dir
     if settings.trust_proxy_client_cert:
@@ -74,7 +77,7 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
     except ConfigurationError:
         master_key = None  # only needed to seal existing rows; the migration says so if it is
     with reachable_database():
-        upgrade(settings.database_url, args.revision, master_key)
+        upgrade(settings.database_url, args.revision, master_key, lock_wait_seconds=settings.migration_lock_wait_seconds)
     print(f"database at {args.revision}")
     return 0
 
@@ -252,15 +255,79 @@ def _blobs_collect(settings: Settings, args: argparse.Namespace) -> int:
 
 def _master_key_new(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.security.encryption import MasterKey
-    from gateway.security.pki import write_secret
+    from gateway.security.pki import create_secret
 
-    if args.output.exists():
+    key = MasterKey.generate_text()
+    try:
+        create_secret(args.output, (key + "\n").encode())
+    except FileExistsError:
         print(f"{args.output} exists: a master key is never overwritten (data keys wrapped by it would be lost)", file=sys.stderr)
         return 1
-    key = MasterKey.generate_text()
-    write_secret(args.output, (key + "\n").encode())
     print(f"new master key written to {args.output} (id {MasterKey.from_text(key).id})")
     return 0
+
+
+def _keys_init(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.security.pki import GatewayKeyFiles, create_secrets, remove
+    from gateway.security.signers import EDDSA, ES256
+
+    if args.in_token and settings.pkcs11_module is None:
+        raise ConfigurationError("GATEWAY_PKCS11_MODULE", "is not set, and --in-token makes keys in its token",
+                                 "set the GATEWAY_PKCS11_* settings (see README, Production keys)")
+    files = GatewayKeyFiles.at(args.dir.absolute())
+    labels = {ES256: settings.pkcs11_signing_key_label, EDDSA: settings.pkcs11_checkpoint_key_label} if args.in_token else {}
+    in_token = {algorithm: label for algorithm, label in labels.items() if label}
+    file_of = {ES256: files.signing, EDDSA: files.checkpoint}
+    with _runtime(settings) as runtime:
+        hsm = runtime.hsm if in_token else None
+        taken = [label for label in in_token.values() if hsm and hsm.holds(label)]
+        if hsm and taken:
+            print(f"gateway keys init: token {hsm.token.label!r} already holds {', '.join(map(repr, taken))}; nothing was made "
+                  "(a key is never replaced)", file=sys.stderr)
+            return 1
+        try:
+            created = create_secrets(files.master.parent, [entry for entry in files.fresh() if entry[0] not in {file_of[a] for a in in_token}])
+        except FileExistsError as existing:
+            print(f"gateway keys init: already there: {existing.filename}; nothing was written (a key is never overwritten)", file=sys.stderr)
+            return 1
+        try:
+            made = {algorithm: hsm.generate(label, algorithm) for algorithm, label in in_token.items()} if hsm else {}
+        except BaseException:
+            remove(created)
+            raise
+        print(_new_keys(settings, files, made, hsm.token.label if hsm else ""))
+    return 0
+
+
+def _new_keys(settings: Settings, files: GatewayKeyFiles, made: dict[str, KeySigner], token: str) -> str:
+    """What `gateway keys init` made: where each key is, its public part as the gateway will publish
+    it, and the settings naming it. Never a private part."""
+    import json
+
+    from gateway.ledger.checkpoint import NoteSigner
+    from gateway.security.encryption import MasterKey
+    from gateway.security.keys import gateway_key, key_file
+    from gateway.security.signers import EDDSA, ES256
+
+    def place(algorithm: str, path: Path, setting: str, label: str | None) -> tuple[KeySigner, str, str]:
+        if algorithm in made:
+            return made[algorithm], f"in token {token!r}, labelled {label!r}", f"GATEWAY_PKCS11_{setting}_LABEL={label}"
+        return key_file(path, algorithm), str(path), f"GATEWAY_{setting}={path}"
+
+    receipt, receipt_place, receipt_setting = place(ES256, files.signing, "SIGNING_KEY", settings.pkcs11_signing_key_label)
+    checkpoint, checkpoint_place, checkpoint_setting = place(EDDSA, files.checkpoint, "CHECKPOINT_KEY", settings.pkcs11_checkpoint_key_label)
+    published = gateway_key(receipt, settings.gateway_id)[1].published()
+    note_key = NoteSigner(settings.origin, checkpoint).verifier.key_string
+    master_id = MasterKey.from_text(files.master.read_text()).id
+    return (
+        f"created (each file 0600: readable by its owner only):\n"
+        f"receipt signing key (EC P-256) {receipt_place}; the JWKS will publish, kid {published['kid']}:\n"
+        f"  {json.dumps(published, separators=(',', ':'))}\n"
+        f"checkpoint key (Ed25519) {checkpoint_place}; its verifier key, for auditors and witnesses (origin {settings.origin}):\n"
+        f"  {note_key}\n"
+        f"master key {files.master} (id {master_id}): back it up now, apart from the database backups\n"
+        f"settings:\n  {receipt_setting}\n  {checkpoint_setting}\n  GATEWAY_MASTER_KEY_FILE={files.master}"
+    )
 
 
 def _master_key_rotate(settings: Settings, args: argparse.Namespace) -> int:
@@ -370,6 +437,13 @@ def parser() -> argparse.ArgumentParser:
     gc.add_argument("--older-than-hours", type=float, default=24, help="leave younger blobs alone (default 24)")
     gc.add_argument("--dry-run", action="store_true", help="count them, remove nothing")
     gc.set_defaults(run=_blobs_collect)
+
+    keys = commands.add_parser("keys", help="the gateway's own keys").add_subparsers(dest="keys_command", required=True)
+    keys_init = keys.add_parser("init", help="create the receipt, checkpoint and master keys (0600; never overwrites) and print their public parts")
+    keys_init.add_argument("--dir", type=Path, required=True, help="where to write them (created 0700 if missing)")
+    keys_init.add_argument("--in-token", action="store_true", help="make the keys GATEWAY_PKCS11_*_KEY_LABEL name in the "
+                           "GATEWAY_PKCS11_MODULE token instead (never replacing one); the master key stays a file")
+    keys_init.set_defaults(run=_keys_init)
 
     master = commands.add_parser("master-key", help="the master key wrapping the per-case data keys").add_subparsers(
         dest="master_key_command", required=True

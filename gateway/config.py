@@ -21,6 +21,8 @@ from gateway.storage.blobs import BlobStore, LocalBlobStore
 
 VAR_DIR = Path("var")
 MASTER_KEY = "32 random bytes, base64"
+_PKCS11_PARTS = ("GATEWAY_PKCS11_TOKEN_LABEL", "GATEWAY_PKCS11_PIN", "GATEWAY_PKCS11_PIN_FILE",
+                 "GATEWAY_PKCS11_SIGNING_KEY_LABEL", "GATEWAY_PKCS11_CHECKPOINT_KEY_LABEL")
 
 
 class Settings(BaseSettings):
@@ -66,6 +68,18 @@ class Settings(BaseSettings):
     retired_master_key_files: Annotated[list[Path], NoDecode] = Field(
         default_factory=list, description="Comma-separated files holding older master keys, instead."
     )
+    pkcs11_module: Path | None = Field(
+        default=None, description="A PKCS#11 module (shared library) whose token holds the gateway's receipt and/or checkpoint key."
+    )
+    pkcs11_token_label: str | None = Field(default=None, description="The label of that token.")
+    pkcs11_pin: SecretStr | None = Field(default=None, description="The token's user PIN.")
+    pkcs11_pin_file: Path | None = Field(default=None, description="A file holding the token's user PIN instead.")
+    pkcs11_signing_key_label: str | None = Field(
+        default=None, description="The receipt key (EC P-256) in the token, by label, instead of GATEWAY_SIGNING_KEY."
+    )
+    pkcs11_checkpoint_key_label: str | None = Field(
+        default=None, description="The checkpoint key (Ed25519) in the token, by label, instead of GATEWAY_CHECKPOINT_KEY."
+    )
     blob_dir: Path = Field(
         default=VAR_DIR / "blobs", description="Where document ciphertexts are stored (local store), or staged (S3 store)."
     )
@@ -90,6 +104,10 @@ class Settings(BaseSettings):
     page_size_max: Annotated[int, Field(ge=1, le=1000)] = 200
     database_lock_timeout_seconds: Annotated[float, Field(gt=0, le=600)] = Field(
         default=10, description="Longest a statement waits for a lock (or SQLite for its write lock): then 503 storage-unavailable."
+    )
+    migration_lock_wait_seconds: Annotated[float, Field(gt=0, le=86400)] = Field(
+        default=600, description="How long `gateway serve` or `gateway migrate` waits for another process's migration "
+        "of the same database to finish (replicas starting together migrate one at a time)."
     )
     database_pool_size: Annotated[int, Field(ge=1, le=200)] = Field(
         default=20, description="PostgreSQL connections per gateway process, at most; a request waits for one as long as for a lock."
@@ -162,6 +180,20 @@ class Settings(BaseSettings):
         default=32, description="Open connections with one client certificate; more get 503 too-many-connections."
     )
 
+    # Rate limits (gateway.api.rate_limits): token buckets per unit and per institution, in each process.
+    rate_limit_unit_per_second: Annotated[float, Field(ge=0, le=100_000)] = Field(
+        default=20, description="Requests per second one unit may sustain (0: no limit per unit); 429 rate-limited above."
+    )
+    rate_limit_unit_burst: Annotated[int, Field(ge=1, le=1_000_000)] = Field(
+        default=200, description="Requests one unit may send at once before its sustained rate applies."
+    )
+    rate_limit_institution_per_second: Annotated[float, Field(ge=0, le=100_000)] = Field(
+        default=50, description="Requests per second all the units of one institution may sustain together (0: no limit)."
+    )
+    rate_limit_institution_burst: Annotated[int, Field(ge=1, le=1_000_000)] = Field(
+        default=500, description="Requests one institution's units may send at once before its sustained rate applies."
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _split_lists(cls, data: dict) -> dict:
@@ -184,7 +216,26 @@ class Settings(BaseSettings):
             raise ValueError("GATEWAY_DOCUMENT_TYPES is empty: no document could be attached")
         if self.page_size_default > self.page_size_max:
             raise ValueError("GATEWAY_PAGE_SIZE_DEFAULT exceeds GATEWAY_PAGE_SIZE_MAX")
+        self._check_pkcs11()
         return self
+
+    def _check_pkcs11(self) -> None:
+        """A token is used whole or not at all: module, token label, one PIN and a key label."""
+        labels = (self.pkcs11_signing_key_label, self.pkcs11_checkpoint_key_label)
+        if self.pkcs11_module is None:
+            named = [name for name, value in zip(_PKCS11_PARTS, (self.pkcs11_token_label, self.pkcs11_pin, self.pkcs11_pin_file, *labels))
+                     if value is not None]
+            if named:
+                raise ValueError(f"GATEWAY_PKCS11_MODULE is needed by {', '.join(named)}")
+            return
+        if not self.pkcs11_token_label:
+            raise ValueError("GATEWAY_PKCS11_TOKEN_LABEL is needed with GATEWAY_PKCS11_MODULE")
+        if self.pkcs11_pin is None and self.pkcs11_pin_file is None:
+            raise ValueError("GATEWAY_PKCS11_PIN is needed with GATEWAY_PKCS11_MODULE (or GATEWAY_PKCS11_PIN_FILE)")
+        if self.pkcs11_pin is not None and self.pkcs11_pin_file is not None:
+            raise ValueError("GATEWAY_PKCS11_PIN is set with GATEWAY_PKCS11_PIN_FILE: set one of them")
+        if not any(labels):
+            raise ValueError("GATEWAY_PKCS11_MODULE names no key: set GATEWAY_PKCS11_SIGNING_KEY_LABEL and/or GATEWAY_PKCS11_CHECKPOINT_KEY_LABEL")
 
     @property
     def server_cert_path(self) -> Path:
@@ -213,6 +264,17 @@ class Settings(BaseSettings):
                 return MasterKey.from_text(self.master_key.get_secret_value())
         with provisioned("GATEWAY_MASTER_KEY_FILE", f"the master key ({MASTER_KEY}), readable by the gateway's user only"):
             return MasterKey.from_text((self.master_key_file or self.pki_dir / "master.key").read_text())
+
+    @property
+    def pkcs11_pin_setting(self) -> str:
+        return "GATEWAY_PKCS11_PIN" if self.pkcs11_pin is not None else "GATEWAY_PKCS11_PIN_FILE"
+
+    def load_pkcs11_pin(self) -> str:
+        """The token's user PIN, from GATEWAY_PKCS11_PIN or its file (one line)."""
+        if self.pkcs11_pin is not None:
+            return self.pkcs11_pin.get_secret_value()
+        with provisioned("GATEWAY_PKCS11_PIN_FILE", "the token's user PIN, readable by the gateway's user only"):
+            return self.pkcs11_pin_file.read_text().strip()  # type: ignore[union-attr]  # checked: one of the two is set
 
     def load_retired_master_keys(self) -> list[MasterKey]:
         texts = [part for part in (self.retired_master_keys.get_secret_value() if self.retired_master_keys else "").split(",") if part.strip()]

@@ -82,6 +82,7 @@ CATALOGUE: dict[str, ProblemType] = {
         _p("request-timeout", 408, "Requête trop lente : délai de lecture dépassé", "طلب بطيء جدا: تجاوز مهلة القراءة", "Request too slow: read timeout"),
         _p("target-too-long", 414, "Cible de la requête trop longue", "هدف الطلب طويل جدا", "Request target too long"),
         _p("header-too-large", 431, "En-têtes de la requête trop volumineux ou trop nombreux", "رؤوس الطلب كبيرة أو كثيرة جدا", "Request headers too large or too many"),
+        _p("rate-limited", 429, "Trop de requêtes : réessayez après Retry-After", "طلبات كثيرة جدا: أعيدوا المحاولة بعد Retry-After", "Too many requests: retry after Retry-After"),
         _p("too-many-connections", 503, "Trop de connexions ouvertes", "عدد الاتصالات المفتوحة كبير جدا", "Too many open connections"),
         _p("storage-unavailable", 503, "Stockage momentanément indisponible : rien n'a été enregistré", "التخزين غير متاح مؤقتا: لم يسجل أي شيء", "Storage temporarily unavailable: nothing was recorded"),
         _p("internal-error", 500, "Erreur interne", "خطأ داخلي", "Internal error"),

@@ -7,20 +7,25 @@ exports the ledger never loads the master key.
 
 from __future__ import annotations
 
+import importlib.util
 import ssl
 from collections.abc import Mapping
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from cryptography import x509
 
+from gateway.api.rate_limits import Rate, RateLimiter
 from gateway.config import Settings
+from gateway.ledger.checkpoint import NoteSigner
 from gateway.ledger.store import Ledger
-from gateway.misconfiguration import provisioned
+from gateway.misconfiguration import ConfigurationError, provisioned
 from gateway.ops.metrics import GatewayMetrics
 from gateway.ops.readiness import Readiness
-from gateway.security.keys import KeyRing, checkpoint_signer, gateway_key
+from gateway.security.keys import KeyRing, gateway_key, key_file
 from gateway.security.registry import Directory, Registry
+from gateway.security.signers import EDDSA, ES256, KEY_KINDS, KeySigner, Pkcs11Session, pkcs11_module
 from gateway.services.registry import sync_registry
 from gateway.services.vault import Vault
 from gateway.storage.blobs import BlobStore
@@ -33,6 +38,7 @@ REGISTRY = "the institution registry (JSON; see README, The registry)"
 # server's parts outside the app (the edge, the operations listener) find it there.
 RUNTIME_STATE = "gateway.runtime"
 CLIENT_CA = "the certificate (PEM) of the CA that issues the institutions' client certificates"
+KEY_USES = {ES256: "the gateway's receipt signing key", EDDSA: "the ledger's checkpoint signing key"}
 
 
 class Runtime:
@@ -48,6 +54,14 @@ class Runtime:
     def metrics(self) -> GatewayMetrics:
         """What this process counts (gateway.ops.metrics), served by the operations listener."""
         return GatewayMetrics()
+
+    @cached_property
+    def rate_limiter(self) -> RateLimiter:
+        settings = self.settings
+        return RateLimiter(
+            Rate(settings.rate_limit_unit_per_second, settings.rate_limit_unit_burst),
+            Rate(settings.rate_limit_institution_per_second, settings.rate_limit_institution_burst),
+        )
 
     @cached_property
     def database(self) -> Database:
@@ -70,10 +84,36 @@ class Runtime:
         return self.settings.open_blob_store()
 
     @cached_property
+    def hsm(self) -> Pkcs11Session:
+        """The logged-in session on the HSM that GATEWAY_PKCS11_MODULE names (one per process and
+        token, opened the first time: gateway.security.signers)."""
+        settings = self.settings
+        if importlib.util.find_spec("pkcs11") is None:
+            raise ConfigurationError("GATEWAY_PKCS11_MODULE", "needs python-pkcs11, which is not installed", "install the gateway with its pkcs11 extra")
+        with provisioned("GATEWAY_PKCS11_MODULE", "a PKCS#11 module (shared library)"):
+            module = pkcs11_module(settings.pkcs11_module)  # type: ignore[arg-type]  # set: a key label needs it (Settings)
+        with provisioned("GATEWAY_PKCS11_TOKEN_LABEL", f"the label of a token of {module.path}"):
+            token = module.token(settings.pkcs11_token_label)  # type: ignore[arg-type]  # the settings check it is set
+        pin = settings.load_pkcs11_pin()
+        with provisioned(settings.pkcs11_pin_setting, f"the user PIN of token {token.label!r}"):
+            return module.log_in(token, pin)
+
+    def _signing_key(self, setting: str, path: Path, label_setting: str, label: str | None, algorithm: str) -> KeySigner:
+        """The key in the HSM when the settings give its label, else the PEM file at `path`."""
+        kind = KEY_KINDS[algorithm]
+        if label is None:
+            with provisioned(setting, f"{KEY_USES[algorithm]} ({kind} private key, PEM)"):
+                return key_file(path, algorithm)
+        hsm = self.hsm
+        with provisioned(label_setting, f"the label of an {kind} key pair in token {hsm.token.label!r}"):
+            return hsm.signer(label, algorithm)
+
+    @cached_property
     def ledger(self) -> Ledger:
         settings = self.settings
-        with provisioned("GATEWAY_CHECKPOINT_KEY", "the ledger's checkpoint signing key (Ed25519 private key, PEM)"):
-            return Ledger(settings.origin, checkpoint_signer(settings.checkpoint_key_path, settings.origin))
+        key = self._signing_key("GATEWAY_CHECKPOINT_KEY", settings.checkpoint_key_path,
+                                "GATEWAY_PKCS11_CHECKPOINT_KEY_LABEL", settings.pkcs11_checkpoint_key_label, EDDSA)
+        return Ledger(settings.origin, NoteSigner(settings.origin, key))
 
     @cached_property
     def registry(self) -> Registry:
@@ -83,10 +123,11 @@ class Runtime:
     @cached_property
     def keys(self) -> KeyRing:
         settings, registry, ledger = self.settings, self.registry, self.ledger
-        with provisioned("GATEWAY_SIGNING_KEY", "the gateway's receipt signing key (EC P-256 private key, PEM)"):
-            signing = gateway_key(settings.signing_key_path, settings.gateway_id)
+        receipt_key = self._signing_key("GATEWAY_SIGNING_KEY", settings.signing_key_path,
+                                        "GATEWAY_PKCS11_SIGNING_KEY_LABEL", settings.pkcs11_signing_key_label, ES256)
+        signing = gateway_key(receipt_key, settings.gateway_id)
         with provisioned("GATEWAY_RETIRED_SIGNING_KEYS", "the older receipt signing keys, comma-separated paths (EC P-256, PEM)"):
-            retired = [gateway_key(path, settings.gateway_id)[1] for path in settings.retired_signing_keys]
+            retired = [gateway_key(key_file(path, ES256), settings.gateway_id)[1] for path in settings.retired_signing_keys]
         with provisioned("GATEWAY_REGISTRY_FILE", REGISTRY):
             return KeyRing.build(registry, settings.gateway_id, signing, retired, ledger)
 

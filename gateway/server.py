@@ -106,7 +106,7 @@ def scratch_settings(**overrides: Any) -> Iterator[Settings]:
         )
         settings = Settings(_env_file=None, **{**defaults, **overrides})
         ensure_dev_setup(settings.pki_dir, settings.registry_file)
-        upgrade(settings.database_url)
+        upgrade(settings.database_url, lock_wait_seconds=settings.migration_lock_wait_seconds)
         yield settings
 
 

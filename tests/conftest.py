@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import itertools
 import os
+import secrets
 import shutil
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,6 +34,10 @@ from gateway.storage.migrations import upgrade
 
 POSTGRES_URL = os.environ.get("GATEWAY_TEST_POSTGRES_URL")
 ENGINES = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
+
+# For the tests that fire requests as fast as they can at one app (the schemathesis runs): what
+# they check is the contract, and the rate limits (tests/ratelimits) would answer most of them 429.
+UNLIMITED = {"rate_limit_unit_per_second": 0, "rate_limit_institution_per_second": 0}
 
 # A second respondent, to show that institutions only see their own cases.
 OTHER_RESPONDENT = ("ac-casa", Role.RESPONDENT, "Al Omrane Casablanca-Settat", "العمران الدار البيضاء سطات")
@@ -76,6 +82,55 @@ def test_pki(tmp_path_factory: pytest.TempPathFactory) -> TestPki:
     other = pki.issue_client_certificate(directory, OTHER_RESPONDENT[0], organization=OTHER_RESPONDENT[2])
     stranger = pki.issue_client_certificate(directory, "stranger", organization="Unregistered")
     return TestPki(dev, other, stranger)
+
+
+@dataclass(frozen=True)
+class SoftHsm:
+    """A SoftHSM2 token holding a receipt key and a checkpoint key, and the settings naming them."""
+
+    module: Path
+    token_label: str
+    pin: str
+    signing_label: str
+    checkpoint_label: str
+
+    @property
+    def settings(self) -> dict[str, str]:
+        """The GATEWAY_PKCS11_* settings, as Settings keyword arguments."""
+        return {
+            "pkcs11_module": str(self.module), "pkcs11_token_label": self.token_label, "pkcs11_pin": self.pin,
+            "pkcs11_signing_key_label": self.signing_label, "pkcs11_checkpoint_key_label": self.checkpoint_label,
+        }
+
+    def env(self, **overrides: str) -> dict[str, str]:
+        """The same settings as environment variables, `overrides` (by setting name) replacing some."""
+        return {f"GATEWAY_{name.upper()}": value for name, value in (self.settings | overrides).items()}
+
+
+SOFTHSM_MODULE = Path("/usr/lib/softhsm/libsofthsm2.so")
+
+
+@pytest.fixture(scope="session")
+def softhsm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SoftHsm]:
+    """One token for the whole run, its keys made in it (python-pkcs11): SoftHSM2 reads
+    SOFTHSM2_CONF once per process, when the module is initialised, so a second token directory
+    would go unseen. Subprocesses (the CLI tests) inherit SOFTHSM2_CONF and see the same token."""
+    from gateway.security.signers import EDDSA, ES256, pkcs11_module
+
+    directory = tmp_path_factory.mktemp("softhsm")
+    (directory / "tokens").mkdir()
+    config = directory / "softhsm2.conf"
+    config.write_text(f"directories.tokendir = {directory / 'tokens'}\nobjectstore.backend = file\nlog.level = ERROR\n")
+    hsm = SoftHsm(SOFTHSM_MODULE, "gateway-test", "4f1c-test-pin", "gateway-receipts", "gateway-checkpoints")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SOFTHSM2_CONF", str(config))
+        subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", hsm.token_label, "--pin", hsm.pin, "--so-pin", "so-" + hsm.pin],
+                       check=True, capture_output=True)
+        module = pkcs11_module(hsm.module)
+        session = module.log_in(module.token(hsm.token_label), hsm.pin)
+        session.generate(hsm.signing_label, ES256)
+        session.generate(hsm.checkpoint_label, EDDSA)
+        yield hsm
 
 
 @pytest.fixture(scope="session")
@@ -220,6 +275,22 @@ def engine_sql(database_url: str):
     """Run SQL against the test database directly (to arrange states the API would not produce)."""
     with sql_runner(database_url) as run:
         yield run
+
+
+RUNTIME_ROLE = "gateway_app"
+
+
+def apply_runtime_role(database_url: str) -> str:
+    """Run deploy/postgres/app-role.sql and privileges.sql on a PostgreSQL test database, as the
+    operator does (psql, as the owner), and return the URL that connects as the runtime role."""
+    url = make_url(database_url)
+    subprocess.run(
+        ["psql", "-h", url.query["host"], "-U", url.username, "-d", url.database, "-q", "-v", "ON_ERROR_STOP=1",
+         "-v", f"app={RUNTIME_ROLE}", "-v", f"password={secrets.token_urlsafe()}",
+         "-f", "deploy/postgres/app-role.sql", "-f", "deploy/postgres/privileges.sql"],
+        check=True, capture_output=True, cwd=Path(__file__).resolve().parents[1],
+    )
+    return url.set(username=RUNTIME_ROLE).render_as_string(hide_password=False)
 
 
 @pytest.fixture

@@ -100,6 +100,9 @@ async def current_institution(request: Request, runtime: RuntimeDep) -> Party:
         )
     context.identified(institution.id, institution.unit_id)
     runtime.metrics.certificate_seen(certificate.fingerprint, institution.id, institution.unit_id, certificate.certificate.not_valid_after_utc)
+    if (retry_after := runtime.rate_limiter.admit(institution)) is not None:
+        raise ProblemError("rate-limited", f"too many requests from unit {institution.unit_id} or its institution",
+                           headers={"Retry-After": str(retry_after)})
     return institution
 
 
@@ -172,7 +175,8 @@ def _signed_write(request: Request, body: bytes | None, digest: str, caller: Par
     return Exchange(runtime, SignedWrite(caller, request.method, target, signed, body, digest, key))
 
 
-async def get_exchange(request: Request, body: Annotated[bytes, Depends(raw_body)], caller: CurrentInstitution, runtime: RuntimeDep) -> Exchange:
+async def get_exchange(request: Request, caller: CurrentInstitution, body: Annotated[bytes, Depends(raw_body)], runtime: RuntimeDep) -> Exchange:
+    """The caller first: a request refused for its certificate or its rate is not read."""
     return _signed_write(request, body, content_digest(body), caller, runtime)
 
 

@@ -21,6 +21,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         413: "Request too large",
         415: "A JSON body needs `Content-Type: application/json`",
         422: "Validation failed, or idempotency key reused with another request",
+        429: "Too many requests from your unit or institution: retry after `Retry-After` seconds",
         503: "Storage temporarily unavailable: nothing was recorded; retry after `Retry-After` seconds",
     }.items()
 }

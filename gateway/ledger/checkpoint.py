@@ -19,6 +19,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from gateway.security.signers import EDDSA, KeySigner, expect
+
 ED25519 = 0x01  # signed-note signature type
 COSIGNATURE_V1 = 0x04  # tlog-cosignature, Ed25519
 _DASH = "\u2014 "
@@ -78,15 +80,20 @@ class NoteVerifier:
 
 @dataclass(frozen=True)
 class NoteSigner:
+    """The log's signer: `name` (its origin) and an Ed25519 key, in memory or in an HSM."""
+
     name: str
-    private_key: Ed25519PrivateKey
+    key: KeySigner
+
+    def __post_init__(self) -> None:
+        expect(self.key, EDDSA, "a note signing key")
 
     @property
     def verifier(self) -> NoteVerifier:
-        return NoteVerifier(_check_name(self.name), self.private_key.public_key())
+        return NoteVerifier(_check_name(self.name), self.key.public_key)  # type: ignore[arg-type]  # Ed25519: checked above
 
     def signature_line(self, body: str) -> str:
-        signature = self.private_key.sign(body.encode())
+        signature = self.key.sign(body.encode())
         return f"{_DASH}{self.name} {base64.b64encode(self.verifier.key_id + signature).decode()}\n"
 
 

@@ -9,35 +9,25 @@ from typing import Any
 
 import base64
 
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from gateway.ledger.checkpoint import COSIGNATURE_V1, NoteSigner, NoteVerifier
+from gateway.ledger.checkpoint import COSIGNATURE_V1, NoteVerifier
 from gateway.ledger.store import Ledger
 from gateway.security.pki import load_private_key
 from gateway.security.registry import Registry
-from gateway.security.signing import Signer, VerificationKey, public_jwk, thumbprint
+from gateway.security.signers import KeySigner, expect, software_signer
+from gateway.security.signing import Signer, VerificationKey, public_jwk
 
 
-def _ec_key(path: Path) -> ec.EllipticCurvePrivateKey:
-    key = load_private_key(path)
-    if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
-        raise ValueError(f"{path} is not an EC P-256 private key")
-    return key
+def key_file(path: Path, algorithm: str) -> KeySigner:
+    """The private key (PEM) in `path`, in memory, if it is of the kind `algorithm` needs."""
+    return expect(software_signer(load_private_key(path)), algorithm, str(path))
 
 
-def gateway_key(path: Path, gateway_id: str) -> tuple[Signer, VerificationKey]:
-    private = _ec_key(path)
-    public = public_jwk(private.public_key())
-    kid = thumbprint(public)
-    return Signer.from_private_key(private, kid), VerificationKey(kid=kid, owner=gateway_id, jwk=public)
-
-
-def checkpoint_signer(path: Path, origin: str) -> NoteSigner:
-    key = load_private_key(path)
-    if not isinstance(key, ed25519.Ed25519PrivateKey):
-        raise ValueError(f"{path} is not an Ed25519 private key")
-    return NoteSigner(origin, key)
+def gateway_key(signer: KeySigner, gateway_id: str) -> tuple[Signer, VerificationKey]:
+    """The receipt signer and the public key the JWKS publishes for it (kid: its RFC 7638 thumbprint)."""
+    receipts = Signer.of(signer)  # first: it checks the key is EC P-256
+    return receipts, VerificationKey(kid=receipts.kid, owner=gateway_id, jwk=public_jwk(signer.public_key))  # type: ignore[arg-type]
 
 
 def _witness_key(vkey: str) -> NoteVerifier:

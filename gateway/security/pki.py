@@ -9,7 +9,7 @@ and so that tests can make any certificate they need (expired, not yet valid, fo
 
 from __future__ import annotations
 
-import base64
+import errno
 import hashlib
 import ipaddress
 import os
@@ -26,7 +26,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-PrivateKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
+from gateway.security.encryption import MasterKey
+from gateway.security.signers import PrivateKey
 
 CA_LIFETIME = timedelta(days=3650)
 SERVER_LIFETIME = timedelta(days=825)  # the most browsers and macOS ever accepted for a TLS server
@@ -82,6 +83,55 @@ class ClientFiles:
 
 
 @dataclass(frozen=True)
+class GatewayKeyFiles:
+    """The gateway's own secrets: its receipt key, its checkpoint key and the master key."""
+
+    signing: Path
+    checkpoint: Path
+    master: Path
+
+    @classmethod
+    def at(cls, directory: Path) -> GatewayKeyFiles:
+        return cls(directory / "gateway-signing.key", directory / "gateway-checkpoint.key", directory / "master.key")
+
+    def fresh(self) -> list[tuple[Path, Callable[[], bytes]]]:
+        """Each file with what makes its content anew: an EC P-256 key and an Ed25519 key (PKCS#8
+        PEM), and 32 random bytes in base64, the master key wrapping the per-case data keys."""
+        return [
+            (self.signing, lambda: private_pem(_new_key())),
+            (self.checkpoint, lambda: private_pem(ed25519.Ed25519PrivateKey.generate())),
+            (self.master, lambda: (MasterKey.generate_text() + "\n").encode()),
+        ]
+
+
+def create_secrets(directory: Path, contents: Sequence[tuple[Path, Callable[[], bytes]]]) -> list[Path]:
+    """Each `(path, content)` written in `directory` (made 0700 if it is new), 0600, all or none: if
+    any exists, FileExistsError naming them and nothing is written (a new receipt key beside an old
+    master key, say, is a set-up nobody asked for)."""
+    existing = [str(path) for path, _ in contents if path.exists() or path.is_symlink()]
+    if existing:
+        raise FileExistsError(errno.EEXIST, "exists", ", ".join(existing))
+    if not directory.exists():
+        directory.mkdir(mode=0o700, parents=True)
+        directory.chmod(0o700)  # whatever the umask took away
+    created: list[Path] = []
+    try:
+        for path, content in contents:
+            create_secret(path, content())
+            created.append(path)
+    except BaseException:
+        remove(created)
+        raise
+    return created
+
+
+def remove(created: Iterable[Path]) -> None:
+    """Take back files just created, which nothing used yet."""
+    for path in created:
+        path.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
 class DevPki:
     directory: Path
     ca_cert: Path
@@ -96,6 +146,7 @@ class DevPki:
     @classmethod
     def at(cls, directory: Path, names: Iterable[str]) -> DevPki:
         """Where every file lives; reads and creates nothing."""
+        keys = GatewayKeyFiles.at(directory)
         return cls(
             directory=directory,
             ca_cert=directory / "ca.pem",
@@ -103,10 +154,14 @@ class DevPki:
             server_cert=directory / "server.pem",
             server_key=directory / "server.key",
             clients=MappingProxyType({name: ClientFiles.at(directory, name) for name in names}),
-            gateway_signing_key=directory / "gateway-signing.key",
-            checkpoint_key=directory / "gateway-checkpoint.key",
-            master_key=directory / "master.key",
+            gateway_signing_key=keys.signing,
+            checkpoint_key=keys.checkpoint,
+            master_key=keys.master,
         )
+
+    @property
+    def gateway_keys(self) -> GatewayKeyFiles:
+        return GatewayKeyFiles(self.gateway_signing_key, self.checkpoint_key, self.master_key)
 
 
 def certificate_fingerprint(certificate: x509.Certificate) -> str:
@@ -129,20 +184,23 @@ def load_private_key(path: Path) -> PrivateKey:
     return key
 
 
-def _write_file(path: Path, data: bytes, mode: int) -> None:
+def _write_file(path: Path, data: bytes, mode: int, *, replace: bool = True) -> None:
     """Write a fresh file created with `mode` (no umask-dependent window, never chmod-ed wider than
     it began) and rename it over `path`: a crash leaves the old file or the new, never a truncated
-    key that the next `init_dev_pki` would keep."""
+    key that the next `init_dev_pki` would keep. Unless `replace`, it is linked at `path` instead,
+    which fails (FileExistsError) if anything is there: never overwritten, never seen half-written."""
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         with os.fdopen(descriptor, "wb") as handle:
             os.fchmod(handle.fileno(), mode)  # exactly `mode`, whatever the umask took away
             handle.write(data)
-        os.replace(temporary, path)
-    except BaseException:
+        if replace:
+            os.replace(temporary, path)
+        else:
+            os.link(temporary, path)
+    finally:
         temporary.unlink(missing_ok=True)
-        raise
 
 
 def write_secret(path: Path, data: bytes) -> None:
@@ -150,8 +208,20 @@ def write_secret(path: Path, data: bytes) -> None:
     _write_file(path, data, 0o600)
 
 
+def create_secret(path: Path, data: bytes) -> None:
+    """Like write_secret, but FileExistsError if `path` exists: a key is never overwritten."""
+    try:
+        _write_file(path, data, 0o600, replace=False)
+    except FileExistsError:
+        raise FileExistsError(errno.EEXIST, "exists", str(path)) from None
+
+
+def private_pem(key: PrivateKey) -> bytes:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+
+
 def write_private_key(path: Path, key: PrivateKey) -> None:
-    write_secret(path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    write_secret(path, private_pem(key))
 
 
 def write_certificate(path: Path, certificate: x509.Certificate) -> None:
@@ -340,10 +410,9 @@ def init_dev_pki(directory: Path, *, institutions: Iterable[DevInstitution] = DE
         if new_ca or _missing(files.cert, files.key):
             ca.client_certificate(institution.name, organization=institution.organization).write(files.cert, files.key)
         _create_key_if_missing(files.signing_key, _new_key)
-    _create_key_if_missing(pki.gateway_signing_key, _new_key)
-    _create_key_if_missing(pki.checkpoint_key, ed25519.Ed25519PrivateKey.generate)
-    if not pki.master_key.exists():  # wraps the per-case data keys (gateway.security.encryption)
-        write_secret(pki.master_key, base64.b64encode(secrets.token_bytes(32)) + b"\n")
+    for path, content in pki.gateway_keys.fresh():
+        if not path.exists():
+            write_secret(path, content())
     return pki
 
 

@@ -30,13 +30,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from jose import jwk, jws
+from jose.backends.base import Key
 
 from gateway import strict_json
+from gateway.security.signers import ES256, Es256Key, KeySigner, expect
 
-ALGORITHM = "ES256"
+ALGORITHM = ES256
 SIGNATURE_HEADER = "Request-Signature"
 RECEIPT_HEADER = "Receipt"
 REQUEST_TYPE = "gateway-request+jwt"
@@ -109,17 +110,30 @@ def thumbprint(public: Mapping[str, str]) -> str:
     return _b64url(hashlib.sha256(canonical.encode()).digest())
 
 
+class _SignerKey(Key):
+    """A python-jose key that signs through a KeySigner: python-jose assembles every compact JWS
+    (header and payload encoded as it always has), whether the private key is in memory or in an
+    HSM, and only the signature comes from elsewhere."""
+
+    def __init__(self, signer: KeySigner) -> None:
+        self.sign = signer.sign  # type: ignore[method-assign]  # the signer's own method: no extra call per JWS
+
+
 @dataclass(frozen=True)
 class Signer:
-    """A private signing key with its key id; the python-jose key object is built once."""
+    """An ES256 signing key with its key id; what signs is built once (gateway.security.signers)."""
 
     kid: str
-    key: Any  # jose Key
+    key: Key
+
+    @classmethod
+    def of(cls, signer: KeySigner, kid: str | None = None) -> Signer:
+        expect(signer, ALGORITHM, "a JWS signing key")
+        return cls(kid or thumbprint(public_jwk(signer.public_key)), _SignerKey(signer))
 
     @classmethod
     def from_private_key(cls, private: ec.EllipticCurvePrivateKey, kid: str | None = None) -> Signer:
-        pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-        return cls(kid or thumbprint(public_jwk(private.public_key())), jwk.construct(pem.decode(), ALGORITHM))
+        return cls.of(Es256Key(private), kid)
 
     def sign(self, claims: Mapping[str, Any], typ: str) -> str:
         return jws.sign(dict(claims), self.key, headers={"kid": self.kid, "typ": typ}, algorithm=ALGORITHM)

@@ -92,13 +92,18 @@ def _sqlite_transactions(engine: Engine, foreign_keys: bool, busy_timeout_ms: in
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def for_writes(engine: Engine) -> Engine:
+    """`engine`, whose transactions take SQLite's write lock as they begin (BEGIN IMMEDIATE)."""
+    return engine.execution_options(**{_WRITE: True})
+
+
 class Database:
     """The engine plus session factories for reading and for writing."""
 
     def __init__(self, url: str, **options) -> None:
         self.engine = make_engine(url, **options)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
-        self._write = sessionmaker(self.engine.execution_options(**{_WRITE: True}), expire_on_commit=False)
+        self._write = sessionmaker(for_writes(self.engine), expire_on_commit=False)
 
     def reader(self) -> Session:
         """A read session, opened without I/O (its connection is taken on first use); the caller

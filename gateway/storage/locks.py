@@ -1,8 +1,10 @@
-"""Database-wide locks for work that one process at a time should do (a sweep for reminders).
+"""Database-wide locks for work that one process at a time should do (a sweep for reminders, a
+migration).
 
-PostgreSQL: a session-level advisory lock, tried without waiting, held on its own connection for
-the work's duration and released at its end (or when the process dies and its connection goes).
-SQLite: one embedded database has no other gateway process to share such work with, and its write
+PostgreSQL: an advisory lock. A sweep's is session-level, tried without waiting, held on its own
+connection for the work's duration and released at its end (or when the process dies and its
+connection goes); a migration's is waited for and held by the migrating transaction itself.
+SQLite: one embedded database has no other gateway process to share a sweep with, and its write
 lock already orders the transactions, so the lock is always granted.
 """
 
@@ -46,6 +48,16 @@ def try_lock(database: Database, name: str) -> Held | None:
         return Held(name, connection)
     connection.close()
     return None
+
+
+def wait_in_transaction(connection: Connection, name: str, wait_seconds: float) -> None:
+    """Take `name` for the rest of `connection`'s transaction (PostgreSQL; released by its commit or
+    rollback, or when the process dies), waiting up to `wait_seconds` for another process to finish
+    with it: past that, a lock-timeout error. Later statements keep the connection's own lock timeout."""
+    usual = connection.execute(text("SELECT current_setting('lock_timeout')")).scalar_one()
+    connection.execute(text("SELECT set_config('lock_timeout', :wait, true)"), {"wait": f"{int(wait_seconds * 1000)}ms"})
+    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _key(name)})
+    connection.execute(text("SELECT set_config('lock_timeout', :usual, true)"), {"usual": usual})
 
 
 @contextmanager

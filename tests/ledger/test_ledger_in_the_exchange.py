@@ -4,7 +4,6 @@ a refused or aborted write; no gaps under concurrency; tampering refused by the 
 from __future__ import annotations
 
 import base64
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -17,7 +16,7 @@ from gateway.ledger import merkle
 from gateway.ledger.checkpoint import NoteVerifier, open_checkpoint
 from gateway.ledger.entry import Entry
 from gateway.security.signing import content_digest
-from tests.conftest import POSTGRES_URL, institution_client
+from tests.conftest import POSTGRES_URL, apply_runtime_role, institution_client
 from tests.factories import SHORT_LIFE, case_payload, message
 
 
@@ -107,7 +106,7 @@ def test_concurrent_writers_leave_a_gap_free_verifiable_log(settings, test_pki, 
     rebuilt = merkle.MemoryTree()
     for entry in entries:
         rebuilt.append_leaf_hash(Entry.from_dict(entry["entry"]).leaf_hash())
-    log = NoteVerifier(apps[0].state.runtime.ledger.signer.name, apps[0].state.runtime.ledger.signer.private_key.public_key())
+    log = NoteVerifier(apps[0].state.runtime.ledger.signer.name, apps[0].state.runtime.ledger.signer.key.public_key)
     for checkpoint in checkpoints:
         opened = open_checkpoint(checkpoint["note"], log)
         assert opened.root_hash == rebuilt.root(opened.size)
@@ -147,14 +146,9 @@ def test_institutions_read_only_their_own_entries_and_nobody_reads_personal_data
 @pytest.mark.skipif(not POSTGRES_URL, reason="needs the PostgreSQL test cluster (scripts/test starts it; always in CI)")
 @pytest.mark.parametrize("template", ["postgresql"], indirect=True)
 def test_on_postgresql_the_gateway_role_may_only_insert_and_read_the_ledger(template, database_url, imr):
-    url = sa.engine.make_url(database_url)
-    host = url.query["host"]
-    with sa.create_engine(url, isolation_level="AUTOCOMMIT").connect() as admin:
-        admin.exec_driver_sql("DO $$ BEGIN CREATE ROLE gateway_app LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
-    subprocess.run(["psql", "-h", host, "-U", "postgres", "-d", url.database, "-v", "app=gateway_app", "-q", "-v", "ON_ERROR_STOP=1",
-                    "-f", "deploy/postgres/privileges.sql"], check=True, capture_output=True)
+    runtime_url = apply_runtime_role(database_url)
     imr.post("/v1/cases", json=case_payload())
-    engine = sa.create_engine(url.set(username="gateway_app"))
+    engine = sa.create_engine(runtime_url)
     with engine.begin() as connection:
         assert connection.exec_driver_sql("SELECT COUNT(*) FROM ledger_entries").scalar() == 1
     for statement in ("UPDATE ledger_entries SET kind = 'x'", "DELETE FROM ledger_entries", "TRUNCATE ledger_entries",

@@ -12,6 +12,7 @@ from sqlalchemy import event
 
 from gateway.ledger import merkle
 from gateway.ledger.checkpoint import NoteSigner
+from gateway.security.signers import Ed25519Key
 from gateway.ledger.entry import NewEntry
 from gateway.ledger.store import DatabaseNodes, Ledger, write_tree
 from gateway.storage.engine import Database
@@ -62,7 +63,7 @@ def test_proofs_cost_one_select_of_logarithmically_many_rows(big_ledger):
 
 def test_an_append_at_100_000_costs_a_constant_number_of_statements(big_ledger):
     database, tree = big_ledger
-    ledger = Ledger("test/ledger", NoteSigner("test/ledger", Ed25519PrivateKey.generate()))
+    ledger = Ledger("test/ledger", NoteSigner("test/ledger", Ed25519Key(Ed25519PrivateKey.generate())))
     statements = counting(database)
     with database.session(write=True) as session:
         appended = ledger.append(session, NewEntry(

@@ -1,14 +1,11 @@
 """Behind a real nginx: nginx terminates mutual TLS and forwards the verified certificate; the
 gateway trusts it from nginx's address only, and a client that reaches the gateway directly with
-a forged header gets nowhere. The nginx configuration is the documented one (deploy/nginx)."""
+a forged header gets nowhere. The nginx configuration is the documented one (deploy/nginx,
+one-host.conf and the server block it includes)."""
 
 from __future__ import annotations
 
-import shutil
 import ssl
-import subprocess
-import time
-from pathlib import Path
 from urllib.parse import quote
 
 import httpx
@@ -16,27 +13,14 @@ import pytest
 
 from gateway import samples
 from gateway.client import CaseCreate, GatewayClient, MessageCreate
+from gateway.problems import CATALOGUE
 from gateway.server import background_gateway, free_port
 from tests.factories import case_payload, message
+from tests.nginx import DEPLOY, nginx_config, running_nginx
 
 pytestmark = pytest.mark.tls
 PROXY_ADDRESS = "127.0.0.2"  # nginx connects from here (proxy_bind); everyone else comes from 127.0.0.1
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
-EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "gateway.conf"
-
-
-def nginx_config(example: str, directory: Path, pki: Path, listen: int, upstream: str) -> str:
-    """The documented server block, pointed at this test's files and ports."""
-    server = (
-        example.replace("listen 443 ssl;", f"listen 127.0.0.1:{listen} ssl;")
-        .replace("/etc/gateway/pki", str(pki))
-        .replace("http://127.0.0.1:8080", upstream)
-    )
-    temp = "\n".join(f"    {name}_temp_path {directory / name};" for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    return (
-        f"daemon off;\nuser root;\nworker_processes 1;\npid {directory / 'nginx.pid'};\nerror_log {directory / 'error.log'} warn;\n"
-        f"events {{}}\nhttp {{\n    access_log off;\n{temp}\n{server}\n}}\n"
-    )
+ONE_HOST = (DEPLOY / "one-host.conf").read_text()
 
 
 @pytest.fixture
@@ -44,19 +28,9 @@ def behind_nginx(settings, test_pki, tmp_path):
     proxied = settings.model_copy(update={"trust_proxy_client_cert": True, "trusted_proxies": [f"{PROXY_ADDRESS}/32"]})
     with background_gateway(proxied) as upstream:
         listen = free_port()
-        config = tmp_path / "nginx.conf"
-        config.write_text(nginx_config(EXAMPLE.read_text(), tmp_path, test_pki.dev.directory, listen, upstream))
-        nginx = subprocess.Popen([NGINX, "-c", str(config), "-e", str(tmp_path / "error.log")], stderr=subprocess.PIPE)
-        try:
-            deadline = time.monotonic() + 15
-            while subprocess.run(["bash", "-c", f"exec 3<>/dev/tcp/127.0.0.1/{listen}"], capture_output=True).returncode:
-                assert nginx.poll() is None, nginx.stderr.read().decode()
-                assert time.monotonic() < deadline, "nginx did not start"
-                time.sleep(0.05)
-            yield f"https://127.0.0.1:{listen}", upstream
-        finally:
-            nginx.terminate()
-            nginx.wait(10)
+        config = nginx_config(ONE_HOST, tmp_path, test_pki.dev.directory, listen, {"127.0.0.1:8080": upstream.removeprefix("http://")})
+        with running_nginx(config, listen) as url:
+            yield url, upstream
 
 
 def tls_client(test_pki, name: str | None, url: str) -> httpx.Client:
@@ -106,3 +80,23 @@ def test_reaching_the_gateway_directly_with_a_forged_header_is_refused(behind_ng
     response = httpx.get(f"{upstream}/v1/me", headers={"Client-Cert": forged, **spoof})
     assert response.status_code == 401
     assert response.json()["type"] == "/problems/client-certificate-required"
+
+
+def test_nginx_limits_requests_per_client_certificate_with_a_problem_document(test_pki, tmp_path):
+    """The server block's limit_req, its rate lowered to one request a minute: the second request
+    of a certificate is answered by nginx itself (the upstream is not even running); another
+    certificate still gets through to it."""
+    listen = free_port()
+    config = nginx_config(ONE_HOST, tmp_path, test_pki.dev.directory, listen, {"127.0.0.1:8080": f"127.0.0.1:{free_port()}"})
+    server_block = tmp_path / "gateway.conf"
+    limited = server_block.read_text().replace("rate=50r/s", "rate=1r/m").replace("burst=100 ", "")
+    assert limited != server_block.read_text()
+    server_block.write_text(limited)
+    with running_nginx(config, listen) as url, tls_client(test_pki, "imr", url) as imr, tls_client(test_pki, "al-omrane", url) as omrane:
+        assert imr.get("/v1/me").status_code == 502  # let through, to an upstream that is down
+        refused = imr.get("/v1/me")
+        assert omrane.get("/v1/me").status_code == 502
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "1"
+    assert refused.headers["content-type"] == "application/problem+json"
+    limited_type = CATALOGUE["rate-limited"]  # the same problem type as the gateway's own rate limit
+    assert refused.json() == {"type": limited_type.uri, "title": limited_type.titles["en"], "status": limited_type.status}

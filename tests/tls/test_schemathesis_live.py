@@ -27,7 +27,7 @@ from gateway import samples
 from gateway.client import CaseCreate, MessageCreate
 from gateway.domain.lifecycle import KINDS_WITH_DEADLINE, KINDS_WITH_OUTCOME
 from gateway.domain.vocabulary import MessageKind, Outcome
-from tests.conftest import OTHER_RESPONDENT, signer_for
+from tests.conftest import OTHER_RESPONDENT, UNLIMITED, signer_for
 from tests.factories import case_payload, message
 from tests.schemathesis_signing import EXCLUDED_CHECKS, SigningAuth
 
@@ -41,6 +41,12 @@ LONG_STATEFUL = settings(QUICK, max_examples=100, stateful_step_count=20)
 
 UPLOAD = samples.pdf(["Procès-verbal de constat – محضر معاينة"])
 UPLOAD_DISPOSITION = "attachment; filename=\"constat.pdf\"; filename*=UTF-8''%D9%85%D8%AD%D8%B6%D8%B1.pdf"
+
+
+@pytest.fixture
+def settings(settings):
+    """Limits off: the run checks the contract, as fast as it can (tests/conftest.py, UNLIMITED)."""
+    return settings.model_copy(update=UNLIMITED)
 
 
 @pytest.fixture
