@@ -20,6 +20,9 @@ from gateway.runtime import runtime_in
 access = logging.getLogger(ACCESS_LOGGER)
 
 REQUEST_ID_HEADER = context.REQUEST_ID_HEADER.lower().encode()
+# The status logged and counted for a request that got no answer: the client left, or the edge cut
+# it (a stalled body: the edge's 408 is its answer). nginx's "client closed request".
+NO_ANSWER = 499
 
 
 class RequestObserver:
@@ -32,7 +35,7 @@ class RequestObserver:
             return
         request = context.begin(context.request_id_from(Headers(scope=scope).get(context.REQUEST_ID_HEADER)), scope)
         echoed = (REQUEST_ID_HEADER, request.request_id.encode())
-        status = 500  # unless an answer starts
+        status = NO_ANSWER  # unless an answer starts (Starlette answers an unexpected error with a 500)
         started = time.perf_counter()
         logged = False
 

@@ -13,8 +13,6 @@ import pytest
 from gateway.client import NotFound
 from gateway.ops import context
 from gateway.storage.writers import SerialWriter
-from tests.ops.conftest import sample
-from tests.wire import Wire, read_response, request
 
 GENERATED = re.compile(r"[0-9a-f]{32}")
 
@@ -46,21 +44,6 @@ def test_a_malformed_request_id_is_replaced_and_a_problem_carries_its_own(ops_ga
     assert all(line["route"] == "/v1/cases/{case_id}" and line["problem_type"] == "not-found" and line["institution"] == "imr"
                for line in lines)
     assert lines[1]["status"] == 404
-
-
-def test_the_edge_s_own_refusal_carries_the_request_id_and_is_counted(ops_gateway, test_pki):
-    host, port = ops_gateway.url.removeprefix("https://").rsplit(":", 1)
-    wire = Wire(host, int(port), test_pki)
-    headers = [("X-Request-ID", "edge-1"), *((f"X-Filler-{n}", "x") for n in range(200))]
-    answer = wire.exchange(request(headers=headers))
-    assert answer.status_code == 431 and answer.headers["x-request-id"] == "edge-1" and answer.json()["request_id"] == "edge-1"
-    with wire.tls() as connection:  # refused before its headers were read: a request id of the gateway's
-        connection.sendall(b"GET /" + b"a" * 10_000 + b" HTTP/1.1\r\n")
-        refused = read_response(connection)
-    assert refused.status_code == 414 and refused.json()["request_id"] == refused.headers["x-request-id"]
-    samples = ops_gateway.scrape()
-    assert sample(samples, "gateway_problems_total", type="header-too-large") == 1
-    assert sample(samples, "gateway_problems_total", type="target-too-long") == 1
 
 
 def test_the_writer_thread_runs_a_write_in_its_request_s_context():
