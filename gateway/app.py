@@ -20,6 +20,7 @@ from gateway.api.v1 import router as v1_router
 from gateway.config import Settings
 from gateway.problems import CATALOGUE, PROBLEM_BASE, ProblemError
 from gateway.jobs import purge_nonces_periodically, send_reminders_periodically
+from gateway.ops.context import route_templates
 from gateway.ops.observer import RequestObserver
 from gateway.runtime import RUNTIME_STATE, Runtime
 from gateway.security.signing import SIGNATURE_HEADER
@@ -91,10 +92,11 @@ LINKS = {
 
 
 class GatewayApp(FastAPI):
-    """FastAPI with the request observer outside everything, Starlette's error middleware included."""
+    """FastAPI with the request observer outside everything, Starlette's error middleware included.
+    Starlette builds the stack on the app's first call, its start-up."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        return RequestObserver(super().build_middleware_stack())
+        return RequestObserver(super().build_middleware_stack(), route_templates(self))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

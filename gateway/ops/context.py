@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 import uuid
 from contextvars import ContextVar
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from fastapi.routing import iter_route_contexts
@@ -32,25 +32,32 @@ def request_id_from(offered: str | bytes | None) -> str:
     return uuid.uuid4().hex
 
 
+Templates = Mapping[int, str]  # id of a route object → its whole path template
+
+
 @dataclass
 class RequestContext:
     request_id: str
     scope: dict[str, Any] = field(default_factory=dict, repr=False)  # the ASGI scope: where routing writes the route
+    templates: Templates = field(default_factory=dict, repr=False)  # the app's (route_templates)
     institution: str | None = None
     unit: str | None = None
     problem: str | None = None  # the slug of the problem type answered, if one was
 
     @property
     def route(self) -> str | None:
-        return route_template(self.scope)
+        """The path template of the route that matched (`/v1/cases/{case_id}`), or None before
+        routing and for a path no route serves."""
+        route = self.scope.get("route")
+        return None if route is None else self.templates.get(id(route))
 
 
 _current: ContextVar[RequestContext | None] = ContextVar("gateway_request", default=None)
 
 
-def begin(request_id: str, scope: dict[str, Any]) -> RequestContext:
+def begin(request_id: str, scope: dict[str, Any], templates: Templates) -> RequestContext:
     """The context of a request starting in this task."""
-    context = RequestContext(request_id, scope)
+    context = RequestContext(request_id, scope, templates)
     _current.set(context)
     return context
 
@@ -70,16 +77,8 @@ def answered_with_problem(slug: str) -> None:
         context.problem = slug
 
 
-def route_template(scope: dict[str, Any]) -> str | None:
-    """The path template of the route that matched (`/v1/cases/{case_id}`), or None before routing
-    and for a path no route serves. A route inside an included router knows only its own part of
-    the path: the whole template is the app's route context's."""
-    route, app = scope.get("route"), scope.get("app")
-    if route is None:
-        return None
-    return _templates(app).get(id(route)) if app is not None else None
-
-
-@lru_cache(maxsize=16)
-def _templates(app: Any) -> dict[int, str]:
+def route_templates(app: Any) -> dict[int, str]:
+    """Each route's whole path template. A route inside an included router knows only its own part
+    of the path: the whole template is the app's route context's. Built once, when the app starts
+    (FastAPI takes some 0.2 s to list the contexts: not a cost for a request)."""
     return {id(getattr(context, "original_route", context)): context.path for context in iter_route_contexts(app.routes)}

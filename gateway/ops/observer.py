@@ -26,14 +26,15 @@ NO_ANSWER = 499
 
 
 class RequestObserver:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    def __init__(self, app: ASGIApp, templates: context.Templates | None = None) -> None:
+        """`templates`: the app's route templates (context.route_templates), to name a request's route."""
+        self.app, self.templates = app, templates or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request = context.begin(context.request_id_from(Headers(scope=scope).get(context.REQUEST_ID_HEADER)), scope)
+        request = context.begin(context.request_id_from(Headers(scope=scope).get(context.REQUEST_ID_HEADER)), scope, self.templates)
         echoed = (REQUEST_ID_HEADER, request.request_id.encode())
         status = NO_ANSWER  # unless an answer starts (Starlette answers an unexpected error with a 500)
         started = time.perf_counter()

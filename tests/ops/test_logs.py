@@ -51,7 +51,7 @@ def test_the_writer_thread_runs_a_write_in_its_request_s_context():
     writer = SerialWriter()
 
     async def write_for(request_id: str) -> str | None:
-        context.begin(request_id, {})
+        context.begin(request_id, {}, {})
         return await writer.run(lambda: context.current().request_id)
 
     async def both() -> list[str | None]:
