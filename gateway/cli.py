@@ -1,16 +1,17 @@
-"""`gateway`: serve and migrate; the development PKI; the demo; the ledger (key, export, offline verification); the
-processing-time report; the personal-data retention policy, the blob store and the master key; and the published contract."""
+"""`gateway`: serve and migrate; the development PKI; the demo; the ledger (key, export, offline verification, check);
+backup and restore; the processing-time report; the personal-data retention policy, the blob store and the master key; and
+the published contract."""
 
 from __future__ import annotations
 
 import argparse
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -138,18 +139,99 @@ def _ledger_verify(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.ledger.checkpoint import COSIGNATURE_V1, NoteError, NoteVerifier
     from gateway.ledger.verify import VerificationFailed, verify_export
 
-    try:
+    def verified():
         log = NoteVerifier.from_key_string(args.key)
         witnesses = [NoteVerifier.from_key_string(key) for key in args.witness]
         if any(w.signature_type != COSIGNATURE_V1 for w in witnesses):
             raise NoteError("witness keys are cosignature (type 0x04) verifier keys")
         since = Path(args.since).read_text(encoding="utf-8") if args.since else None
         with open(args.export, encoding="utf-8") as lines:
-            verdict = verify_export(lines, log, witnesses, since)
-    except (VerificationFailed, NoteError, OSError) as failure:
+            return verify_export(lines, log, witnesses, since)
+
+    return _verdict(verified, (VerificationFailed, NoteError, OSError))
+
+
+def _ledger_check(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.ledger.integrity import LedgerMismatch, check
+
+    with _runtime(settings) as runtime:
+        return _verdict(lambda: check(runtime.database, runtime.ledger.signer.verifier), (LedgerMismatch,))
+
+
+def _verdict(checked: Callable[[], Any], failures: tuple[type[Exception], ...]) -> int:
+    """A check's one line: `OK: …` and exit status 0, or `FAILED: …` naming the first bad entry and 1."""
+    try:
+        verdict = checked()
+    except failures as failure:
         print(f"FAILED: {failure}")
         return 1
     print(verdict.line())
+    return 0
+
+
+def _ledger_reimport(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.ledger.reimport import ReimportRefused, reimport
+    from gateway.ops.backup import sha256_of
+
+    with _runtime(settings) as runtime:
+        record = runtime.published_checkpoints
+        published = record.latest(runtime.ledger.signer.verifier)
+        if published is None:
+            print(f"gateway ledger reimport: no checkpoint is on record in {record.path}: nothing to re-import up to", file=sys.stderr)
+            return 1
+        try:
+            with runtime.database.session(write=True) as session:
+                done = reimport(session, runtime.ledger, Path(args.export), published)
+                session.commit()
+        except (ReimportRefused, OSError, ValueError) as refused:
+            print(f"gateway ledger reimport: {refused}", file=sys.stderr)
+            return 1
+        if done.last is None:
+            print(f"nothing to re-import: the database's ledger already holds the {done.start} entries up to the last published checkpoint")
+            return 0
+        runtime.ledger.committed(done.last)
+        record.record_reimport(done.start, done.end, sha256_of(Path(args.export)))
+        print(f"re-imported ledger entries {done.start} to {done.end - 1} from {args.export}; recorded in {record.path}")
+        return _checked_now(runtime, "ledger reimport")
+
+
+def _checked_now(runtime: Runtime, command: str) -> int:
+    """The ledger's start-up checks, run on what is there now: each failure on a line of its own; 1 if any.
+    A command that appends to the ledger runs them first, and refuses as a write to the API would."""
+    runtime.check_ledger()
+    failures = runtime.readiness.failures()
+    for failure in failures:
+        print(f"gateway {command}: {failure.reason}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _backup(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.ops.backup import BackupError, backup
+
+    with _runtime(settings) as runtime:
+        try:
+            manifest = backup(settings, runtime.database, runtime.blobs, args.directory)
+        except BackupError as failure:
+            print(f"gateway backup: {failure}", file=sys.stderr)
+            return 1
+    blobs = sum(1 for described in manifest["files"] if described["path"] != manifest["database_file"])
+    print(f"backed up the {manifest['engine']} database (ledger size {manifest['ledger']['size']}) and {blobs} blob(s) to "
+          f"{args.directory}; the master key is not in it: keep it apart")
+    return 0
+
+
+def _restore(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.ops.backup import BackupError, restore
+
+    with _runtime(settings) as runtime:
+        try:
+            manifest = restore(settings, runtime.database, runtime.blobs, args.directory, args.force)
+        except BackupError as failure:
+            print(f"gateway restore: {failure}", file=sys.stderr)
+            return 1
+        print(f"restored the backup of {manifest['created_at']} (ledger size {manifest['ledger']['size']}, "
+              f"migration {', '.join(manifest['migration_revision'])}); run `gateway migrate` if this gateway is newer")
+        _checked_now(runtime, "restore")  # an old backup trips the guard: said now, and the restore stands
     return 0
 
 
@@ -157,6 +239,8 @@ def _reminders_run(settings: Settings, args: argparse.Namespace) -> int:
     from gateway import jobs
 
     with _runtime(settings) as runtime:
+        if _checked_now(runtime, "reminders run"):
+            return 1
         sent = jobs.send_reminders(runtime)
     print(f"sent {sent} reminder(s)")
     return 0
@@ -208,6 +292,8 @@ def _retention_apply(settings: Settings, args: argparse.Namespace) -> int:
 
     policy = retention.Policy(args.days if args.days is not None else settings.retention_days, datetime.now(UTC))
     with _runtime(settings) as runtime:
+        if _checked_now(runtime, "retention apply"):
+            return 1
         due = retention.due(runtime.database, policy)
         print(f"{len(due)} case(s) closed before {policy.closed_before:%Y-%m-%d} ({policy.days} days ago) "
               f"{'would have' if args.dry_run or not args.yes else 'will have'} their personal data erased, irreversibly")
@@ -221,8 +307,10 @@ def _retention_apply(settings: Settings, args: argparse.Namespace) -> int:
         erased = 0
         for case_id in due:  # one transaction per case: an interruption keeps what was done
             with runtime.database.session(write=True) as session:
-                erasure = retention.erase_expired(session, runtime.vault, runtime.ledger, settings.gateway_id, policy, case_id)
+                erasure, appended = retention.erase_expired(session, runtime.vault, runtime.ledger, settings.gateway_id, policy, case_id)
                 session.commit()
+            if appended is not None:
+                runtime.ledger.committed(appended)
             delete_blobs(runtime.blobs, erasure.blobs)
             if erasure.erased_now:
                 erased += 1
@@ -408,6 +496,21 @@ def parser() -> argparse.ArgumentParser:
     verify.add_argument("--witness", action="append", default=[], help="a witness's cosignature verifier key (repeatable)")
     verify.add_argument("--since", help="a signed checkpoint saved earlier: the export must extend it")
     verify.set_defaults(run=_ledger_verify)
+    ledger.add_parser("check", help="check the whole stored ledger: every entry against its leaf, every node, every "
+                      "checkpoint (exit 1 naming the first mismatch)").set_defaults(run=_ledger_check)
+
+    reimport = ledger.add_parser("reimport", help="append the entries a restored database lacks, up to the last published "
+                                 "checkpoint, from an auditor's export (see README, The restore guard and recovery)")
+    reimport.add_argument("export", help="a ledger export (JSON Lines) covering the ledger from index 0")
+    reimport.set_defaults(run=_ledger_reimport)
+
+    backup = commands.add_parser("backup", help="back up the database (online), the blobs and a manifest into DIR; never the master key")
+    backup.add_argument("directory", type=Path, help="a new or empty directory")
+    backup.set_defaults(run=_backup)
+    restore = commands.add_parser("restore", help="restore a backup made by `gateway backup` (every gateway process stopped)")
+    restore.add_argument("directory", type=Path)
+    restore.add_argument("--force", action="store_true", help="replace a database that already holds a ledger")
+    restore.set_defaults(run=_restore)
 
     report = commands.add_parser("report", help="the processing-time report (HTML with charts, or CSV), from the ledger alone")
     report.add_argument("--from", dest="from_month", type=_month, help="first month of opening, YYYY-MM (default: the first)")

@@ -88,6 +88,19 @@ class Settings(BaseSettings):
     blob_s3_endpoint_url: str | None = Field(
         default=None, description="An S3-compatible endpoint (MinIO, Ceph…); credentials come from the usual AWS settings."
     )
+    published_checkpoints_file: Path | None = Field(
+        default=None, description="The restore guard's append-only record of every checkpoint published, kept outside the "
+        "database; default <blob_dir>/../published-checkpoints (beside the blobs). Shared by the processes of one database."
+    )
+    ledger_self_check_entries: Annotated[int, Field(ge=1, le=100_000_000)] = Field(
+        default=1000, description="How many of the latest ledger entries the start-up self-check re-hashes (`gateway ledger check` does all)."
+    )
+    writes_suspended_retry_after_seconds: Annotated[int, Field(ge=1, le=86400)] = Field(
+        default=300, description="The Retry-After sent with 503 writes-suspended (an operator has to act first)."
+    )
+    postgres_bin_dir: Path | None = Field(
+        default=None, description="Where `gateway backup` and `gateway restore` find pg_dump and pg_restore; default: the PATH."
+    )
     max_document_bytes: PositiveInt = Field(default=50 * 1024 * 1024, description="Largest document accepted (413 above).")
     document_types: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: list(documents.DEFAULT_ALLOWED),
@@ -300,6 +313,10 @@ class Settings(BaseSettings):
         staging.mkdir(parents=True, exist_ok=True, mode=0o700)
         client = boto3.client("s3", endpoint_url=self.blob_s3_endpoint_url)
         return S3BlobStore(self.blob_s3_bucket, self.blob_s3_prefix, client=client, staging_dir=staging)
+
+    @property
+    def published_checkpoints_path(self) -> Path:
+        return self.published_checkpoints_file or self.blob_dir.parent / "published-checkpoints"
 
     @property
     def client_ca_path(self) -> Path:

@@ -66,6 +66,8 @@ async def send_reminders_periodically(runtime: Runtime) -> None:
 
 
 async def _sweep(runtime: Runtime) -> None:
+    if runtime.readiness.write_refusal() is not None:
+        return  # a reminder is a ledger entry: none while writes are refused
     held = await run_in_threadpool(locks.try_lock, runtime.database, REMINDERS_LOCK)
     if held is None:
         return  # another process is sweeping

@@ -85,6 +85,7 @@ CATALOGUE: dict[str, ProblemType] = {
         _p("rate-limited", 429, "Trop de requêtes : réessayez après Retry-After", "طلبات كثيرة جدا: أعيدوا المحاولة بعد Retry-After", "Too many requests: retry after Retry-After"),
         _p("too-many-connections", 503, "Trop de connexions ouvertes", "عدد الاتصالات المفتوحة كبير جدا", "Too many open connections"),
         _p("storage-unavailable", 503, "Stockage momentanément indisponible : rien n'a été enregistré", "التخزين غير متاح مؤقتا: لم يسجل أي شيء", "Storage temporarily unavailable: nothing was recorded"),
+        _p("writes-suspended", 503, "Écritures suspendues sur cette passerelle : rien n'a été enregistré", "الكتابة معلقة في هذه البوابة: لم يسجل أي شيء", "Writes suspended on this gateway: nothing was recorded"),
         _p("internal-error", 500, "Erreur interne", "خطأ داخلي", "Internal error"),
     )
 }

@@ -8,6 +8,7 @@ exports the ledger never loads the master key.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import ssl
 from collections.abc import Mapping
 from functools import cached_property
@@ -18,7 +19,9 @@ from cryptography import x509
 
 from gateway.api.rate_limits import Rate, RateLimiter
 from gateway.config import Settings
+from gateway.ledger import integrity
 from gateway.ledger.checkpoint import NoteSigner
+from gateway.ledger.published import PublishedCheckpoints
 from gateway.ledger.store import Ledger
 from gateway.misconfiguration import ConfigurationError, provisioned
 from gateway.ops.metrics import GatewayMetrics
@@ -39,6 +42,9 @@ REGISTRY = "the institution registry (JSON; see README, The registry)"
 RUNTIME_STATE = "gateway.runtime"
 CLIENT_CA = "the certificate (PEM) of the CA that issues the institutions' client certificates"
 KEY_USES = {ES256: "the gateway's receipt signing key", EDDSA: "the ledger's checkpoint signing key"}
+LEDGER_CHECK, RESTORE_GUARD = "ledger", "restore-guard"
+
+log = logging.getLogger(__name__)
 
 
 class Runtime:
@@ -113,7 +119,21 @@ class Runtime:
         settings = self.settings
         key = self._signing_key("GATEWAY_CHECKPOINT_KEY", settings.checkpoint_key_path,
                                 "GATEWAY_PKCS11_CHECKPOINT_KEY_LABEL", settings.pkcs11_checkpoint_key_label, EDDSA)
-        return Ledger(settings.origin, NoteSigner(settings.origin, key))
+        return Ledger(settings.origin, NoteSigner(settings.origin, key), self._published)
+
+    @cached_property
+    def published_checkpoints(self) -> PublishedCheckpoints:
+        """The restore guard's record, outside the database (gateway.ledger.published)."""
+        return PublishedCheckpoints(self.settings.published_checkpoints_path)
+
+    def _published(self, size: int, note: str) -> None:
+        """A committed checkpoint goes on record; if it cannot, no further write is accepted, since
+        the guard could no longer tell an old backup from the published history."""
+        try:
+            self.published_checkpoints.record(size, note)
+        except OSError as error:
+            self._refuse_writes(RESTORE_GUARD, f"the checkpoint of size {size} could not be recorded in "
+                                f"{self.published_checkpoints.path} ({error.strerror}): fix it and restart")
 
     @cached_property
     def registry(self) -> Registry:
@@ -164,6 +184,29 @@ class Runtime:
         self.mirror_registry()
         self.check_configuration()
         self.blobs.sweep_incoming()
+        self.check_ledger()
+
+    def check_ledger(self) -> None:
+        """The ledger self-check over the latest entries, then the restore guard. Either failing
+        keeps the process not ready and refuses writes, while reads go on being served."""
+        verifier = self.ledger.signer.verifier
+        try:
+            size = integrity.check(self.database, verifier, last=self.settings.ledger_self_check_entries).size
+        except integrity.LedgerMismatch as mismatch:
+            self._refuse_writes(LEDGER_CHECK, f"ledger self-check failed: {mismatch}")
+        else:
+            self.readiness.clear(LEDGER_CHECK)
+            log.info("ledger self-check passed: the latest %s entries of %s", min(size, self.settings.ledger_self_check_entries), size)
+        published = self.published_checkpoints.latest(verifier)
+        behind = integrity.restore_guard(self.database, published) if published is not None else None
+        if behind is not None:
+            self._refuse_writes(RESTORE_GUARD, f"restore guard: {behind}")
+        else:
+            self.readiness.clear(RESTORE_GUARD)
+
+    def _refuse_writes(self, check: str, reason: str) -> None:
+        log.error("%s", reason)
+        self.readiness.fail(check, reason, blocks_writes=True)
 
     def mirror_registry(self) -> None:
         """Make the institution tables say what the registry file says, in one transaction."""
@@ -172,6 +215,8 @@ class Runtime:
             session.commit()
 
     def close(self) -> None:
+        if "published_checkpoints" in self.__dict__:
+            self.published_checkpoints.close()
         if "writer" in self.__dict__:
             self.writer.close()
         if "database" in self.__dict__:

@@ -12,14 +12,15 @@ import os
 import secrets
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from gateway.app import create_app
@@ -146,9 +147,14 @@ _counter = itertools.count()
 
 
 class SqliteTemplate:
-    def __init__(self, directory: Path) -> None:
-        self.template = directory / "template.db"
-        upgrade(f"sqlite:///{self.template}")
+    def __init__(self, template: Path) -> None:
+        self.template = template
+
+    @classmethod
+    def migrated(cls, directory: Path) -> SqliteTemplate:
+        template = directory / "template.db"
+        upgrade(f"sqlite:///{template}")
+        return cls(template)
 
     def clone(self, directory: Path) -> str:
         copy = directory / f"test-{next(_counter)}.db"
@@ -158,18 +164,26 @@ class SqliteTemplate:
     def drop(self, url: str) -> None:
         pass  # lives in the test's tmp_path
 
+    def cloning(self, url: str) -> SqliteTemplate:
+        """The database at `url` (one of this template's clones) as the template of further clones."""
+        return SqliteTemplate(Path(make_url(url).database))
+
 
 class PostgresTemplate:
     """CREATE DATABASE … TEMPLATE is a file copy: much faster than migrating each test's database."""
 
-    def __init__(self, server_url: str) -> None:
-        self.server = make_url(server_url)
-        self.admin = create_engine(self.server, isolation_level="AUTOCOMMIT")
-        self.name = f"gw_template_{os.getpid()}"
-        with self.admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{self.name}"')
-            connection.exec_driver_sql(f'CREATE DATABASE "{self.name}"')
-        upgrade(self.server.set(database=self.name).render_as_string(hide_password=False))
+    def __init__(self, admin: Engine, name: str) -> None:
+        self.admin, self.name = admin, name
+        self.server = admin.url
+
+    @classmethod
+    def migrated(cls, server_url: str) -> PostgresTemplate:
+        template = cls(create_engine(make_url(server_url), isolation_level="AUTOCOMMIT"), f"gw_template_{os.getpid()}")
+        with template.admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{template.name}"')
+            connection.exec_driver_sql(f'CREATE DATABASE "{template.name}"')
+        upgrade(template.server.set(database=template.name).render_as_string(hide_password=False))
+        return template
 
     def clone(self, directory: Path) -> str:
         name = f"gw_test_{os.getpid()}_{next(_counter)}"
@@ -181,40 +195,64 @@ class PostgresTemplate:
         with self.admin.connect() as connection:
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
 
+    def cloning(self, url: str) -> PostgresTemplate:
+        """The database at `url` (one of this template's clones) as the template of further clones:
+        nothing may be connected to it while they are made."""
+        return PostgresTemplate(self.admin, make_url(url).database)
+
 
 @pytest.fixture(scope="session", params=ENGINES)
 def template(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     if request.param == "sqlite":
-        yield SqliteTemplate(tmp_path_factory.mktemp("sqlite"))
+        yield SqliteTemplate.migrated(tmp_path_factory.mktemp("sqlite"))
         return
-    template = PostgresTemplate(POSTGRES_URL)
+    template = PostgresTemplate.migrated(POSTGRES_URL)
     yield template
     with template.admin.connect() as connection:
         connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{template.name}" WITH (FORCE)')
     template.admin.dispose()
 
 
+@pytest.fixture(scope="module")
+def arrangement(template):
+    """What each test's database is a copy of: the migrated database, unless the module arranges
+    one of its own (`arranged_once`, or a module fixture of this name)."""
+    return template
+
+
 @pytest.fixture
-def database_url(template, tmp_path: Path) -> Iterator[str]:
-    url = template.clone(tmp_path)
+def database_url(arrangement, tmp_path: Path) -> Iterator[str]:
+    url = arrangement.clone(tmp_path)
     yield url
-    template.drop(url)
+    arrangement.drop(url)
 
 
-@pytest.fixture
-def settings(database_url: str, test_pki: TestPki, registry_file: Path, tmp_path: Path) -> Settings:
-    """No operations listener (its default port would be shared by every gateway of the run):
-    tests/ops sets one on a free port."""
+def settings_for(database_url: str, test_pki: TestPki, registry_file: Path, directory: Path) -> Settings:
+    """A test gateway's settings: the test keys and registry, its database, and in `directory` its
+    blobs and what it keeps beside them (the restore guard's record of published checkpoints). No
+    operations listener (its default port would be shared by every gateway of the run): tests/ops
+    sets one on a free port."""
     return Settings(
-        database_url=database_url, pki_dir=test_pki.dev.directory, registry_file=registry_file, blob_dir=tmp_path / "blobs",
+        database_url=database_url, pki_dir=test_pki.dev.directory, registry_file=registry_file, blob_dir=directory / "blobs",
         ops_port=0, _env_file=None,
     )
 
 
 @pytest.fixture
-def app(settings: Settings):
+def settings(database_url: str, test_pki: TestPki, registry_file: Path, tmp_path: Path) -> Settings:
+    return settings_for(database_url, test_pki, registry_file, tmp_path)
+
+
+@contextmanager
+def running(settings: Settings) -> Iterator[FastAPI]:
     application = create_app(settings)
     with TestClient(application):  # runs the lifespan: schema check, registry sync
+        yield application
+
+
+@pytest.fixture
+def app(settings: Settings):
+    with running(settings) as application:
         yield application
 
 
@@ -230,6 +268,42 @@ def institution_client(app, test_pki: TestPki, name: str, *, sign: bool = True, 
     if sign:
         client.auth = signer_for(test_pki, name)
     return client
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A database and the files its gateway keeps (`state`: blobs, published checkpoints) arranged
+    once, each test starting from a copy of both (see `arranged_once`); `arranged` is what the
+    arranging returned."""
+
+    template: SqliteTemplate | PostgresTemplate
+    state: Path
+    arranged: object
+
+    def clone(self, directory: Path) -> str:
+        shutil.copytree(self.state, directory, dirs_exist_ok=True)  # where `settings_for` puts a test's files
+        return self.template.clone(directory)
+
+    def drop(self, url: str) -> None:
+        self.template.drop(url)
+
+
+def arranged_once(arrange: Callable[[Callable[..., TestClient]], object]):
+    """The `arrangement` fixture of a module whose tests all start from the same state (and may
+    write): `arrange(client_for)` runs once per engine, through a gateway on a copy of the migrated
+    database, and each test's database and files are copies of what it left. Much faster than
+    arranging per test when the arrangement is a few signed writes and the module has many cases."""
+
+    @pytest.fixture(scope="module", name="arrangement")
+    def arranged_snapshot(template, test_pki: TestPki, registry_file: Path, tmp_path_factory: pytest.TempPathFactory):
+        directory = tmp_path_factory.mktemp("arranged")
+        url, state = template.clone(directory), directory / "state"
+        with running(settings_for(url, test_pki, registry_file, state)) as application:  # disposes of its engine on the way out
+            arranged = arrange(lambda name, **options: institution_client(application, test_pki, name, **options))
+        yield Snapshot(template.cloning(url), state, arranged)
+        template.drop(url)
+
+    return arranged_snapshot
 
 
 @pytest.fixture

@@ -49,6 +49,22 @@ async def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
+async def writable_runtime(runtime: RuntimeDep) -> Runtime:
+    """The runtime, for a write: every write depends on this, through its exchange. While a check
+    that guards writes fails (the ledger self-check, the restore guard) a write is refused before
+    anything touches the database; reads go on being served."""
+    refusal = runtime.readiness.write_refusal()
+    if refusal is not None:
+        raise ProblemError(
+            "writes-suspended", f"this gateway accepts no write until its operator clears the failing check {refusal.check!r}",
+            headers={"Retry-After": str(runtime.settings.writes_suspended_retry_after_seconds)}, check=refusal.check,
+        )
+    return runtime
+
+
+WritableRuntime = Annotated[Runtime, Depends(writable_runtime)]
+
+
 async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
@@ -175,12 +191,14 @@ def _signed_write(request: Request, body: bytes | None, digest: str, caller: Par
     return Exchange(runtime, SignedWrite(caller, request.method, target, signed, body, digest, key))
 
 
-async def get_exchange(request: Request, caller: CurrentInstitution, body: Annotated[bytes, Depends(raw_body)], runtime: RuntimeDep) -> Exchange:
-    """The caller first: a request refused for its certificate or its rate is not read."""
+async def get_exchange(request: Request, caller: CurrentInstitution, runtime: WritableRuntime,
+                       body: Annotated[bytes, Depends(raw_body)]) -> Exchange:
+    """The caller first: a request refused for its certificate or its rate, or while writes are
+    suspended, is not read."""
     return _signed_write(request, body, content_digest(body), caller, runtime)
 
 
-async def get_streamed_exchange(request: Request, caller: CurrentInstitution, runtime: RuntimeDep) -> Exchange:
+async def get_streamed_exchange(request: Request, caller: CurrentInstitution, runtime: WritableRuntime) -> Exchange:
     """For a body too large to hold: the signature covers the declared `Content-Digest`, which the
     endpoint checks against the bytes as they arrive."""
     declared = request.headers.get("content-digest")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -34,6 +34,13 @@ class DatabaseNodes:
         self.session = session
 
     def get_nodes(self, ids: Sequence[merkle.NodeId]) -> list[bytes]:
+        found = self.find(ids)
+        return [found[node] for node in ids]
+
+    def find(self, ids: Sequence[merkle.NodeId]) -> dict[merkle.NodeId, bytes]:
+        """The stored hashes of those of `ids` that are stored."""
+        if not ids:
+            return {}
         # One `level = L AND idx IN (…)` term per level: both engines answer it from the primary
         # key (SQLite scans the table for a row-value `(level, idx) IN (…)`).
         by_level: dict[int, list[int]] = {}
@@ -44,8 +51,7 @@ class DatabaseNodes:
                 or_(*(and_(LedgerNode.level == level, LedgerNode.idx.in_(indexes)) for level, indexes in by_level.items()))
             )
         ).all()
-        found = {merkle.NodeId(level, idx): bytes(value) for level, idx, value in rows}
-        return [found[node] for node in ids]
+        return {merkle.NodeId(level, idx): bytes(value) for level, idx, value in rows}
 
 
 @dataclass(frozen=True)
@@ -59,16 +65,28 @@ class Appended:
 
 class Ledger:
     """The gateway's log: its origin line and checkpoint key, and the edge of the tree as this
-    process last committed it (the border nodes the next append needs, so that it reads none)."""
+    process last committed it (the border nodes the next append needs, so that it reads none).
+    `publish(size, note)` is told of each committed checkpoint (the restore guard's record)."""
 
-    def __init__(self, origin: str, signer: NoteSigner) -> None:
-        self.origin, self.signer = origin, signer
+    def __init__(self, origin: str, signer: NoteSigner, publish: Callable[[int, str], None] | None = None) -> None:
+        self.origin, self.signer, self.publish = origin, signer, publish
         self._edge: tuple[int, dict[merkle.NodeId, bytes]] = (0, {})
 
     def append(self, session: Session, event: NewEntry) -> Appended:
         seq = sequences.advance(session, SEQUENCE)
-        index = seq - 1
         entry = Entry(seq=seq, at=timestamp(datetime.now(UTC)), **dataclasses.asdict(event))
+        return self._store(session, entry, lambda root: sign_note(Checkpoint(self.origin, seq, root).body(), self.signer))
+
+    def append_published(self, session: Session, entry: Entry, note: str) -> Appended:
+        """Append again an entry this gateway published, with the checkpoint it signed then (a
+        re-import from an auditor's export, which the caller has verified)."""
+        if sequences.advance(session, SEQUENCE) != entry.seq:
+            raise ValueError(f"entry {entry.seq - 1} does not come next in the ledger")
+        return self._store(session, entry, lambda root: note)
+
+    def _store(self, session: Session, entry: Entry, checkpoint_for: Callable[[bytes], str]) -> Appended:
+        """The entry, the subtrees it completes and the checkpoint of the new size (given its root)."""
+        seq, index = entry.seq, entry.seq - 1
         leaf = entry.leaf_hash()
         border = self._border(session, index)
         created = merkle.append(index, leaf, border)
@@ -76,7 +94,7 @@ class Ledger:
         connection.execute(_INSERT_ENTRY, {**row_of(entry), "leaf_hash": leaf.hex()})
         connection.execute(_INSERT_NODES, [{"level": node.level, "idx": node.index, "hash": value} for node, value in created])
         known = _Overlay({**border, **dict(created)})
-        note = sign_note(Checkpoint(self.origin, seq, merkle.root(seq, known)).body(), self.signer)
+        note = checkpoint_for(merkle.root(seq, known))
         connection.execute(_INSERT_CHECKPOINT, {"size": seq, "note": note, "created_at": datetime.now(UTC)})
         edge = {node: known.nodes[node] for node in merkle.compact_range_ids(seq)}
         return Appended(index, entry, note, merkle.inclusion_proof(index, seq, known), edge)
@@ -86,6 +104,8 @@ class Ledger:
         state is remembered, and only used for the size it belongs to, so another process
         appending meanwhile just means one read of the border."""
         self._edge = (appended.index + 1, appended.edge)
+        if self.publish is not None:
+            self.publish(appended.index + 1, appended.checkpoint)
 
     def _border(self, session: Session, size: int) -> dict[merkle.NodeId, bytes]:
         remembered, nodes = self._edge

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from gateway.domain.vocabulary import LedgerKind
 from gateway.ledger.entry import NewEntry
-from gateway.ledger.store import Ledger
+from gateway.ledger.store import Appended, Ledger
 from gateway.security.signing import content_digest
 from gateway.services.cases import Erasure, case_location, case_region, erase
 from gateway.services.vault import Vault
@@ -53,15 +53,16 @@ def due(database: Database, policy: Policy) -> list[str]:
         return list(session.execute(statement.order_by(Case.closed_at, Case.id)).scalars())
 
 
-def erase_expired(session: Session, vault: Vault, ledger: Ledger, gateway_id: str, policy: Policy, case_id: str) -> Erasure:
+def erase_expired(session: Session, vault: Vault, ledger: Ledger, gateway_id: str, policy: Policy,
+                  case_id: str) -> tuple[Erasure, Appended | None]:
     """Erase one due case's personal data and record it in the ledger, in the caller's transaction;
-    the caller commits, then deletes the erasure's blobs."""
+    the caller commits, tells the ledger (`committed`), then deletes the erasure's blobs."""
     case = session.execute(select(Case).where(Case.id == case_id).with_for_update(key_share=True)).scalar_one()
     erasure = erase(session, vault, case)
-    if erasure.erased_now:  # else erased meanwhile by the mediator
-        ledger.append(session, NewEntry(
-            kind=LedgerKind.PERSONAL_DATA_ERASED, detail=RETENTION, sender=gateway_id, sender_unit=gateway_id,
-            recipient=case.mediator_id, recipient_unit=case.mediator_unit, case=case.id, resource=case_location(case.id),
-            payload_digest=content_digest(policy.statement(case)), signature_digest=content_digest(b""), region=case_region(case),
-        ))
-    return erasure
+    if not erasure.erased_now:  # erased meanwhile by the mediator
+        return erasure, None
+    return erasure, ledger.append(session, NewEntry(
+        kind=LedgerKind.PERSONAL_DATA_ERASED, detail=RETENTION, sender=gateway_id, sender_unit=gateway_id,
+        recipient=case.mediator_id, recipient_unit=case.mediator_unit, case=case.id, resource=case_location(case.id),
+        payload_digest=content_digest(policy.statement(case)), signature_digest=content_digest(b""), region=case_region(case),
+    ))

@@ -42,7 +42,7 @@ from gateway.security.signing import (
 )
 from gateway.security.tls import TLS_EXTENSION
 from tests.api.test_documents import upload
-from tests.conftest import sql_runner
+from tests.conftest import settings_for, sql_runner
 from tests.factories import case_payload, message
 from tests.signing.test_request_signatures import b64url, forged
 
@@ -263,8 +263,8 @@ def database_url(template, tmp_path_factory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def settings(database_url, test_pki, registry_file, tmp_path_factory) -> Settings:
-    return Settings(database_url=database_url, pki_dir=test_pki.dev.directory, registry_file=registry_file,
-                    blob_dir=tmp_path_factory.mktemp("hostile-blobs"), ops_port=0, _env_file=None)
+    """In a directory of the module's own: the restore guard's record, beside the blobs, is the module's too."""
+    return settings_for(database_url, test_pki, registry_file, tmp_path_factory.mktemp("hostile"))
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from gateway.security.pki import load_private_key
 from gateway.security.signing import REQUEST_TYPE, Signer, request_claims
 from tests.factories import case_payload
+from tests.hostile.builders import app, database_url, engine_sql, settings  # noqa: F401 (one gateway for the module)
 
 AUDIENCE = "imr-alomrane-gateway"
 MALFORMED, REFUSED = "signature-malformed", "signature-algorithm-refused"

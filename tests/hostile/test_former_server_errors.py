@@ -11,6 +11,7 @@ import pytest
 from gateway import samples
 from tests.api.test_documents import upload
 from tests.factories import case_payload, message
+from tests.hostile.builders import app, database_url, engine_sql, settings  # noqa: F401 (one gateway for the module)
 
 OUT_OF_RANGE = ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+01:00"]
 

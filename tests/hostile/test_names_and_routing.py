@@ -19,6 +19,7 @@ from gateway.storage.models import Document
 from tests.api.test_documents import upload
 from tests.conftest import signer_for
 from tests.factories import case_payload
+from tests.hostile.builders import app, database_url, engine_sql, settings  # noqa: F401 (one gateway for the module)
 
 PDF = samples.pdf(["Attestation de paiement"])
 

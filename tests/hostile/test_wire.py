@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.hostile.builders import app, database_url, engine_sql, settings  # noqa: F401 (one gateway for the module)
 from tests.wire import request, serving
 
 LIMITS = {"max_target_bytes": 1024, "max_header_bytes": 4096, "max_header_count": 20}
@@ -35,8 +36,9 @@ LIMIT_REFUSALS = {
 }
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def wire(settings, test_pki):
+    """One server for the module: each refusal closes its own connection and writes nothing."""
     with serving(settings, test_pki, **LIMITS) as running:
         yield running
 

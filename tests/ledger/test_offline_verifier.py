@@ -122,7 +122,8 @@ def test_a_forked_history_is_caught(history, settings, template, tmp_path, capsy
     lines, key, auditor = history
     seen = tmp_path / "seen.note"
     seen.write_text(auditor.get("/v1/ledger/checkpoint", params={"size": 5}).json()["note"], encoding="utf-8")
-    forked_app = create_app(settings.model_copy(update={"database_url": template.clone(tmp_path)}))
+    # Another gateway with the same keys: its own blobs and record of published checkpoints.
+    forked_app = create_app(settings.model_copy(update={"database_url": template.clone(tmp_path), "blob_dir": tmp_path / "fork" / "blobs"}))
     with TestClient(forked_app):
         for _ in range(7):
             institution_client(forked_app, test_pki, "imr").post("/v1/cases", json=case_payload())

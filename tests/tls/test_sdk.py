@@ -133,7 +133,8 @@ def test_a_forked_ledger_is_caught_by_the_client(sdk, settings, template, tmp_pa
         imr.open_case(CaseCreate(**case_payload()))
     seen = imr.receipts.latest
     assert seen is not None and seen.size == 3
-    fork = settings.model_copy(update={"database_url": template.clone(tmp_path)})
+    # Another gateway with the same keys: its own blobs and record of published checkpoints.
+    fork = settings.model_copy(update={"database_url": template.clone(tmp_path), "blob_dir": tmp_path / "fork" / "blobs"})
     with background_gateway(fork) as forked_url:
         imr.http.base_url = httpx.URL(forked_url)
         for _ in range(4):  # a different history, growing past what the client saw

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from gateway import samples
+from tests.conftest import arranged_once
 from tests.factories import case_payload, message
 from tests.units.test_units_and_routing import CASA, IMR_CASA, RABAT
 
@@ -69,9 +70,12 @@ LISTS = [
 ]
 
 
+arrangement = arranged_once(Arranged)  # every case of the matrices starts from a copy of one arrangement
+
+
 @pytest.fixture
-def arranged(client_for) -> Arranged:
-    return Arranged(client_for)
+def arranged(arrangement) -> Arranged:
+    return arrangement.arranged
 
 
 def by_actor(table):
