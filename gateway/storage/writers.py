@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextvars
 import queue
 import threading
 from collections.abc import Callable
+from functools import partial
 from typing import Protocol, TypeVar
 
 from starlette.concurrency import run_in_threadpool
@@ -34,8 +36,9 @@ class SerialWriter:
         self._thread.start()
 
     async def run(self, job: Callable[[], T]) -> T:
+        """`job` runs in the submitter's context (its contextvars: the request its lines are logged for)."""
         future: concurrent.futures.Future[T] = concurrent.futures.Future()
-        self._jobs.put((job, future))
+        self._jobs.put((partial(contextvars.copy_context().run, job), future))
         return await asyncio.wrap_future(future)
 
     def _serve(self) -> None:
