@@ -21,7 +21,7 @@ import pytest
 
 from gateway.config import Settings
 from gateway.server import free_port
-from tests.conftest import POSTGRES_URL, TestPki, signer_for
+from tests.conftest import POSTGRES_URL, UNLIMITED, TestPki, signer_for
 
 ROOT = Path(__file__).resolve().parents[2]
 GATEWAY = [sys.executable, "-m", "gateway.cli"]
@@ -38,7 +38,8 @@ requires_postgres = pytest.mark.skipif(
 
 
 def gateway_env(settings: Settings, **overrides: str) -> dict[str, str]:
-    """The environment a gateway process reads its settings from: the test's, nothing inherited."""
+    """The environment a gateway process reads its settings from: the test's, nothing inherited. The
+    rate limits are off: these tests load the gateway as fast as they can, to check exactly-once."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("GATEWAY_")}
     env |= {
         "PYTHONPATH": str(ROOT),
@@ -48,6 +49,7 @@ def gateway_env(settings: Settings, **overrides: str) -> dict[str, str]:
         "GATEWAY_BLOB_DIR": str(settings.blob_dir),
         "GATEWAY_OPS_PORT": str(settings.ops_port),
     }
+    env |= {f"GATEWAY_{name.upper()}": str(value) for name, value in UNLIMITED.items()}
     return env | overrides
 
 
