@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager, suppress
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp
 
 from gateway.api import problems
 from gateway.api.deps import WRITE_METHODS
@@ -19,7 +20,9 @@ from gateway.api.v1 import router as v1_router
 from gateway.config import Settings
 from gateway.problems import CATALOGUE, PROBLEM_BASE, ProblemError
 from gateway.jobs import follow_registry, purge_nonces_periodically, send_reminders_periodically
-from gateway.runtime import Runtime
+from gateway.ops.context import route_templates
+from gateway.ops.observer import RequestObserver
+from gateway.runtime import RUNTIME_STATE, Runtime
 from gateway.security.signing import SIGNATURE_HEADER
 
 log = logging.getLogger(__name__)
@@ -88,11 +91,21 @@ LINKS = {
 }
 
 
+class GatewayApp(FastAPI):
+    """FastAPI with the request observer outside everything, Starlette's error middleware included.
+    Starlette builds the stack on the app's first call, its start-up."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return RequestObserver(super().build_middleware_stack(), route_templates(self))
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Runtime]]:
+        """The runtime is also in the lifespan state, where the server's parts outside the app (the
+        edge, the operations listener) find it."""
         runtime = Runtime(settings)
         try:
             runtime.start()
@@ -100,7 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             tasks = [asyncio.create_task(purge_nonces_periodically(runtime)), asyncio.create_task(follow_registry(runtime))]
             if settings.reminder_interval_seconds:
                 tasks.append(asyncio.create_task(send_reminders_periodically(runtime)))
-            yield {"runtime": runtime}  # the lifespan state: the edge takes the TLS context of the registry in force from it
+            yield {RUNTIME_STATE: runtime}  # the lifespan state: the edge takes the TLS context of the registry in force from it
             for task in tasks:
                 task.cancel()
                 with suppress(asyncio.CancelledError):
@@ -108,7 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             runtime.close()
 
-    app = FastAPI(
+    app = GatewayApp(
         title="IMR – Al Omrane exchange gateway",
         version=API_VERSION,
         description=DESCRIPTION,

@@ -39,6 +39,7 @@ def _runtime(settings: Settings) -> Iterator[Runtime]:
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.security.dev import ensure_dev_setup
+    from gateway.ops.listener import operations_socket
     from gateway.server import serve_forever
     from gateway.storage.migrations import upgrade
 
@@ -51,6 +52,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         runtime.check_configuration()
         if not settings.trust_proxy_client_cert:
             runtime.check_server_tls()
+    operations = operations_socket(settings)  # bound now: a port already taken stops the start-up here
     with reachable_database():
         upgrade(settings.database_url, master_key=settings.load_master_key(), lock_wait_seconds=settings.migration_lock_wait_seconds)
     host, port = args.host or settings.host, args.port or settings.port
@@ -64,7 +66,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             f"https://{host}:{port}/v1/me",
             flush=True,
         )
-    serve_forever(settings, host=host, port=port, log_level=args.log_level)
+    serve_forever(settings, operations, host=host, port=port, log_level=args.log_level)
     return 0
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, PositiveInt, SecretStr, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -151,6 +151,18 @@ class Settings(BaseSettings):
     )
     reminders_per_run: Annotated[int, Field(ge=1, le=100_000)] = Field(
         default=1000, description="At most this many reminders per run; the next run sends the rest."
+    )
+
+    # Operations (gateway.ops): the listener for probes and metrics, and the logs.
+    ops_host: str = Field(default="127.0.0.1", description="Where the operations listener (/healthz, /readyz, /metrics) listens.")
+    ops_port: Annotated[int, Field(ge=0, le=65535)] = Field(
+        default=9180, description="Its port: plain HTTP, no client certificate, so keep it off the institutions' network (0: off)."
+    )
+    ops_check_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = Field(
+        default=2, description="Longest /readyz waits for the database, and /metrics for the figures it reads there."
+    )
+    log_format: Literal["json", "text"] = Field(
+        default="json", description="`gateway serve`'s log lines: JSON, one object per line, or plain text."
     )
 
     # The edge (gateway.edge): what one connection may cost before the app sees its request.

@@ -41,7 +41,10 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from gateway.api.problems import MEDIA_TYPE, problem_body, problem_response
 from gateway.config import Settings
+from gateway.ops.context import RequestContext, request_id_from
+from gateway.ops.observer import RequestObserver
 from gateway.problems import CATALOGUE, ProblemType, negotiate_language
+from gateway.runtime import runtime_in
 from gateway.security.identity import peer_is_trusted_proxy
 from gateway.security.tls import TLS_VERSIONS, with_client_certificate
 
@@ -230,7 +233,8 @@ class EdgeProtocol(HttpToolsProtocol):
         if not self.edge.admission.admit(address):
             if self.edge.tls_context is None:
                 self.transport = transport
-                self._write_problem(CATALOGUE["too-many-connections"], "too many connections", retry_after=True)
+                refused = CATALOGUE["too-many-connections"]
+                self._write_problem(refused, "too many connections", self._refused(refused).request_id, retry_after=True)
             else:
                 transport.abort()  # no TLS session yet: nothing can be said
             return
@@ -279,7 +283,7 @@ class EdgeProtocol(HttpToolsProtocol):
     def _tls_context(self) -> ssl.SSLContext:
         """The context of the registry version in force (its CRLs), which the app's lifespan shares
         with the server as `runtime`; the edge's own before that (or for an app without one)."""
-        runtime = self.app_state.get("runtime")
+        runtime = runtime_in(self.app_state)
         trust = runtime.trust if runtime is not None else None
         return trust.tls_context if trust is not None and trust.tls_context is not None else self.edge.tls_context
 
@@ -424,19 +428,29 @@ class EdgeProtocol(HttpToolsProtocol):
             cycle.disconnected = True  # the app, if running, reads a disconnect and writes nothing
             cycle.message_event.set()
         problem = CATALOGUE[slug]
-        log.info("refused %s: %s %s", self.scope.get("path", "-") if self.scope else "-", problem.status, slug)
+        request = self._refused(problem)
+        log.info("refused %s: %s %s", self.scope.get("path", "-") if self.scope else "-", problem.status, slug,
+                 extra={"request": request, "status": problem.status})
         if (in_flight and not cycle.response_started) or (not in_flight and self.reading_head):
-            self._write_problem(problem, detail)
+            self._write_problem(problem, detail, request.request_id)
         else:
             self.transport.close()
 
-    def _write_problem(self, problem: ProblemType, detail: str, *, retry_after: bool = False) -> None:
+    def _refused(self, problem: ProblemType) -> RequestContext:
+        """A refusal of the edge's own: counted with the app's problems, and given a request id (the
+        client's `X-Request-ID` if it sent a well-formed one before the refusal)."""
+        runtime = runtime_in(self.app_state)
+        if runtime is not None:
+            runtime.metrics.problem(problem.slug)
+        return RequestContext(request_id_from(dict(self.headers or []).get(b"x-request-id")), problem=problem.slug)
+
+    def _write_problem(self, problem: ProblemType, detail: str, request_id: str, *, retry_after: bool = False) -> None:
         language = negotiate_language(dict(self.headers or []).get(b"accept-language", b"").decode("latin-1"))
-        body = json.dumps(problem_body(problem, language, detail=detail), ensure_ascii=False).encode()
+        body = json.dumps(problem_body(problem, language, detail=detail, request_id=request_id), ensure_ascii=False).encode()
         lines = [STATUS_LINE[problem.status]]
         for name, value in [*self.server_state.default_headers, (b"content-type", MEDIA_TYPE.encode()),
                             (b"content-language", language.encode()), (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close"),
+                            (b"connection", b"close"), (b"x-request-id", request_id.encode()),
                             *([(b"retry-after", str(self.limits.retry_after_seconds).encode())] if retry_after else [])]:
             lines += [name, b": ", value, b"\r\n"]
         self.transport.write(b"".join([*lines, b"\r\n", body]))
@@ -445,8 +459,9 @@ class EdgeProtocol(HttpToolsProtocol):
         self.loop.call_later(LINGER_SECONDS, self.transport.close)
 
 
-def problem_app(problem: ProblemType, detail: str, retry_after: int):
-    """An ASGI app that answers every request with `problem`, then closes the connection."""
+def problem_app(problem: ProblemType, detail: str, retry_after: int) -> RequestObserver:
+    """An ASGI app that answers every request with `problem`, then closes the connection; observed
+    (request id, access line, metrics) as the gateway's app is."""
 
     async def answer(scope, receive, send) -> None:
         response = problem_response(
@@ -455,4 +470,4 @@ def problem_app(problem: ProblemType, detail: str, retry_after: int):
         )
         await response(scope, receive, send)
 
-    return answer
+    return RequestObserver(answer)

@@ -15,12 +15,13 @@ import importlib.util
 import logging
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 
@@ -31,6 +32,7 @@ from gateway.ledger.checkpoint import NoteSigner
 from gateway.ledger.published import PublishedCheckpoints
 from gateway.ledger.store import Ledger
 from gateway.misconfiguration import ConfigurationError, provisioned
+from gateway.ops.metrics import GatewayMetrics
 from gateway.ops.readiness import Readiness
 from gateway.security.crl import Revocations
 from gateway.security.keys import KeyRing, gateway_key, key_file
@@ -47,6 +49,9 @@ from gateway.storage.migrations import check_up_to_date
 from gateway.storage.writers import PooledWriter, SerialWriter, Writer
 
 REGISTRY = "the institution registry (JSON; see README, The registry)"
+# The key of the runtime in the ASGI lifespan state: the app's lifespan puts it there, and the
+# server's parts outside the app (the edge, the operations listener) find it there.
+RUNTIME_STATE = "gateway.runtime"
 CLIENT_CA = "the certificate (PEM) of the CA that issues the institutions' client certificates"
 CLIENT_CRL = "the client CA's certificate revocation lists (PEM), signed by it and not past their next update"
 KEY_USES = {ES256: "the gateway's receipt signing key", EDDSA: "the ledger's checkpoint signing key"}
@@ -67,6 +72,11 @@ class Runtime:
     def readiness(self) -> Readiness:
         """What keeps this process from serving (gateway.ops.readiness): `/readyz` and the write path read it."""
         return Readiness()
+
+    @cached_property
+    def metrics(self) -> GatewayMetrics:
+        """What this process counts (gateway.ops.metrics), served by the operations listener."""
+        return GatewayMetrics()
 
     @cached_property
     def rate_limiter(self) -> RateLimiter:
@@ -301,3 +311,8 @@ class Runtime:
             self.writer.close()
         if "database" in self.__dict__:
             self.database.dispose()
+
+
+def runtime_in(state: Mapping[str, Any] | None) -> Runtime | None:
+    """The runtime an ASGI lifespan state holds (None for an app that is not the gateway's)."""
+    return (state or {}).get(RUNTIME_STATE)

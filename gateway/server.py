@@ -3,7 +3,6 @@ background thread (the demo, and the tests that need real sockets)."""
 
 from __future__ import annotations
 
-import copy
 import logging
 import socket
 import tempfile
@@ -20,6 +19,9 @@ from gateway.app import create_app
 from gateway.config import Settings
 from gateway.edge import Edge
 from gateway.ops import hangup
+from gateway.ops.listener import OperationsListener, operations_socket
+from gateway.ops.logs import logging_config
+from gateway.runtime import runtime_in
 from gateway.security.dev import ensure_dev_setup
 from gateway.security.tls import server_tls_context
 from gateway.storage.migrations import upgrade
@@ -48,33 +50,55 @@ def server_config(settings: Settings, app: Any = None, **options: Any) -> uvicor
     defaults = {
         "host": settings.host, "port": settings.port, "proxy_headers": False, "server_header": False, "ws": "none", "loop": "asyncio",
         "http": Edge(settings, tls).protocol, "timeout_keep_alive": settings.keepalive_timeout_seconds,
+        "access_log": False,  # the app's own access log replaces uvicorn's (gateway.ops.observer)
     }
     return uvicorn.Config(app or create_app(settings), **{**defaults, **options})
 
 
-def serve_forever(settings: Settings, *, log_level: str = "info", **options: Any) -> None:
-    """Serve until SIGINT or SIGTERM. SIGHUP applies the registry file and the CRLs again
-    (gateway.ops.hangup); every other setting is read at start-up only. The gateway's own log
-    lines (refusals, faults) go where uvicorn's go, at the same level."""
+class GatewayServer(uvicorn.Server):
+    """uvicorn serving the gateway, and the operations listener (gateway.ops.listener) beside it
+    once the app has started (it answers from the app's runtime), stopped before the app is."""
+
+    def __init__(self, config: uvicorn.Config, operations: socket.socket | None) -> None:
+        super().__init__(config)
+        self.operations_socket = operations
+        self.operations: OperationsListener | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        runtime = runtime_in(self.lifespan.state)
+        if self.operations_socket is not None and runtime is not None:
+            self.operations = OperationsListener(runtime, self.operations_socket)
+            await self.operations.start()
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        if self.operations is not None:
+            await self.operations.stop()
+        await super().shutdown(sockets)
+
+
+def serve_forever(settings: Settings, operations: socket.socket | None, *, log_level: str = "info", **options: Any) -> None:
+    """Serve until SIGINT or SIGTERM, with the operations listener on `operations` (bound by the
+    caller: `operations_socket`). SIGHUP applies the registry file and the CRLs again
+    (gateway.ops.hangup); every other setting is read at start-up only. Every log line (uvicorn's,
+    the gateway's, the access log) goes to stderr in `GATEWAY_LOG_FORMAT`, at `log_level`."""
     hangup.install()
-    logging_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
-    logging_config["loggers"]["gateway"] = {"handlers": ["default"], "level": log_level.upper(), "propagate": False}
-    config = server_config(settings, log_level=log_level, log_config=logging_config, **options)
+    config = server_config(settings, log_level=log_level, log_config=logging_config(settings.log_format, log_level), **options)
     if not settings.trust_proxy_client_cert:
         log.info("mutual TLS on https://%s:%d (the edge runs TLS itself: uvicorn's start-up line says http)", config.host, config.port)
-    uvicorn.Server(config).run()
+    GatewayServer(config, operations).run()
 
 
 @contextmanager
 def scratch_settings(**overrides: Any) -> Iterator[Settings]:
     """A complete set-up in a temporary directory, gone afterwards: development PKI and registry,
-    migrated database (SQLite in the directory unless `database_url` names another), blob store.
-    For the demo and the benchmarks."""
+    migrated database (SQLite in the directory unless `database_url` names another), blob store;
+    no operations listener unless `ops_port` is given. For the demo and the benchmarks."""
     with tempfile.TemporaryDirectory(prefix="gateway-") as directory:
         root = Path(directory)
         defaults = dict(
             database_url=f"sqlite:///{root / 'gateway.db'}", pki_dir=root / "pki", registry_file=root / "registry.json",
-            blob_dir=root / "blobs",
+            blob_dir=root / "blobs", ops_port=0,
         )
         settings = Settings(_env_file=None, **{**defaults, **overrides})
         ensure_dev_setup(settings.pki_dir, settings.registry_file)
@@ -84,11 +108,13 @@ def scratch_settings(**overrides: Any) -> Iterator[Settings]:
 
 @contextmanager
 def background_gateway(settings: Settings, app: Any = None, *, log_level: str = "warning") -> Iterator[str]:
-    """Serve on a free loopback port until the block ends; yields the base URL."""
+    """Serve on a free loopback port until the block ends; yields the base URL. The operations
+    listener is where the settings say (set `ops_port` to a free port to reach it; 0: none)."""
     port = free_port()
     scheme = "http" if settings.trust_proxy_client_cert else "https"
-    server = uvicorn.Server(
-        server_config(settings, app, host="127.0.0.1", port=port, log_level=log_level, lifespan="on", timeout_graceful_shutdown=1)
+    server = GatewayServer(
+        server_config(settings, app, host="127.0.0.1", port=port, log_level=log_level, lifespan="on", timeout_graceful_shutdown=1),
+        operations_socket(settings),
     )
     thread = threading.Thread(target=server.run, name="gateway", daemon=True)
     thread.start()

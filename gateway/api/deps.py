@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from gateway.config import Settings
 from gateway.domain.party import Party
 from gateway.domain.vocabulary import Role
+from gateway.ops import context
 from gateway.problems import ProblemError
 from gateway.runtime import Runtime
 from gateway.security import identity
@@ -114,6 +115,8 @@ async def current_institution(request: Request, runtime: RuntimeDep) -> Party:
         raise ProblemError(
             "unregistered-certificate", f"no institution is registered for the certificate with SHA-256 {certificate.fingerprint}"
         )
+    context.identified(institution.id, institution.unit_id)
+    runtime.metrics.certificate_seen(certificate.fingerprint, institution.id, institution.unit_id, certificate.certificate.not_valid_after_utc)
     if (retry_after := runtime.rate_limiter.admit(institution)) is not None:
         raise ProblemError("rate-limited", f"too many requests from unit {institution.unit_id} or its institution",
                            headers={"Retry-After": str(retry_after)})

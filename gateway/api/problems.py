@@ -19,6 +19,7 @@ from starlette.requests import ClientDisconnect
 from starlette.routing import Match
 
 from gateway.contract.common import FieldError, Problem
+from gateway.ops import context
 from gateway.problems import CATALOGUE, ProblemError, ProblemType, negotiate_language
 from gateway.storage import faults
 
@@ -29,21 +30,26 @@ MEDIA_TYPE = "application/problem+json"
 MAX_FIELD_ERRORS = 50
 
 
-def problem_body(problem_type: ProblemType, language: str, *, detail: str | None = None, instance: str | None = None, **extensions: Any) -> dict[str, Any]:
+def problem_body(problem_type: ProblemType, language: str, *, detail: str | None = None, instance: str | None = None,
+                 request_id: str | None = None, **extensions: Any) -> dict[str, Any]:
     problem = Problem(
-        type=problem_type.uri, title=problem_type.titles[language], status=problem_type.status, detail=detail, instance=instance, **extensions
+        type=problem_type.uri, title=problem_type.titles[language], status=problem_type.status, detail=detail, instance=instance,
+        request_id=request_id, **extensions,
     )
     return problem.model_dump(mode="json", exclude_none=True)
 
 
 def problem_response(request_headers, problem_type: ProblemType, *, path: str | None = None, headers: dict[str, str] | None = None, **kwargs: Any) -> JSONResponse:
-    """The problem document for one request. A client error is one INFO line naming its type
-    (never the input, which may be a citizen's data): operators see refusals without tracebacks."""
+    """The problem document for one request, carrying its request id. A client error is one INFO
+    line naming its type (never the input, which may be a citizen's data): operators see refusals
+    without tracebacks."""
+    context.answered_with_problem(problem_type.slug)
     if problem_type.status < 500:
         log.info("refused %s: %s %s", path or "-", problem_type.status, problem_type.slug)
     language = negotiate_language(request_headers.get("accept-language"))
+    request = context.current()
     return JSONResponse(
-        problem_body(problem_type, language, instance=path, **kwargs),
+        problem_body(problem_type, language, instance=path, request_id=request and request.request_id, **kwargs),
         status_code=problem_type.status,
         media_type=MEDIA_TYPE,
         headers={"Content-Language": language, **(headers or {})},

@@ -19,6 +19,11 @@ class GatewayError(Exception):
         return self.problem.status
 
     @property
+    def request_id(self) -> str | None:
+        """The gateway's id of the refused request (its `X-Request-ID`): quote it to the gateway's operators."""
+        return self.problem.request_id
+
+    @property
     def slug(self) -> str:
         return self.problem.type.rsplit("/", 1)[-1]
 

@@ -94,3 +94,7 @@ class Problem(BaseModel):
     detail: str | None = None
     instance: str | None = None
     errors: list[FieldError] | None = None
+    request_id: str | None = Field(
+        default=None, description="This request's id, also in the `X-Request-ID` response header: yours if you sent a well-formed "
+        "`X-Request-ID` (1 to 128 of `A-Z a-z 0-9 . _ : -`), else the gateway's. Quote it to the gateway's operators.",
+    )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Select, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -233,6 +233,11 @@ def _found(case: Case | None) -> Case:
     return case
 
 
+def overdue(now: datetime) -> ColumnElement[bool]:
+    """Past its reply deadline while it waits for the final reply (`lifecycle.REPLY_PENDING_STATES`)."""
+    return and_(Case.status.in_([status.value for status in lifecycle.REPLY_PENDING_STATES]), Case.deadline < now)
+
+
 @dataclass(frozen=True)
 class CaseFilter:
     status: CaseStatus | None = None
@@ -267,8 +272,7 @@ def list_cases(session: Session, caller: Party, filters: CaseFilter, after: Case
     if filters.region is not None:
         statement = statement.where(Case.project_region == filters.region.value)
     if filters.overdue is not None:
-        pending = Case.status.in_([status.value for status in lifecycle.REPLY_PENDING_STATES])
-        late = and_(pending, Case.deadline < datetime.now(UTC))
+        late = overdue(datetime.now(UTC))
         statement = statement.where(late if filters.overdue else ~late)
     if filters.updated_since is not None:
         statement = statement.where(Case.updated_at >= filters.updated_since)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -137,7 +138,8 @@ class Exchange:
 
     def _transaction(self, work: Callable[[WriteUnit], Answer]) -> tuple[idempotency.StoredResponse, WriteUnit | None, Appended | None]:
         write, runtime = self.write, self.runtime
-        with runtime.database.session(write=True) as session:
+        keyed = runtime.metrics.idempotency_in_flight.track_inprogress() if write.key is not None else nullcontext()
+        with keyed, runtime.database.session(write=True) as session:
             session.connection()  # begin now: SQLite's wait for its write lock is not a wait for the key
             if write.key is not None:
                 replay = idempotency.begin(session, runtime.vault, write.key)

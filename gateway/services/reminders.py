@@ -28,7 +28,7 @@ from gateway.ledger.entry import NewEntry, timestamp
 from gateway.ledger.store import Appended, Ledger
 from gateway.security.signing import content_digest
 from gateway.services import inbox
-from gateway.services.cases import case_location, case_region
+from gateway.services.cases import case_location, case_region, overdue
 from gateway.services.thematic import file_location, message_location
 from gateway.storage.models import Case, Reminder, ThematicFile, ThematicMessage
 from gateway.storage.upsert import insert_ignore
@@ -64,8 +64,7 @@ def due(session: Session, now: datetime, escalation_days: int, limit: int) -> li
     commitment_resource = literal(file_location("")) + ThematicMessage.thematic_file_id + literal("/messages/") + ThematicMessage.id
     for step, passed_before in _steps(now, escalation_days):
         cases = (
-            select(Case.id, Case.deadline).where(Case.status.in_(_PENDING), Case.deadline < passed_before,
-                                                 _not_sent(case_resource, Case.deadline, step))
+            select(Case.id, Case.deadline).where(overdue(passed_before), _not_sent(case_resource, Case.deadline, step))
             .order_by(Case.deadline, Case.id).limit(limit - len(found))
         )
         found += [Due(case_id, deadline, step) for case_id, deadline in session.execute(cases)]

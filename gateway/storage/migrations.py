@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 
 from alembic import command
@@ -80,10 +81,23 @@ def _turn(connection: Connection, wait_seconds: float) -> Iterator[None]:
 
 def check_up_to_date(engine: Engine) -> None:
     """Refuse to serve on a schema that is behind (or ahead of) this code."""
-    expected = set(ScriptDirectory.from_config(alembic_config(str(engine.url))).get_heads())
+    if (mismatch := schema_mismatch(engine)) is not None:
+        raise RuntimeError(mismatch)
+
+
+def schema_mismatch(engine: Engine) -> str | None:
+    """What keeps the database's schema from being this code's (one line), or None when it is."""
+    expected = _heads(migrations_dir())
     with engine.connect() as connection:
         current = set(MigrationContext.configure(connection).get_current_heads())
-    if current != expected:
-        raise RuntimeError(
-            f"database schema is at {sorted(current) or 'nothing'}, this code needs {sorted(expected)}: run `gateway migrate`"
-        )
+    if current == expected:
+        return None
+    return f"database schema is at {sorted(current) or 'nothing'}, this code needs {sorted(expected)}: run `gateway migrate`"
+
+
+@lru_cache(maxsize=4)
+def _heads(directory: Path) -> frozenset[str]:
+    """The head revisions of the migration scripts (read once: /readyz asks often)."""
+    config = Config()
+    config.set_main_option("script_location", str(directory))
+    return frozenset(ScriptDirectory.from_config(config).get_heads())

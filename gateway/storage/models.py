@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, Integer, LargeBinary, MetaData, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, Integer, LargeBinary, MetaData, SmallInteger, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from gateway.storage.types import UTCDateTime
@@ -103,6 +103,7 @@ class Case(Base):
         UniqueConstraint("mediator_id", "reference", name="uq_cases_mediator_reference"),
         Index("ix_cases_respondent_opened", "respondent_id", "opened_at", "id"),
         Index("ix_cases_mediator_opened", "mediator_id", "opened_at", "id"),
+        Index("ix_cases_status_deadline", "status", "deadline"),  # overdue cases (metrics, reminders)
     )
 
     thematic: ClassVar[bool] = False  # a case, not a thematic file (both have two sides and a project)
@@ -191,7 +192,11 @@ class InboxEvent(Base):
     """A notification for one unit. `seq` is per unit and commits in order (see Sequence)."""
 
     __tablename__ = "inbox_events"
-    __table_args__ = (UniqueConstraint("recipient_unit", "seq", name="uq_inbox_unit_seq"), CheckConstraint(_ABOUT_ONE, name="about_one"))
+    __table_args__ = (
+        UniqueConstraint("recipient_unit", "seq", name="uq_inbox_unit_seq"), CheckConstraint(_ABOUT_ONE, name="about_one"),
+        Index("ix_inbox_events_unacknowledged", "recipient_id", "recipient_unit",  # metrics: the events still to acknowledge
+              sqlite_where=text("delivered_at IS NULL"), postgresql_where=text("delivered_at IS NULL")),
+    )
 
     id: Mapped[str] = mapped_column(UUID_STR, primary_key=True)
     recipient_id: Mapped[str] = mapped_column(ForeignKey("institutions.id"))

@@ -38,6 +38,7 @@ class SerialWriter:
         self._thread.start()
 
     async def run(self, job: Callable[[], T]) -> T:
+        """`job` runs in the submitter's context (its contextvars: the request its lines are logged for)."""
         future: concurrent.futures.Future[T] = concurrent.futures.Future()
         self._jobs.put((partial(contextvars.copy_context().run, job), future))
         return await asyncio.wrap_future(future)

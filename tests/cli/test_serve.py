@@ -3,6 +3,7 @@ and the printed `curl` line works as printed. Run twice, it keeps what it made."
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -24,9 +25,9 @@ pytestmark = pytest.mark.tls
 GATEWAY = [sys.executable, "-m", "gateway.cli"]
 
 
-def serve(workdir: Path, port: int) -> tuple[subprocess.Popen, str]:
+def serve(workdir: Path, port: int, ops_port: int) -> tuple[subprocess.Popen, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
-    env |= {"GATEWAY_PORT": str(port), "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    env |= {"GATEWAY_PORT": str(port), "GATEWAY_OPS_PORT": str(ops_port), "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     process = subprocess.Popen(
         [*GATEWAY, "serve", "--log-level", "warning"], cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
@@ -53,13 +54,14 @@ def call_until_up(command: list[str], workdir: Path) -> subprocess.CompletedProc
 
 
 def test_serve_on_a_fresh_directory_and_the_printed_curl_works(tmp_path):
-    port = free_port()
+    port, ops_port = free_port(), free_port()
     for attempt in range(2):  # the second run reuses the PKI, registry and database
-        process, curl = serve(tmp_path, port)
+        process, curl = serve(tmp_path, port, ops_port)
         try:
             result = call_until_up(shlex.split(curl) + ["--silent", "--show-error", "--fail"], tmp_path)
             assert result.returncode == 0, result.stderr
             assert '"id":"imr"' in result.stdout.replace(" ", "")
+            assert httpx.get(f"http://127.0.0.1:{ops_port}/readyz").json()["ready"] is True  # the operations listener, plain HTTP
             no_cert = subprocess.run(
                 ["curl", "--silent", "--cacert", "var/pki/ca.pem", f"https://127.0.0.1:{port}/v1/me"], cwd=tmp_path, capture_output=True
             )
@@ -92,3 +94,6 @@ def test_sighup_applies_the_registry_with_a_log_line_and_refusals_are_logged(set
         gateway.stop()
     logged = gateway.log_path.read_text()
     assert "refused /v1/nowhere: 404 not-found" in logged
+    lines = [json.loads(line) for line in logged.splitlines() if line.startswith("{")]  # JSON lines by default
+    missing = next(line for line in lines if line["logger"] == "gateway.access" and line["status"] == 404)
+    assert missing["message"] == "GET - 404" and missing["problem_type"] == "not-found" and len(missing["request_id"]) == 32

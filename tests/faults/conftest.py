@@ -3,6 +3,7 @@ group (so SIGKILL takes it whole), on a loopback port, serving the test's databa
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import resource
@@ -20,7 +21,7 @@ import pytest
 
 from gateway.config import Settings
 from gateway.server import free_port
-from tests.conftest import POSTGRES_URL, TestPki, signer_for
+from tests.conftest import POSTGRES_URL, UNLIMITED, TestPki, signer_for
 
 ROOT = Path(__file__).resolve().parents[2]
 GATEWAY = [sys.executable, "-m", "gateway.cli"]
@@ -37,7 +38,8 @@ requires_postgres = pytest.mark.skipif(
 
 
 def gateway_env(settings: Settings, **overrides: str) -> dict[str, str]:
-    """The environment a gateway process reads its settings from: the test's, nothing inherited."""
+    """The environment a gateway process reads its settings from: the test's, nothing inherited. The
+    rate limits are off: these tests load the gateway as fast as they can, to check exactly-once."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("GATEWAY_")}
     env |= {
         "PYTHONPATH": str(ROOT),
@@ -45,7 +47,9 @@ def gateway_env(settings: Settings, **overrides: str) -> dict[str, str]:
         "GATEWAY_PKI_DIR": str(settings.pki_dir),
         "GATEWAY_REGISTRY_FILE": str(settings.registry_file),
         "GATEWAY_BLOB_DIR": str(settings.blob_dir),
+        "GATEWAY_OPS_PORT": str(settings.ops_port),
     }
+    env |= {f"GATEWAY_{name.upper()}": str(value) for name, value in UNLIMITED.items()}
     return env | overrides
 
 
@@ -85,8 +89,7 @@ class GatewayProcess:
         """The exception lines the gateway logged, over all its incarnations: what a failure
         report needs (the logs themselves go with pytest's temporary directories)."""
         logs = (self.workdir / f"gateway-{self.port}-{n}.log" for n in range(1, self.starts + 1))
-        return [line[:300] for path in logs if path.exists() for line in path.read_text(errors="replace").splitlines()
-                if EXCEPTION_LINE.match(line)]
+        return [line[:300] for path in logs if path.exists() for line in logged_lines(path) if EXCEPTION_LINE.match(line)]
 
     def start(self) -> None:
         self.starts += 1
@@ -131,6 +134,21 @@ class GatewayProcess:
             self.process.wait(10)
         except subprocess.TimeoutExpired:
             self.kill()
+
+
+def logged_lines(path: Path) -> Iterator[str]:
+    """A gateway's log as lines of text: a JSON line (GATEWAY_LOG_FORMAT=json) gives its message and
+    the lines of its traceback, any other line (uvicorn's before logging is set up) itself."""
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            logged = json.loads(line)
+        except ValueError:
+            logged = None
+        if not isinstance(logged, dict):
+            yield line
+            continue
+        yield logged["message"]
+        yield from logged.get("exception", "").splitlines()
 
 
 def free_ports(count: int) -> list[int]:
