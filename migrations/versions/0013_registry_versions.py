@@ -5,8 +5,8 @@ read from it; ledger entries' `detail` becomes text, for the changes a `registry
 On SQLite the column is changed by rebuilding the table, its append-only triggers dropped for the
 copy and made again; on PostgreSQL VARCHAR to TEXT rewrites nothing and fires no trigger.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-01 20:10:00
 """
 
@@ -18,8 +18,8 @@ from alembic import op
 import gateway.storage.types
 from gateway.storage.append_only import append_only
 
-revision: str = '0012'
-down_revision: str | None = '0011'
+revision: str = '0013'
+down_revision: str | None = '0012'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
