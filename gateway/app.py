@@ -19,7 +19,7 @@ from gateway.api.limits import RequestGuard
 from gateway.api.v1 import router as v1_router
 from gateway.config import Settings
 from gateway.problems import CATALOGUE, PROBLEM_BASE, ProblemError
-from gateway.jobs import purge_nonces_periodically, send_reminders_periodically
+from gateway.jobs import follow_registry, purge_nonces_periodically, send_reminders_periodically
 from gateway.ops.context import route_templates
 from gateway.ops.observer import RequestObserver
 from gateway.runtime import RUNTIME_STATE, Runtime
@@ -110,10 +110,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             runtime.start()
             app.state.runtime = runtime
-            tasks = [asyncio.create_task(purge_nonces_periodically(runtime))]
+            tasks = [asyncio.create_task(purge_nonces_periodically(runtime)), asyncio.create_task(follow_registry(runtime))]
             if settings.reminder_interval_seconds:
                 tasks.append(asyncio.create_task(send_reminders_periodically(runtime)))
-            yield {RUNTIME_STATE: runtime}
+            yield {RUNTIME_STATE: runtime}  # the lifespan state: the edge takes the TLS context of the registry in force from it
             for task in tasks:
                 task.cancel()
                 with suppress(asyncio.CancelledError):
@@ -146,8 +146,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(v1_router)
     app.add_middleware(RequestGuard, max_bytes=settings.max_body_bytes, max_stream_bytes=settings.max_document_bytes)
+    app.add_middleware(PinnedTrust)
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     return app
+
+
+class PinnedTrust:
+    """Each request runs with the registry version in force when it arrived (gateway.runtime.Runtime.pinned)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        runtime = getattr(scope["app"].state, "runtime", None) if scope["type"] == "http" else None
+        if runtime is None:
+            await self.app(scope, receive, send)
+            return
+        with runtime.pinned():
+            await self.app(scope, receive, send)
 
 
 def openapi_document(app: FastAPI) -> dict:

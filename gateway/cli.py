@@ -1,4 +1,4 @@
-"""`gateway`: serve and migrate; the development PKI; the demo; the ledger (key, export, offline verification, check);
+"""`gateway`: serve and migrate; the registry in force; the development PKI; the demo; the ledger (key, export, offline verification, check);
 backup and restore; the processing-time report; the personal-data retention policy, the blob store and the master key; and
 the published contract."""
 
@@ -83,6 +83,40 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _registry_apply(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.storage.migrations import check_up_to_date
+
+    with _runtime(settings) as runtime:
+        with reachable_database():
+            check_up_to_date(runtime.database.engine)
+        if _checked_now(runtime, "registry apply"):  # a registry change is a ledger entry
+            return 1
+        applied = runtime.apply_files()
+        if applied is None:
+            print(f"registry unchanged: version {runtime.trust.version} stays in force")
+            return 0
+    print(f"registry version {applied.version} applied ({len(applied.changes)} change(s), ledger entry {applied.appended.index}); "
+          f"every gateway process serves it within GATEWAY_REGISTRY_POLL_SECONDS ({settings.registry_poll_seconds:g} s)")
+    for change in applied.changes:
+        print("  " + " ".join(f"{name}={value}" for name, value in change.items()))
+    return 0
+
+
+def _pki_revoke(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.security import pki
+
+    directory = args.dir or settings.pki_dir
+    crl = args.crl or (settings.client_crl[0] if settings.client_crl else directory / "crl.pem")
+    try:
+        serial = pki.revoke_client_certificate(directory, args.institution, crl)
+    except (ValueError, OSError) as failed:
+        print(f"gateway pki revoke: {failed}", file=sys.stderr)
+        return 1
+    print(f"revoked {args.institution}'s certificate (serial {serial:x}) in {crl}; "
+          "put it in force with `gateway registry apply` (or SIGHUP to a gateway process)")
+    return 0
+
+
 def _pki_init(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.security.dev import ensure_dev_setup
 
@@ -99,7 +133,8 @@ def _pki_issue(settings: Settings, args: argparse.Namespace) -> int:
     fingerprint = pki.certificate_fingerprint(pki.load_certificate(files.cert))
     print(f"issued {files.cert} (key {files.key}, signing key {files.signing_key})")
     if args.register and settings.registry_file.exists() and register_certificate(settings.registry_file, args.institution, files):
-        print(f"added to {args.institution} in {settings.registry_file} (the old certificate stays listed); restart the gateway")
+        print(f"added to {args.institution} in {settings.registry_file} (the old certificate stays listed); "
+              "put it in force with `gateway registry apply`")
         return 0
     print(f'registry entry: "certificates": [{{"sha256": "{fingerprint}"}}]')
     if args.register:
@@ -477,6 +512,15 @@ def parser() -> argparse.ArgumentParser:
     issue.add_argument("--dir", type=Path)
     issue.add_argument("--register", action="store_true", help="add the certificate to the institution in GATEWAY_REGISTRY_FILE")
     issue.set_defaults(run=_pki_issue)
+    revoke = pki_commands.add_parser("revoke", help="add an institution's client certificate to the development CA's CRL")
+    revoke.add_argument("institution")
+    revoke.add_argument("--dir", type=Path)
+    revoke.add_argument("--crl", type=Path, help="the CRL to write (default: the first GATEWAY_CLIENT_CRL, else <pki_dir>/crl.pem)")
+    revoke.set_defaults(run=_pki_revoke)
+
+    registry = commands.add_parser("registry", help="the institution registry in force").add_subparsers(dest="registry_command", required=True)
+    registry.add_parser("apply", help="check GATEWAY_REGISTRY_FILE and GATEWAY_CLIENT_CRL and put them in force in every gateway process, "
+                        "recorded in the ledger").set_defaults(run=_registry_apply)
 
     demo = commands.add_parser("demo", help="IMR and Al Omrane work three complaints end to end through the SDK")
     demo.add_argument("--url", help="drive this running gateway instead of starting one")

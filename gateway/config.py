@@ -34,13 +34,21 @@ class Settings(BaseSettings):
     )
     pki_dir: Path = Field(default=VAR_DIR / "pki", description="Where the development PKI lives.")
     registry_file: Path = Field(
-        default=VAR_DIR / "registry.json", description="Institution registry (JSON), loaded at start-up."
+        default=VAR_DIR / "registry.json",
+        description="Institution registry (JSON): applied at start-up, by `gateway registry apply` and on SIGHUP.",
+    )
+    registry_poll_seconds: Annotated[float, Field(gt=0, le=3600)] = Field(
+        default=5, description="How often each gateway process checks the database for a registry applied elsewhere."
     )
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8443
     tls_cert: Path | None = Field(default=None, description="Server certificate; default <pki_dir>/server.pem.")
     tls_key: Path | None = Field(default=None, description="Server key; default <pki_dir>/server.key.")
     client_ca: Path | None = Field(default=None, description="CA that signs client certificates; default <pki_dir>/ca.pem.")
+    client_crl: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list, description="Comma-separated PEM CRLs of the client CA, applied with the registry; "
+        "default <pki_dir>/crl.pem when that file exists (what `gateway pki revoke` writes)."
+    )
 
     trust_proxy_client_cert: bool = Field(
         default=False, description="Accept the client certificate forwarded by a TLS-terminating proxy."
@@ -210,7 +218,7 @@ class Settings(BaseSettings):
     @model_validator(mode="before")
     @classmethod
     def _split_lists(cls, data: dict) -> dict:
-        for name in ("trusted_proxies", "retired_signing_keys", "retired_master_key_files", "document_types"):
+        for name in ("trusted_proxies", "retired_signing_keys", "client_crl", "retired_master_key_files", "document_types"):
             raw = data.get(name) if isinstance(data, dict) else None
             if isinstance(raw, str):
                 data[name] = [part.strip() for part in raw.split(",") if part.strip()]
@@ -321,6 +329,12 @@ class Settings(BaseSettings):
     @property
     def client_ca_path(self) -> Path:
         return self.client_ca or self.pki_dir / "ca.pem"
+
+    @property
+    def client_crl_paths(self) -> list[Path]:
+        """The CRLs in force: the configured ones (each must exist), else the development CA's if it wrote one."""
+        default = self.pki_dir / "crl.pem"
+        return self.client_crl or ([default] if default.exists() else [])
 
     @cached_property
     def proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:

@@ -7,7 +7,8 @@ httptools protocol, so that one client can neither stall the others nor exhaust 
   its address's share is closed at once, before any TLS work; one over its certificate's share
   gets `503 too-many-connections` to its first request;
 - TLS: the handshake runs here (`loop.start_tls`, after admission) with its own timeout, so a
-  peer that never starts TLS holds its slot for `tls_handshake_timeout` at most;
+  peer that never starts TLS holds its slot for `tls_handshake_timeout` at most; each connection
+  takes the TLS context of the registry version then in force (its CRLs: gateway.security.trust);
 - the head of a request: the target (414 `target-too-long`), the header block's bytes and count
   (431 `header-too-large`), counted on the raw bytes before the parser buffers them, and read
   within `header_timeout` of its first byte (408 `request-timeout`);
@@ -253,7 +254,7 @@ class EdgeProtocol(HttpToolsProtocol):
     async def _handshake(self, raw, address: str) -> None:
         try:
             tls = await self.loop.start_tls(
-                raw, self, self.edge.tls_context, server_side=True, ssl_handshake_timeout=self.limits.tls_handshake_timeout
+                raw, self, self._tls_context(), server_side=True, ssl_handshake_timeout=self.limits.tls_handshake_timeout
             )
         except (OSError, ssl.SSLError, asyncio.TimeoutError, ConnectionError) as exc:
             log.debug("TLS handshake with %s failed: %s", address, exc)
@@ -278,6 +279,13 @@ class EdgeProtocol(HttpToolsProtocol):
         early, self.early = b"".join(self.early), []
         if early:
             self.data_received(early)
+
+    def _tls_context(self) -> ssl.SSLContext:
+        """The context of the registry version in force (its CRLs), which the app's lifespan shares
+        with the server as `runtime`; the edge's own before that (or for an app without one)."""
+        runtime = runtime_in(self.app_state)
+        trust = runtime.trust if runtime is not None else None
+        return trust.tls_context if trust is not None and trust.tls_context is not None else self.edge.tls_context
 
     def _attach(self, transport) -> None:
         super().connection_made(transport)

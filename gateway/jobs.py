@@ -1,6 +1,7 @@
-"""What the gateway does on its own, not for a request: purging spent request ids and sending the
-reminders of missed deadlines. Besides the exchange (gateway.services.exchange), this is the only
-place that commits: each job commits transactions of its own.
+"""What the gateway does on its own, not for a request: purging spent request ids, sending the
+reminders of missed deadlines, following the registry in force. Besides the exchange
+(gateway.services.exchange) and the runtime's registry apply, this is the only place that commits:
+each job commits transactions of its own.
 
 Each process runs the jobs periodically (started by gateway.app); `gateway reminders run` runs the
 reminders' sweep once, for cron. Processes take turns on a sweep under a database lock
@@ -11,11 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from contextlib import suppress
 from datetime import UTC, datetime
 from functools import partial
 
 from starlette.concurrency import run_in_threadpool
 
+from gateway.misconfiguration import ConfigurationError
+from gateway.ops import hangup
 from gateway.runtime import Runtime
 from gateway.services import nonces, reminders
 from gateway.storage import locks
@@ -77,6 +81,36 @@ async def _sweep(runtime: Runtime) -> None:
             await runtime.writer.run(partial(send_reminder, runtime, reminder, now))
     finally:
         await run_in_threadpool(held.release)
+
+
+async def follow_registry(runtime: Runtime) -> None:
+    """Serve the registry version in force: the database is checked every
+    GATEWAY_REGISTRY_POLL_SECONDS for a version applied elsewhere, and on SIGHUP the files are
+    applied here (through the writer, like any write). A file that does not apply changes nothing:
+    one line says why, and the version in force stays."""
+    woken = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    stop_listening = hangup.listen(lambda: loop.call_soon_threadsafe(woken.set))
+    try:
+        while True:
+            with suppress(TimeoutError):
+                await asyncio.wait_for(woken.wait(), runtime.settings.registry_poll_seconds)
+            try:
+                if woken.is_set() and (refusal := runtime.readiness.write_refusal()) is not None:
+                    woken.clear()
+                    log.error("SIGHUP: registry not applied while writes are refused: %s", refusal.reason)
+                elif woken.is_set():
+                    woken.clear()
+                    applied = await runtime.writer.run(runtime.apply_files)
+                    log.info("SIGHUP: registry %s", f"version {applied.version} applied" if applied else "unchanged")
+                elif await run_in_threadpool(runtime.follow):
+                    log.info("registry version %s in force from now on", runtime.trust.version)
+            except ConfigurationError as invalid:
+                log.error("registry not applied, the version in force stays: %s", invalid)
+            except Exception:  # a storage fault now is retried next time
+                log.warning("following the registry failed; retrying in %s s", runtime.settings.registry_poll_seconds, exc_info=True)
+    finally:
+        stop_listening()
 
 
 async def _every(seconds: float, what: str, job) -> None:

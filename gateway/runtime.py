@@ -3,6 +3,10 @@
 The app, the CLI and the server all take their database, vault, blob store, keys and ledger from
 here, so each is configured in one place. Parts are built on first use: a CLI command that only
 exports the ledger never loads the master key.
+
+The registry, the keys and the directory are the exception: they are the `Trust` of the registry
+version in force (gateway.security.trust), swapped whole when another version is applied, here
+(`apply_files`) or by another process (`follow`). A request pins the one it started with.
 """
 
 from __future__ import annotations
@@ -10,7 +14,11 @@ from __future__ import annotations
 import importlib.util
 import logging
 import ssl
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -26,10 +34,14 @@ from gateway.ledger.store import Ledger
 from gateway.misconfiguration import ConfigurationError, provisioned
 from gateway.ops.metrics import GatewayMetrics
 from gateway.ops.readiness import Readiness
+from gateway.security.crl import Revocations
 from gateway.security.keys import KeyRing, gateway_key, key_file
 from gateway.security.registry import Directory, Registry
 from gateway.security.signers import EDDSA, ES256, KEY_KINDS, KeySigner, Pkcs11Session, pkcs11_module
-from gateway.services.registry import sync_registry
+from gateway.security.signing import Signer, VerificationKey
+from gateway.security.tls import server_tls_context
+from gateway.security.trust import Trust
+from gateway.services import registry as registry_service
 from gateway.services.vault import Vault
 from gateway.storage.blobs import BlobStore
 from gateway.storage.engine import Database
@@ -41,6 +53,7 @@ REGISTRY = "the institution registry (JSON; see README, The registry)"
 # server's parts outside the app (the edge, the operations listener) find it there.
 RUNTIME_STATE = "gateway.runtime"
 CLIENT_CA = "the certificate (PEM) of the CA that issues the institutions' client certificates"
+CLIENT_CRL = "the client CA's certificate revocation lists (PEM), signed by it and not past their next update"
 KEY_USES = {ES256: "the gateway's receipt signing key", EDDSA: "the ledger's checkpoint signing key"}
 LEDGER_CHECK, RESTORE_GUARD = "ledger", "restore-guard"
 
@@ -50,6 +63,10 @@ log = logging.getLogger(__name__)
 class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self._trust: Trust | None = None
+        self._pinned: ContextVar[Trust | None] = ContextVar(f"trust-{id(self)}", default=None)
+        self._swapping = threading.Lock()
+        self._serving_tls = False  # set by `start` when this process terminates TLS: its trust then carries the edge's context
 
     @cached_property
     def readiness(self) -> Readiness:
@@ -136,24 +153,98 @@ class Runtime:
                                 f"{self.published_checkpoints.path} ({error.strerror}): fix it and restart")
 
     @cached_property
-    def registry(self) -> Registry:
-        with provisioned("GATEWAY_REGISTRY_FILE", REGISTRY):
-            return Registry.load(self.settings.registry_file)
-
-    @cached_property
-    def keys(self) -> KeyRing:
-        settings, registry, ledger = self.settings, self.registry, self.ledger
+    def _receipt_keys(self) -> tuple[tuple[Signer, VerificationKey], list[VerificationKey]]:
+        """The gateway's receipt keys, current and retired, loaded once: a registry reload reads no key."""
+        settings = self.settings
         receipt_key = self._signing_key("GATEWAY_SIGNING_KEY", settings.signing_key_path,
                                         "GATEWAY_PKCS11_SIGNING_KEY_LABEL", settings.pkcs11_signing_key_label, ES256)
         signing = gateway_key(receipt_key, settings.gateway_id)
         with provisioned("GATEWAY_RETIRED_SIGNING_KEYS", "the older receipt signing keys, comma-separated paths (EC P-256, PEM)"):
             retired = [gateway_key(key_file(path, ES256), settings.gateway_id)[1] for path in settings.retired_signing_keys]
-        with provisioned("GATEWAY_REGISTRY_FILE", REGISTRY):
-            return KeyRing.build(registry, settings.gateway_id, signing, retired, ledger)
+        return signing, retired
 
-    @cached_property
+    @property
+    def trust(self) -> Trust:
+        """The request's pinned snapshot, else the one in force in this process (read from the
+        files for a command that applies nothing)."""
+        return self._pinned.get() or self._trust or self._install(self._trust_of(self.proposal_from_files(), None))
+
+    @contextmanager
+    def pinned(self) -> Iterator[Trust]:
+        """Within the block (a request, and the threads it hands work to) the trust stays the one it began with."""
+        token = self._pinned.set(self.trust)
+        try:
+            yield self._pinned.get()
+        finally:
+            self._pinned.reset(token)
+
+    @property
+    def registry(self) -> Registry:
+        return self.trust.registry
+
+    @property
+    def keys(self) -> KeyRing:
+        return self.trust.keys
+
+    @property
     def directory(self) -> Directory:
-        return Directory.of(self.registry)
+        return self.trust.directory
+
+    def proposal_from_files(self) -> registry_service.Proposal:
+        """GATEWAY_REGISTRY_FILE and GATEWAY_CLIENT_CRL as they are now, checked."""
+        with provisioned("GATEWAY_REGISTRY_FILE", REGISTRY):
+            registry = Registry.load(self.settings.registry_file)
+        with provisioned("GATEWAY_CLIENT_CRL", CLIENT_CRL):
+            revocations = Revocations.read(self.settings.client_crl_paths, self.client_ca)
+        return registry_service.Proposal(registry, revocations, self._key_ring(registry).gateway_jwks())
+
+    def _key_ring(self, registry: Registry) -> KeyRing:
+        signing, retired = self._receipt_keys
+        ledger = self.ledger
+        with provisioned("GATEWAY_REGISTRY_FILE", REGISTRY):
+            return KeyRing.build(registry, self.settings.gateway_id, signing, retired, ledger)
+
+    def _trust_of(self, proposal: registry_service.Proposal, version: int | None) -> Trust:
+        settings, tls_context = self.settings, None
+        if self._serving_tls:
+            tls_context = server_tls_context(str(settings.server_cert_path), str(settings.server_key_path), str(settings.client_ca_path),
+                                             proposal.revocations.pem)
+        registry = proposal.registry
+        return Trust(version, registry, self._key_ring(registry), Directory.of(registry), proposal.revocations, tls_context)
+
+    def _install(self, trust: Trust) -> Trust:
+        """Serve `trust` from now on, unless a later version is in force already (a poll and an apply may race)."""
+        with self._swapping:
+            current = self._trust
+            if current is None or current.version is None or (trust.version is not None and trust.version >= current.version):
+                self._trust = trust
+            return self._trust
+
+    def apply_files(self) -> registry_service.Applied | None:
+        """`gateway registry apply`, SIGHUP and start-up alike: the registry file and the CRLs
+        checked (an invalid one changes nothing: ConfigurationError), applied in one transaction,
+        and served here at once. None: they are what is in force already. The caller checks first
+        that writes are not refused (gateway.ops.readiness): the change is a ledger entry."""
+        proposal = self.proposal_from_files()
+        trust = self._trust_of(proposal, None)
+        with self.database.session(write=True) as session:
+            applied = registry_service.apply(session, self.ledger, self.settings.gateway_id, proposal)
+            version = applied.version if applied else registry_service.version_in_force(session)
+            session.commit()
+        if applied is not None:
+            self.ledger.committed(applied.appended)
+        self._install(replace(trust, version=version))
+        return applied
+
+    def follow(self) -> bool:
+        """Serve the version in force if another process applied a newer one; whether it did."""
+        with self.database.session(write=False) as session:
+            version = registry_service.version_in_force(session)
+            if version is None or (self._trust is not None and self._trust.version == version):
+                return False
+            proposal = registry_service.load_version(session, version)
+        self._install(self._trust_of(proposal, version))
+        return True
 
     @cached_property
     def client_ca(self) -> x509.Certificate:
@@ -165,7 +256,7 @@ class Runtime:
     def check_configuration(self) -> None:
         """Load every key and file the settings name (none of them needs the database), so that a
         bad set-up is one ConfigurationError before anything is served."""
-        for part in ("keys", "vault", "directory", "client_ca", "blobs"):
+        for part in ("trust", "vault", "client_ca", "blobs"):
             getattr(self, part)
 
     def check_server_tls(self) -> None:
@@ -179,12 +270,17 @@ class Runtime:
 
     def start(self) -> None:
         """What serving needs, checked and built now, so that a bad set-up stops the start-up
-        instead of failing the first request."""
+        instead of failing the first request. The registry file is applied as `gateway registry
+        apply` would: at start-up the file wins over a version another process applied."""
         check_up_to_date(self.database.engine)
-        self.mirror_registry()
+        self._serving_tls = not self.settings.trust_proxy_client_cert
         self.check_configuration()
         self.blobs.sweep_incoming()
         self.check_ledger()
+        if self.readiness.write_refusal() is None:
+            self.apply_files()
+        else:  # a registry change is a ledger entry: none while writes are refused; the version in force is served
+            self.follow()
 
     def check_ledger(self) -> None:
         """The ledger self-check over the latest entries, then the restore guard. Either failing
@@ -207,12 +303,6 @@ class Runtime:
     def _refuse_writes(self, check: str, reason: str) -> None:
         log.error("%s", reason)
         self.readiness.fail(check, reason, blocks_writes=True)
-
-    def mirror_registry(self) -> None:
-        """Make the institution tables say what the registry file says, in one transaction."""
-        with self.database.session(write=True) as session:
-            sync_registry(session, self.registry)
-            session.commit()
 
     def close(self) -> None:
         if "published_checkpoints" in self.__dict__:

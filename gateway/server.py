@@ -4,7 +4,6 @@ background thread (the demo, and the tests that need real sockets)."""
 from __future__ import annotations
 
 import logging
-import signal
 import socket
 import tempfile
 import threading
@@ -19,6 +18,7 @@ import uvicorn
 from gateway.app import create_app
 from gateway.config import Settings
 from gateway.edge import Edge
+from gateway.ops import hangup
 from gateway.ops.listener import OperationsListener, operations_socket
 from gateway.ops.logs import logging_config
 from gateway.runtime import runtime_in
@@ -79,18 +79,14 @@ class GatewayServer(uvicorn.Server):
 
 def serve_forever(settings: Settings, operations: socket.socket | None, *, log_level: str = "info", **options: Any) -> None:
     """Serve until SIGINT or SIGTERM, with the operations listener on `operations` (bound by the
-    caller: `operations_socket`). SIGHUP changes nothing (a log line says so): the gateway
-    reloads no configuration while it runs; restart it to apply a change. Every log line (uvicorn's,
+    caller: `operations_socket`). SIGHUP applies the registry file and the CRLs again
+    (gateway.ops.hangup); every other setting is read at start-up only. Every log line (uvicorn's,
     the gateway's, the access log) goes to stderr in `GATEWAY_LOG_FORMAT`, at `log_level`."""
-    signal.signal(signal.SIGHUP, _hangup_ignored)
+    hangup.install()
     config = server_config(settings, log_level=log_level, log_config=logging_config(settings.log_format, log_level), **options)
     if not settings.trust_proxy_client_cert:
         log.info("mutual TLS on https://%s:%d (the edge runs TLS itself: uvicorn's start-up line says http)", config.host, config.port)
     GatewayServer(config, operations).run()
-
-
-def _hangup_ignored(signum: int, frame: Any) -> None:
-    log.warning("SIGHUP ignored: the gateway reloads nothing while it runs; restart it to apply a configuration change")
 
 
 @contextmanager

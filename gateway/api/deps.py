@@ -92,14 +92,15 @@ SessionDep = Annotated[Session, Depends(get_session)]
 
 def client_certificate(request: Request, runtime: Runtime) -> identity.ClientCertificate:
     """The verified client certificate: from a trusted proxy's header when enabled, else from TLS;
-    either way checked against the client CA and its validity period here too."""
-    settings = runtime.settings
+    either way checked against the client CA, its validity period and the CRLs in force here too."""
+    settings, revoked = runtime.settings, runtime.trust.revocations.serials
     forwarded = request.headers.get(settings.proxy_cert_header)
     peer = request.client.host if request.client else None
     try:
         if forwarded and settings.trust_proxy_client_cert and identity.peer_is_trusted_proxy(peer, settings.proxy_networks):
-            return identity.check_forwarded_certificate(identity.decode_forwarded_certificate(forwarded), runtime.client_ca)
-        certificate = identity.certificate_from_scope(request.scope, runtime.client_ca)
+            der = identity.decode_forwarded_certificate(forwarded)
+            return identity.check_forwarded_certificate(der, runtime.client_ca, revoked=revoked)
+        certificate = identity.certificate_from_scope(request.scope, runtime.client_ca, revoked)
     except identity.CertificateRejected as rejected:
         raise ProblemError("client-certificate-invalid", str(rejected)) from None
     if certificate is None:

@@ -15,13 +15,14 @@ from gateway.contract.common import Problem
 from gateway.contract.documents import DocumentOut
 from gateway.contract.inbox import InboxEventOut
 from gateway.contract.institutions import InstitutionOut
+from gateway.contract.keys import KeyHistoryOut
 from gateway.contract.ledger import CheckpointOut, ConsistencyProofOut, CosignatureIn, EntryOut, InclusionProofOut
 from gateway.contract.receipts import ReceiptOut
 from gateway.contract.thematic import ThematicFileCreate, ThematicFileDetail, ThematicFileSummary, ThematicMessageCreate, ThematicMessageOut
 
 PAYLOADS: tuple[type[BaseModel], ...] = (
     CaseCreate, CaseDetail, CaseSummary, MessageCreate, MessageOut, DocumentOut, InboxEventOut, InstitutionOut, Problem, ReceiptOut,
-    CheckpointOut, ConsistencyProofOut, CosignatureIn, EntryOut, InclusionProofOut,
+    CheckpointOut, ConsistencyProofOut, CosignatureIn, EntryOut, InclusionProofOut, KeyHistoryOut,
     ThematicFileCreate, ThematicFileDetail, ThematicFileSummary, ThematicMessageCreate, ThematicMessageOut,
 )
 

@@ -81,6 +81,7 @@ class LedgerKind(StrEnum):
     THEMATIC_MESSAGE_SENT = "thematic_message_sent"  # detail: the kind, or commitment_fulfilled
     CASE_LINKED = "case_linked"  # case: the thematic file; refers: the linked case
     CASE_UNLINKED = "case_unlinked"
+    REGISTRY_CHANGED = "registry_changed"  # sent by the gateway; detail: the new registry's digest and what changed (JSON)
 
 
 class ReminderStep(StrEnum):

@@ -76,7 +76,7 @@ def ensure_dev_setup(pki_dir: Path, registry_file: Path) -> tuple[pki.DevPki, bo
 def register_certificate(registry_file: Path, institution_id: str, files: pki.ClientFiles) -> bool:
     """Add a (re-)issued certificate, and its signing key if new, to an institution already in the
     registry file, keeping the ones it had (a rollover: remove the old ones once they are unused).
-    Returns False if the file does not list the institution. Takes effect at the gateway's restart."""
+    Returns False if the file does not list the institution. In force once applied (`gateway registry apply`)."""
     registry = Registry.load(registry_file)
     fingerprint = CertificateRef(sha256=pki.certificate_fingerprint(pki.load_certificate(files.cert)))
     key = signing_key_entry(files.signing_key)

@@ -47,11 +47,12 @@ def _parse_pem(pem: str) -> ClientCertificate:
         raise CertificateRejected("the client certificate is not readable") from exc
 
 
-def certificate_from_scope(scope: dict, client_ca: x509.Certificate) -> ClientCertificate | None:
+def certificate_from_scope(scope: dict, client_ca: x509.Certificate, revoked: frozenset[int] = frozenset()) -> ClientCertificate | None:
     """The certificate the TLS layer verified for this connection, if any, checked again: the app
-    does not rely on whoever filled the ASGI `tls` extension for the issuer or the validity."""
+    does not rely on whoever filled the ASGI `tls` extension for the issuer, the validity or the
+    revocation (a connection may have been opened before the certificate was revoked)."""
     chain = scope.get("extensions", {}).get(TLS_EXTENSION, {}).get("client_cert_chain") or []
-    return check_certificate(_parse_pem(chain[0]), client_ca) if chain else None
+    return check_certificate(_parse_pem(chain[0]), client_ca, revoked=revoked) if chain else None
 
 
 def peer_is_trusted_proxy(peer_host: str | None, networks) -> bool:
@@ -76,19 +77,24 @@ def decode_forwarded_certificate(value: str) -> bytes:
         raise CertificateRejected("the forwarded client certificate is not readable") from exc
 
 
-def check_forwarded_certificate(der: bytes, client_ca: x509.Certificate, now: datetime | None = None) -> ClientCertificate:
-    """The proxy said it verified this certificate; check it is ours and current anyway."""
+def check_forwarded_certificate(der: bytes, client_ca: x509.Certificate, now: datetime | None = None,
+                                revoked: frozenset[int] = frozenset()) -> ClientCertificate:
+    """The proxy said it verified this certificate; check it is ours, current and not revoked anyway."""
     try:
         client = ClientCertificate.from_der(der)
     except ValueError as exc:
         raise CertificateRejected("the forwarded client certificate is not readable") from exc
-    return check_certificate(client, client_ca, now)
+    return check_certificate(client, client_ca, now, revoked)
 
 
-def check_certificate(client: ClientCertificate, client_ca: x509.Certificate, now: datetime | None = None) -> ClientCertificate:
-    """Issued by the client CA (the signature check is done once per certificate) and within its validity."""
+def check_certificate(client: ClientCertificate, client_ca: x509.Certificate, now: datetime | None = None,
+                      revoked: frozenset[int] = frozenset()) -> ClientCertificate:
+    """Issued by the client CA (the signature check is done once per certificate), within its
+    validity, and not among the serial numbers the client CA's CRLs revoke."""
     if not _issued_by(client, client_ca):
         raise CertificateRejected("the client certificate is not issued by the client CA")
+    if client.certificate.serial_number in revoked:
+        raise CertificateRejected("the client certificate is revoked (the client CA's CRL lists it)")
     now = now or datetime.now(UTC)
     if not client.certificate.not_valid_before_utc <= now <= client.certificate.not_valid_after_utc:
         raise CertificateRejected("the client certificate is outside its validity period")

@@ -32,6 +32,7 @@ from gateway.security.signers import PrivateKey
 CA_LIFETIME = timedelta(days=3650)
 SERVER_LIFETIME = timedelta(days=825)  # the most browsers and macOS ever accepted for a TLS server
 CLIENT_LIFETIME = timedelta(days=730)
+CRL_LIFETIME = timedelta(days=30)  # the development CA's CRL: `gateway pki revoke` again (any name) renews it
 _BACKDATE = timedelta(minutes=5)  # tolerate small clock skew between machines
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
@@ -369,6 +370,33 @@ class CertificateAuthority(CertifiedKey):
         self.client_certificate(name, organization=organization, not_before=not_before, not_after=not_after).write(files.cert, files.key)
         _create_key_if_missing(files.signing_key, _new_key)
         return files
+
+
+def revoke_client_certificate(directory: Path, name: str, crl_path: Path, lifetime: timedelta = CRL_LIFETIME) -> int:
+    """Add `name`'s client certificate to the development CA's CRL at `crl_path` (made if missing,
+    keeping the certificates it revoked already) and renew the CRL for `lifetime`; its serial number."""
+    ca = CertificateAuthority.load(directory)
+    serial = load_certificate(ClientFiles.at(directory, name).cert).serial_number
+    earlier: dict[int, datetime] = {}
+    if crl_path.exists():
+        crl = x509.load_pem_x509_crl(crl_path.read_bytes())
+        if not crl.is_signature_valid(ca.certificate.public_key()):
+            raise ValueError(f"{crl_path} is not a CRL of the development CA in {directory}")
+        earlier = {revoked.serial_number: revoked.revocation_date_utc for revoked in crl}
+    now = datetime.now(UTC)
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ca.certificate.subject)
+        .last_update(now - _BACKDATE)
+        .next_update(now + lifetime)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()), critical=False)
+    )
+    for revoked_serial, revoked_at in {**earlier, serial: earlier.get(serial, now)}.items():
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder().serial_number(revoked_serial).revocation_date(revoked_at).build()
+        )
+    _write_file(crl_path, builder.sign(ca.key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM), 0o644)
+    return serial
 
 
 def _create_key_if_missing(path: Path, generate: Callable[[], PrivateKey]) -> None:

@@ -2,13 +2,15 @@
 
 An institution's own certificates and signing keys are its head office's; its `units` are its
 regional units, each with its own certificates and keys and the regions it serves. The file is
-the operator's source of truth; at start-up it is mirrored into the `institutions` and `units`
-tables (see gateway.services.registry) so that rows can reference them, and read into a
-`Directory` that maps certificates to units in memory.
+the operator's source of truth; applying it (at start-up, `gateway registry apply`, SIGHUP)
+records it as the registry in force and mirrors it into the `institutions` and `units` tables (see
+gateway.services.registry) so that rows can reference them; every process reads the version in
+force into a `Directory` that maps certificates to units in memory (gateway.security.trust).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +67,7 @@ class RegisteredUnit(_Strict):
     regions: list[Region] = Field(min_length=1, description="The regions whose cases are routed to this unit.")
     certificates: list[CertificateRef] = Field(min_length=1)
     signing_keys: list[RegisteredKey] = Field(default_factory=list)
+    active: bool = Field(default=True, description="False: its certificates and keys are refused from then on; its history stays.")
 
 
 class RegisteredInstitution(_Strict):
@@ -78,6 +81,7 @@ class RegisteredInstitution(_Strict):
         default_factory=list, description="C2SP cosignature verifier keys (type 0x04) this institution witnesses the ledger with."
     )
     units: list[RegisteredUnit] = Field(default_factory=list, description="Its regional units (the head office is the institution itself).")
+    active: bool = Field(default=True, description="False: it and all its units are refused from then on; their history stays.")
 
     @model_validator(mode="after")
     def _one_unit_per_region(self) -> Self:
@@ -89,12 +93,14 @@ class RegisteredInstitution(_Strict):
         return self
 
     def all_units(self) -> list[RegisteredUnit]:
-        """Its units, the head office first (the only unit that serves no region of its own)."""
+        """Its units, the head office first (the only unit that serves no region of its own); a
+        unit of an inactive institution is inactive too."""
         head = RegisteredUnit.model_construct(
             id=self.id, name_fr=self.name_fr, name_ar=self.name_ar, regions=[], certificates=self.certificates,
-            signing_keys=self.signing_keys,
+            signing_keys=self.signing_keys, active=self.active,
         )
-        return [head, *self.units]
+        units = self.units if self.active else [unit.model_copy(update={"active": False}) for unit in self.units]
+        return [head, *units]
 
 
 class Registry(_Strict):
@@ -118,6 +124,15 @@ class Registry(_Strict):
     def load(cls, path: Path) -> Registry:
         return cls.model_validate_json(path.read_bytes())
 
+    def canonical(self) -> bytes:
+        """What its digest covers: every member, defaults included, as sorted compact ASCII JSON
+        (so that leaving out `"active": true` or reordering the file changes nothing)."""
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+    def digest(self) -> str:
+        """Hex SHA-256 of the canonical JSON: what the `registry_changed` ledger entry names."""
+        return hashlib.sha256(self.canonical()).hexdigest()
+
     def write(self, path: Path) -> None:
         """Atomically: the gateway never reads half a registry."""
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -133,6 +148,7 @@ class Directory:
 
     by_id: dict[str, Party]  # each active institution, as its head office
     units: dict[str, Party]  # each active unit (head offices included), as the party acting through it
+    # (an inactive institution or unit is in none of these: its certificates are unregistered from then on)
     by_fingerprint: dict[str, Party]
     by_subject: dict[str, Party]
 
@@ -142,8 +158,8 @@ class Directory:
         units: dict[str, Party] = {}
         by_fingerprint: dict[str, Party] = {}
         by_subject: dict[str, Party] = {}
-        for institution in registry.institutions:
-            for registered in institution.all_units():
+        for institution in (institution for institution in registry.institutions if institution.active):
+            for registered in (unit for unit in institution.all_units() if unit.active):
                 unit = Unit(registered.id, institution.id, registered.name_fr, registered.name_ar, frozenset(registered.regions),
                             head_office=registered.id == institution.id)
                 party = units[unit.id] = Party(institution.id, institution.role, institution.name_fr, institution.name_ar, unit)

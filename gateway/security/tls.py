@@ -9,7 +9,9 @@ field.
 
 from __future__ import annotations
 
+import os
 import ssl
+import tempfile
 from typing import Any
 
 TLS_EXTENSION = "tls"
@@ -28,10 +30,25 @@ def with_client_certificate(app: Any, peer_certificate_pem: str | None, tls_vers
     return app_with_tls
 
 
-def server_tls_context(cert: str, key: str, client_ca: str) -> ssl.SSLContext:
-    """TLS 1.2 or later, requiring a client certificate signed by `client_ca`."""
+def server_tls_context(cert: str, key: str, client_ca: str, crl_pem: str = "") -> ssl.SSLContext:
+    """TLS 1.2 or later, requiring a client certificate signed by `client_ca` and, given the CA's
+    CRLs (gateway.security.crl), not revoked by them."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=client_ca)
     context.load_cert_chain(cert, key)
     context.verify_mode = ssl.CERT_REQUIRED
     context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if crl_pem:
+        _load_crls(context, crl_pem)
+        context.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
     return context
+
+
+def _load_crls(context: ssl.SSLContext, crl_pem: str) -> None:
+    """ssl reads CRLs from a file only (`cadata` takes certificates): through a private temporary one."""
+    descriptor, path = tempfile.mkstemp(prefix="gateway-crl-", suffix=".pem")
+    try:
+        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+            handle.write(crl_pem)
+        context.load_verify_locations(cafile=path)
+    finally:
+        os.unlink(path)

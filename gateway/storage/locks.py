@@ -1,9 +1,10 @@
 """Database-wide locks for work that one process at a time should do (a sweep for reminders, a
-migration).
+migration, a registry apply).
 
 PostgreSQL: an advisory lock. A sweep's is session-level, tried without waiting, held on its own
 connection for the work's duration and released at its end (or when the process dies and its
-connection goes); a migration's is waited for and held by the migrating transaction itself.
+connection goes); a migration's and a registry apply's are waited for and held by the transaction
+itself.
 SQLite: one embedded database has no other gateway process to share a sweep with, and its write
 lock already orders the transactions, so the lock is always granted.
 """
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Connection, text
+from sqlalchemy.orm import Session
 
 from gateway.storage.engine import Database
 
@@ -58,6 +60,14 @@ def wait_in_transaction(connection: Connection, name: str, wait_seconds: float) 
     connection.execute(text("SELECT set_config('lock_timeout', :wait, true)"), {"wait": f"{int(wait_seconds * 1000)}ms"})
     connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _key(name)})
     connection.execute(text("SELECT set_config('lock_timeout', :usual, true)"), {"usual": usual})
+
+
+def for_transaction(session: Session, name: str) -> None:
+    """Take `name` for the rest of the session's transaction, waiting for it as for any lock
+    (GATEWAY_DATABASE_LOCK_TIMEOUT_SECONDS): the first statement of a write that must not
+    interleave with another of its kind (taken before any row lock or counter)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _key(name)})
 
 
 @contextmanager

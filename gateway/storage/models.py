@@ -29,7 +29,7 @@ class Base(DeclarativeBase):
 
 
 class Institution(Base):
-    """A party to the exchange, mirrored from the registry file at start-up."""
+    """A party to the exchange, mirrored from the registry version in force (gateway.services.registry)."""
 
     __tablename__ = "institutions"
 
@@ -70,6 +70,20 @@ class InstitutionCertificate(Base):
     sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
     subject: Mapped[str | None] = mapped_column(String(500), unique=True)
     institution: Mapped[Institution] = relationship(back_populates="certificates")
+
+
+class RegistryVersion(Base):
+    """A registry put in force (start-up, `gateway registry apply`, SIGHUP), with the CRLs and the
+    gateway keys of that moment: every gateway process serves the latest one (gateway.services.registry)."""
+
+    __tablename__ = "registry_versions"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    digest: Mapped[str] = mapped_column(String(64))  # hex SHA-256 of `document`
+    document: Mapped[str] = mapped_column(Text)  # the registry's canonical JSON (gateway.security.registry.Registry.canonical)
+    crl: Mapped[str] = mapped_column(Text)  # the client CA's CRLs in force, PEM ("" for none)
+    gateway_keys: Mapped[str] = mapped_column(Text)  # the gateway's own published keys, a JSON list of JWKs
+    applied_at: Mapped[datetime]
 
 
 class Sequence(Base):
@@ -273,7 +287,7 @@ class LedgerEntry(Base):
     v: Mapped[int] = mapped_column(SmallInteger, server_default="1")  # the entry's encoding (gateway.ledger.entry)
     at: Mapped[str] = mapped_column(String(32))  # RFC 3339 UTC, fixed width: sorts as text
     kind: Mapped[str] = mapped_column(String(40))
-    detail: Mapped[str | None] = mapped_column(String(40))  # message kind, or the case's subject
+    detail: Mapped[str | None] = mapped_column(Text)  # message kind, the case's subject, a registry change (JSON)
     sender_id: Mapped[str] = mapped_column(String(63), index=True)
     recipient_id: Mapped[str] = mapped_column(String(63), index=True)
     sender_unit: Mapped[str | None] = mapped_column(String(63), index=True)  # None in version 1: the head office

@@ -28,7 +28,9 @@ class Writer(Protocol):
 
 
 class SerialWriter:
-    """One thread running jobs one after the other, in the order they were submitted."""
+    """One thread running jobs one after the other, in the order they were submitted, each in the
+    context of the request that submitted it (its pinned registry: gateway.runtime), as the worker
+    threads run theirs."""
 
     def __init__(self, name: str = "gateway-writer") -> None:
         self._jobs: queue.SimpleQueue[tuple[Callable[[], object], concurrent.futures.Future] | None] = queue.SimpleQueue()

@@ -25,6 +25,7 @@ EXPECTED_ENTRIES: dict[str, str] = {
     "delivery_acknowledged": "SELECT count(*) FROM inbox_events WHERE delivered_at IS NOT NULL",
     "personal_data_erased": "SELECT count(*) FROM cases WHERE personal_data_erased_at IS NOT NULL",
     "reminder_sent": "SELECT count(*) FROM reminders",
+    "registry_changed": "SELECT count(*) FROM registry_versions",
 }
 
 
@@ -72,10 +73,12 @@ def ledger_problems(connection: Connection, counted: Census) -> list[str]:
         expected, found = counted.expected_by_kind.get(kind, 0), counted.ledger_by_kind.get(kind, 0)
         if expected != found:
             problems.append(f"ledger has {found} {kind} entries, the database records {expected} such events")
-    # A resource is recorded once per kind; a case is reminded once per deadline (`due`) and step (`detail`).
+    # A resource is recorded once per kind; a case is reminded once per deadline (`due`) and step
+    # (`detail`); the registry once per version (its `detail` names it).
     repeated = connection.execute(text(
         "SELECT kind, resource, count(*) FROM ledger_entries "
-        "GROUP BY kind, resource, CASE WHEN kind = 'reminder_sent' THEN due || detail END HAVING count(*) > 1 ORDER BY kind, resource"
+        "GROUP BY kind, resource, CASE WHEN kind = 'reminder_sent' THEN due || detail WHEN kind = 'registry_changed' THEN detail END "
+        "HAVING count(*) > 1 ORDER BY kind, resource"
     )).all()
     problems += [f"ledger records {kind} {n} times for {resource}" for kind, resource, n in repeated[:10]]
     if len(repeated) > 10:

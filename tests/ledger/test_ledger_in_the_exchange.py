@@ -33,7 +33,7 @@ def test_every_accepted_write_is_an_entry_proved_in_its_receipt(imr, omrane):
     responses = [case]
     clients = {"imr": imr, "al-omrane": omrane}
     responses += [clients[s].post(f"/v1/cases/{case.json()['id']}/messages", json=message(k, **x)) for s, k, x in SHORT_LIFE]
-    for position, response in enumerate(responses):
+    for position, response in enumerate(responses, 1):  # after the start-up's registry_changed entry
         proof = receipt_ledger(response)
         assert proof["index"] == position
         checkpoint = open_checkpoint(proof["checkpoint"], log)
@@ -72,8 +72,8 @@ def test_an_aborted_exchange_leaves_no_entry_and_no_hole(ledger_size, app, imr, 
     assert crashed.post("/v1/cases", json=case_payload()).status_code == 500
     assert ledger_size() == 1
     monkeypatch.setattr(receipts, "issue", real_issue)
-    assert receipt_ledger(imr.post("/v1/cases", json=case_payload()))["index"] == 1
-    assert [row[0] for row in engine_sql("SELECT seq FROM ledger_entries ORDER BY seq")] == [1, 2]
+    assert receipt_ledger(imr.post("/v1/cases", json=case_payload()))["index"] == 2  # after the registry's and the first case's
+    assert [row[0] for row in engine_sql("SELECT seq FROM ledger_entries ORDER BY seq")] == [1, 2, 3]
 
 
 @pytest.mark.parametrize(
@@ -100,9 +100,10 @@ def test_concurrent_writers_leave_a_gap_free_verifiable_log(settings, test_pki, 
         clients = [institution_client(app, test_pki, "imr") for app in apps]
         with ThreadPoolExecutor(6) as pool:
             assert all(r.status_code == 201 for r in pool.map(lambda i: clients[i % 2].post("/v1/cases", json=case_payload()), range(30)))
-        entries = clients[0].get("/v1/ledger/entries").json()
-        checkpoints = [clients[0].get("/v1/ledger/checkpoint", params={"size": size}).json() for size in (1, 7, 19, 30)]
-    assert [e["index"] for e in entries] == list(range(30))
+        auditor = institution_client(apps[0], test_pki, "auditor")  # every entry, the start-up's registry_changed one too
+        entries = auditor.get("/v1/ledger/entries").json()
+        checkpoints = [auditor.get("/v1/ledger/checkpoint", params={"size": size}).json() for size in (1, 7, 19, 31)]
+    assert [e["index"] for e in entries] == list(range(31))
     rebuilt = merkle.MemoryTree()
     for entry in entries:
         rebuilt.append_leaf_hash(Entry.from_dict(entry["entry"]).leaf_hash())
@@ -134,7 +135,7 @@ def test_institutions_read_only_their_own_entries_and_nobody_reads_personal_data
     payload = case_payload()
     imr.post("/v1/cases", json=payload)
     imr.post("/v1/cases", json=case_payload(respondent_id="ac-casa"))
-    assert len(client_for("auditor").get("/v1/ledger/entries").json()) == 2
+    assert len(client_for("auditor").get("/v1/ledger/entries").json()) == 3  # and the start-up's registry_changed
     assert [e["entry"]["recipient"] for e in client_for("al-omrane").get("/v1/ledger/entries").json()] == ["al-omrane"]
     dump = " ".join(str(value) for row in engine_sql("SELECT * FROM ledger_entries") for value in row)
     dump += " ".join(row[0] for row in engine_sql("SELECT note FROM ledger_checkpoints"))
@@ -150,8 +151,9 @@ def test_on_postgresql_the_gateway_role_may_only_insert_and_read_the_ledger(temp
     imr.post("/v1/cases", json=case_payload())
     engine = sa.create_engine(runtime_url)
     with engine.begin() as connection:
-        assert connection.exec_driver_sql("SELECT COUNT(*) FROM ledger_entries").scalar() == 1
+        assert connection.exec_driver_sql("SELECT COUNT(*) FROM ledger_entries").scalar() == 2  # the registry's, the case's
     for statement in ("UPDATE ledger_entries SET kind = 'x'", "DELETE FROM ledger_entries", "TRUNCATE ledger_entries",
+                      "UPDATE registry_versions SET document = ''", "DELETE FROM registry_versions",
                       "DELETE FROM ledger_cosignatures", "UPDATE ledger_checkpoints SET note = ''"):
         with pytest.raises(sa.exc.ProgrammingError, match="permission denied"), engine.begin() as connection:
             connection.exec_driver_sql(statement)

@@ -48,7 +48,7 @@ def dump(recs) -> list[str]:
 def test_an_untouched_export_verifies(history, tmp_path, capsys):
     lines, key, _ = history
     code, out = verify(tmp_path, lines, key, capsys=capsys)
-    assert code == 0 and out.startswith("OK: 12 entries and 12 checkpoints verified") and "\n" not in out
+    assert code == 0 and out.startswith("OK: 13 entries and 13 checkpoints verified") and "\n" not in out
 
 
 def test_the_cli_export_from_the_database_is_the_same(history, settings, tmp_path, monkeypatch, capsys):

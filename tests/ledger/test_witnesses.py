@@ -64,8 +64,8 @@ def test_cosigning_again_changes_nothing(witnessed):
     clients["imr"].post("/v1/cases", json=case_payload())
     note = clients["auditor"].get("/v1/ledger/checkpoint").json()["note"]
     submitted = line(note, key)
-    first = clients["auditor"].post("/v1/ledger/cosignatures", json={"size": 1, "cosignature": submitted}).json()
-    again = clients["auditor"].post("/v1/ledger/cosignatures", json={"size": 1, "cosignature": submitted}).json()
+    first = clients["auditor"].post("/v1/ledger/cosignatures", json={"size": 2, "cosignature": submitted}).json()
+    again = clients["auditor"].post("/v1/ledger/cosignatures", json={"size": 2, "cosignature": submitted}).json()
     assert first == again and first["note"].count(WITNESS) == 1
 
 
@@ -74,11 +74,11 @@ def test_only_registered_witness_keys_and_valid_cosignatures_are_kept(witnessed)
     clients["imr"].post("/v1/cases", json=case_payload())
     note = clients["auditor"].get("/v1/ledger/checkpoint").json()["note"]
     stranger = cosign(note, WITNESS, Ed25519PrivateKey.generate()).line()
-    assert clients["auditor"].post("/v1/ledger/cosignatures", json={"size": 1, "cosignature": stranger}).status_code == 403
-    assert clients["imr"].post("/v1/ledger/cosignatures", json={"size": 1, "cosignature": line(note, key)}).status_code == 403
-    other_note = note.replace("\n1\n", "\n2\n")  # a cosignature over another body
+    assert clients["auditor"].post("/v1/ledger/cosignatures", json={"size": 2, "cosignature": stranger}).status_code == 403
+    assert clients["imr"].post("/v1/ledger/cosignatures", json={"size": 2, "cosignature": line(note, key)}).status_code == 403
+    other_note = note.replace("\n2\n", "\n3\n")  # a cosignature over another body
     forged = cosign(other_note, WITNESS, key).line()
-    assert clients["auditor"].post("/v1/ledger/cosignatures", json={"size": 1, "cosignature": forged}).status_code == 422
+    assert clients["auditor"].post("/v1/ledger/cosignatures", json={"size": 2, "cosignature": forged}).status_code == 422
     assert clients["auditor"].post("/v1/ledger/cosignatures", json={"size": 99, "cosignature": line(note, key)}).status_code == 404
     assert WITNESS not in clients["auditor"].get("/v1/ledger/checkpoint").json()["note"]
 
@@ -90,7 +90,7 @@ def test_the_export_carries_cosignatures_for_the_offline_verifier(witnessed, tmp
     for _ in range(3):
         clients["imr"].post("/v1/cases", json=case_payload())
     note = clients["auditor"].get("/v1/ledger/checkpoint").json()["note"]
-    clients["auditor"].post("/v1/ledger/cosignatures", json={"size": 3, "cosignature": line(note, key)})
+    clients["auditor"].post("/v1/ledger/cosignatures", json={"size": 4, "cosignature": line(note, key)})
     export = tmp_path / "ledger.jsonl"
     export.write_text(clients["auditor"].get("/v1/ledger/export").text, encoding="utf-8")
     log_key = clients["auditor"].get("/v1/ledger/key").json()["note_key"]

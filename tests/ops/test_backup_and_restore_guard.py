@@ -60,20 +60,20 @@ def test_an_old_backup_trips_the_guard_and_the_later_one_clears_it(ops_env, sett
         case_id = imr.get("/v1/cases").json()["items"][0]["id"]
         document = upload(imr, case_id, samples.pdf(["pièce"]), filename="piece.pdf").json()
         code, out, _ = run(capsys, "backup", str(older))  # online, while this process serves
-        assert code == 0 and "ledger size 5" in out and "1 blob(s)" in out
+        assert code == 0 and "ledger size 6" in out and "1 blob(s)" in out  # the start-up's registry_changed entry, 2 cases, 2 replies, 1 document
         open_cases(imr, omrane, 2)
         assert run(capsys, "backup", str(later))[0] == 0
     manifest = json.loads((older / "manifest.json").read_text())
-    assert manifest["ledger"]["size"] == 5 and manifest["ledger"]["checkpoint"].split("\n")[1] == "5"
+    assert manifest["ledger"]["size"] == 6 and manifest["ledger"]["checkpoint"].split("\n")[1] == "6"
     assert manifest["engine"] == ("sqlite" if settings.is_sqlite else "postgresql") and manifest["migration_revision"]
     assert "not in this backup" in manifest["master_key"] and not any("key" in f["path"] for f in manifest["files"])
     record = settings.published_checkpoints_path.read_bytes()
 
     code, _, err = run(capsys, "restore", str(older))
-    assert code == 1 and "already holds a ledger of 9 entries" in err and "--force" in err
+    assert code == 1 and "already holds a ledger of 10 entries" in err and "--force" in err
     code, out, err = run(capsys, "restore", str(older), "--force")
-    assert code == 0 and "ledger size 5" in out, err
-    assert "restore guard: the database's ledger has 5 entries, behind the checkpoint of size 9 this gateway published" in err
+    assert code == 0 and "ledger size 6" in out, err
+    assert "restore guard: the database's ledger has 6 entries, behind the checkpoint of size 10 this gateway published" in err
     with serving(settings, test_pki) as (application, imr, _):
         readiness = application.state.runtime.readiness
         assert not readiness.ready and readiness.write_refusal().check == "restore-guard"
@@ -86,7 +86,7 @@ def test_an_old_backup_trips_the_guard_and_the_later_one_clears_it(ops_env, sett
     assert run(capsys, "reminders", "run")[0] == 1  # nor does the gateway append on its own
 
     code, out, err = run(capsys, "restore", str(later), "--force")
-    assert code == 0 and "ledger size 9" in out and err == ""
+    assert code == 0 and "ledger size 10" in out and err == ""
     assert settings.published_checkpoints_path.read_bytes() == record  # never restored, never rewritten
     with serving(settings, test_pki) as (application, imr, omrane):
         assert application.state.runtime.readiness.ready
@@ -95,7 +95,7 @@ def test_an_old_backup_trips_the_guard_and_the_later_one_clears_it(ops_env, sett
     code, key, _ = run(capsys, "ledger", "key")
     assert run(capsys, "ledger", "export", str(tmp_path / "ledger.jsonl"))[0] == 0
     code, out, _ = run(capsys, "ledger", "verify", str(tmp_path / "ledger.jsonl"), "--key", key)
-    assert code == 0 and out.startswith("OK: 11 entries and 11 checkpoints verified")
+    assert code == 0 and out.startswith("OK: 12 entries and 12 checkpoints verified")
 
 
 def test_a_damaged_backup_is_not_restored(ops_env, settings, test_pki, tmp_path, capsys):
@@ -167,10 +167,10 @@ def test_a_forked_history_trips_the_guard(ops_env, settings, test_pki, tmp_path,
     (tmp_path / "record-aside").rename(record)
     with serving(settings, test_pki) as (application, _, _):
         assert application.state.runtime.readiness.write_refusal().reason == (
-            "restore guard: the database's ledger (size 8) differs at size 6 from the checkpoint of that size this gateway "
+            "restore guard: the database's ledger (size 9) differs at size 7 from the checkpoint of that size this gateway "
             "published: a forked history; writes are refused (see README, The restore guard and recovery)")
     code, _, err = run(capsys, "ledger", "reimport", str(tmp_path / "published.jsonl"))
-    assert code == 1 and "the database's ledger (size 8) is not a prefix of the export: it forked" in err
+    assert code == 1 and "the database's ledger (size 9) is not a prefix of the export: it forked" in err
 
 
 def test_the_missing_entries_are_reimported_from_an_auditors_export(ops_env, settings, test_pki, tmp_path, capsys):
@@ -183,14 +183,14 @@ def test_the_missing_entries_are_reimported_from_an_auditors_export(ops_env, set
         assert run(capsys, "ledger", "export", str(late))[0] == 0  # what an auditor downloaded
     assert run(capsys, "restore", str(backup), "--force")[0] == 0
     code, _, err = run(capsys, "ledger", "reimport", str(early))
-    assert code == 1 and "the export stops at size 4, before the checkpoint of size 8 seen earlier" in err
+    assert code == 1 and "the export stops at size 5, before the checkpoint of size 9 seen earlier" in err
     code, out, err = run(capsys, "ledger", "reimport", str(late))
-    assert (code, err) == (0, "") and out == f"re-imported ledger entries 4 to 7 from {late}; recorded in {settings.published_checkpoints_path}"
-    assert '"reimported":{"from":4,"to":8,' in settings.published_checkpoints_path.read_text().splitlines()[-1]
+    assert (code, err) == (0, "") and out == f"re-imported ledger entries 5 to 8 from {late}; recorded in {settings.published_checkpoints_path}"
+    assert '"reimported":{"from":5,"to":9,' in settings.published_checkpoints_path.read_text().splitlines()[-1]
     with serving(settings, test_pki) as (application, imr, omrane):
         assert application.state.runtime.readiness.ready
         open_cases(imr, omrane, 1)
-    assert run(capsys, "ledger", "check")[1] == "OK: ledger entries 0 to 9 match their leaves, nodes and checkpoints; tree size 10"
+    assert run(capsys, "ledger", "check")[1] == "OK: ledger entries 0 to 10 match their leaves, nodes and checkpoints; tree size 11"
     key = run(capsys, "ledger", "key")[1]
     assert run(capsys, "ledger", "export", str(tmp_path / "after.jsonl"))[0] == 0
-    assert run(capsys, "ledger", "verify", str(tmp_path / "after.jsonl"), "--key", key)[1].startswith("OK: 10 entries")
+    assert run(capsys, "ledger", "verify", str(tmp_path / "after.jsonl"), "--key", key)[1].startswith("OK: 11 entries")

@@ -23,8 +23,8 @@ def bypass_triggers(engine_sql, database_url: str, table: str) -> None:
 
 
 @pytest.fixture
-def ledger_of_12(imr, omrane):
-    """Four cases opened and each answered twice: twelve entries."""
+def ledger_of_13(imr, omrane):
+    """The start-up's registry_changed entry, then four cases opened and each answered twice: thirteen entries."""
     for _ in range(4):
         case_id = imr.post("/v1/cases", json=case_payload()).json()["id"]
         for kind in ("acknowledgement", "information_request"):
@@ -45,12 +45,12 @@ def ledger_check(capsys) -> tuple[int, str]:
     return code, capsys.readouterr().out.strip()
 
 
-def test_a_good_ledger_passes_at_start_and_in_full(ledger_of_12, settings, cli_env, capsys):
+def test_a_good_ledger_passes_at_start_and_in_full(ledger_of_13, settings, cli_env, capsys):
     assert failures_at_start(settings) == {}
-    assert ledger_check(capsys) == (0, "OK: ledger entries 0 to 11 match their leaves, nodes and checkpoints; tree size 12")
+    assert ledger_check(capsys) == (0, "OK: ledger entries 0 to 12 match their leaves, nodes and checkpoints; tree size 13")
 
 
-def test_a_changed_entry_is_named_and_writes_are_refused(ledger_of_12, settings, cli_env, capsys, engine_sql, database_url,
+def test_a_changed_entry_is_named_and_writes_are_refused(ledger_of_13, settings, cli_env, capsys, engine_sql, database_url,
                                                           test_pki, caplog):
     bypass_triggers(engine_sql, database_url, "ledger_entries")
     engine_sql("UPDATE ledger_entries SET detail = 'final_reply' WHERE seq = 8")
@@ -70,10 +70,10 @@ def test_a_changed_entry_is_named_and_writes_are_refused(ledger_of_12, settings,
         assert imr.get("/v1/cases").status_code == 200  # reads go on
         assert application.state.runtime.readiness.ready is False
     assert [record.getMessage() for record in caplog.records] == [f"ledger self-check failed: {expected}"]
-    assert engine_sql("SELECT count(*) FROM ledger_entries").scalar() == 12  # the refusal touched nothing
+    assert engine_sql("SELECT count(*) FROM ledger_entries").scalar() == 13  # the refusal touched nothing
 
 
-def test_a_changed_leaf_node_and_interior_node_are_named(ledger_of_12, settings, cli_env, capsys, engine_sql, database_url):
+def test_a_changed_leaf_node_and_interior_node_are_named(ledger_of_13, settings, cli_env, capsys, engine_sql, database_url):
     bypass_triggers(engine_sql, database_url, "ledger_nodes")
     engine_sql("UPDATE ledger_nodes SET hash = :forged WHERE level = 1 AND idx = 2", forged=b"\x00" * 32)
     assert ledger_check(capsys) == (1, "FAILED: ledger node (level 1, index 2) over entries 4 to 5 differs from the hash of its entries")
@@ -82,9 +82,9 @@ def test_a_changed_leaf_node_and_interior_node_are_named(ledger_of_12, settings,
     assert reason == "ledger self-check failed: ledger entry 3: its leaf node differs from the hash of its entries"
 
 
-def test_the_start_up_check_covers_the_latest_entries_only(ledger_of_12, settings, engine_sql, database_url, cli_env, capsys):
+def test_the_start_up_check_covers_the_latest_entries_only(ledger_of_13, settings, engine_sql, database_url, cli_env, capsys):
     bypass_triggers(engine_sql, database_url, "ledger_entries")
     engine_sql("UPDATE ledger_entries SET detail = 'final_reply' WHERE seq = 2")
-    assert failures_at_start(settings.model_copy(update={"ledger_self_check_entries": 10})) == {}
-    assert "ledger entry 1 " in failures_at_start(settings.model_copy(update={"ledger_self_check_entries": 11}))["ledger"]
+    assert failures_at_start(settings.model_copy(update={"ledger_self_check_entries": 11})) == {}
+    assert "ledger entry 1 " in failures_at_start(settings.model_copy(update={"ledger_self_check_entries": 12}))["ledger"]
     assert ledger_check(capsys)[0] == 1

@@ -22,6 +22,7 @@ from gateway.client import AsyncGatewayClient, CaseCreate, PayloadTooLarge, Unsu
 from gateway.domain.documents import attachment_header
 from gateway.security.signing import sha256_field
 from gateway.storage.blobs import LocalBlobStore
+from tests.conftest import wait_until
 from tests.factories import case_payload
 
 pytestmark = pytest.mark.tls
@@ -122,13 +123,6 @@ def test_a_changed_blob_never_becomes_a_downloaded_file(sdk, settings, tmp_path)
     with pytest.raises(httpx.HTTPError):
         imr.download_document(case_id, document.id, downloads / "acte.pdf")
     assert list(downloads.iterdir()) == []  # nor a partial file
-
-
-def wait_until(condition, seconds: float = 10) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 def test_a_client_that_disconnects_mid_upload_leaves_nothing(sdk, tls_gateway, test_pki, settings, engine_sql, caplog):

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from gateway.api.v1 import cases, documents, inbox, ledger, me, receipts, thematic
+from gateway.api.v1 import cases, documents, inbox, keys, ledger, me, receipts, thematic
 
 router = APIRouter(prefix="/v1")
 router.include_router(me.router)
@@ -13,3 +13,4 @@ router.include_router(documents.thematic_files_router)
 router.include_router(inbox.router)
 router.include_router(receipts.router)
 router.include_router(ledger.router)
+router.include_router(keys.router)
