@@ -33,6 +33,8 @@ def production_env(root: Path, **overrides: str) -> dict[str, str]:
         "GATEWAY_PKI_DIR": str(root / "pki"), "GATEWAY_REGISTRY_FILE": str(root / "registry.json"),
         "GATEWAY_TLS_CERT": str(root / "pki" / "server.pem"), "GATEWAY_TLS_KEY": str(root / "pki" / "server.key"),
         "GATEWAY_DATABASE_URL": f"sqlite:///{root / 'gateway.db'}", "GATEWAY_BLOB_DIR": str(root / "blobs"),
+        # Off: the cases run side by side, and would otherwise race for the one operations port.
+        "GATEWAY_OPS_PORT": "0",
     }
     return env | {name: value.format(root=root) for name, value in overrides.items()}
 
@@ -53,7 +55,7 @@ CASES = {
     "client CA missing": (["serve"], {"GATEWAY_CLIENT_CA": "{root}/nowhere.pem"}, "GATEWAY_CLIENT_CA"),
     "proxy mode without proxies": (["serve"], {"GATEWAY_TRUST_PROXY_CLIENT_CERT": "true"}, "GATEWAY_TRUST_PROXY_CLIENT_CERT"),
     "a proxy that is no address": (["serve"], {"GATEWAY_TRUSTED_PROXIES": "proxy.internal"}, "GATEWAY_TRUSTED_PROXIES"),
-    "an operations address not of this machine": (["serve"], {"GATEWAY_OPS_HOST": "192.0.2.1"}, "GATEWAY_OPS_HOST / GATEWAY_OPS_PORT"),
+    "an operations address not of this machine": (["serve"], {"GATEWAY_OPS_HOST": "192.0.2.1", "GATEWAY_OPS_PORT": "9180"}, "GATEWAY_OPS_HOST / GATEWAY_OPS_PORT"),
     "ledger key without its key": (["ledger", "key"], {"GATEWAY_CHECKPOINT_KEY": "{root}/nowhere.key"}, "GATEWAY_CHECKPOINT_KEY"),
     "rotation without the master key": (["master-key", "rotate"], {"GATEWAY_MASTER_KEY_FILE": "{root}/nowhere.key"}, "GATEWAY_MASTER_KEY_FILE"),
     "any command, invalid settings": (["blobs", "collect", "--dry-run"], {"GATEWAY_PORT": "https"}, "GATEWAY_PORT"),
