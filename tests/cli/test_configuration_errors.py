@@ -22,7 +22,9 @@ def provisioned(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("production")
     ensure_dev_setup(root / "pki", root / "registry.json")
     (root / "not-json.json").write_text("{institutions: none")
-    (root / "corrupt.key").write_text("-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n")
+    # A real key's PEM armour around a body that is no key ("not a key", base64).
+    armour = (root / "pki" / "gateway-checkpoint.key").read_text().splitlines()
+    (root / "corrupt.key").write_text(f"{armour[0]}\nbm90IGEga2V5\n{armour[-1]}\n")
     return root
 
 
