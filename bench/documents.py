@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 
 from gateway import samples
-from gateway.client import CaseCreate, GatewayClient
+from imr_alomrane_gateway_client import CaseCreate, GatewayClient
 from gateway.server import background_gateway, scratch_settings
 
 MiB = 1024 * 1024

@@ -11,7 +11,7 @@ import argparse
 import statistics
 import time
 
-from gateway.client import CaseCreate, GatewayClient, MessageCreate
+from imr_alomrane_gateway_client import CaseCreate, GatewayClient, MessageCreate
 from gateway.server import background_gateway, scratch_settings
 
 PAYLOAD = {

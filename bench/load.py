@@ -61,8 +61,8 @@ import uvicorn
 import uvloop
 
 from bench.exchange import PAYLOAD
-from gateway.client import CaseCreate, GatewayClient
-from gateway.client.signing import RequestSigner
+from imr_alomrane_gateway_client import CaseCreate, GatewayClient
+from imr_alomrane_gateway_client.auth import RequestSigner
 from gateway.config import Settings
 from gateway.security.signing import SIGNATURE_HEADER, content_digest
 from gateway.server import free_port, scratch_settings, server_config

@@ -145,7 +145,7 @@ def _pki_issue(settings: Settings, args: argparse.Namespace) -> int:
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
     from gateway import demo
-    from gateway.client import GatewayError, ReceiptInvalid
+    from imr_alomrane_gateway_client import GatewayError, ReceiptInvalid
 
     try:
         demo.run(args.url, args.pki, report=args.report)

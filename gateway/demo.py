@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway import samples
-from gateway.client import CaseCreate, GatewayClient, MessageCreate, ThematicFileCreate, ThematicMessageCreate
+from imr_alomrane_gateway_client import CaseCreate, GatewayClient, MessageCreate, ThematicFileCreate, ThematicMessageCreate
 from gateway.config import Settings
 from gateway.security.dev import DEV_UNITS
 from gateway.server import background_gateway, scratch_settings

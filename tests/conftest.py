@@ -25,7 +25,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from gateway.app import create_app
-from gateway.client.signing import RequestSigner
+from imr_alomrane_gateway_client.auth import RequestSigner
 from gateway.config import Settings
 from gateway.domain.vocabulary import Role
 from gateway.security import pki

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from gateway import samples
-from gateway.client import CaseCreate, GatewayClient, MessageCreate
+from imr_alomrane_gateway_client import CaseCreate, GatewayClient, MessageCreate
 from tests.conftest import POSTGRES_URL
 from tests.factories import case_payload, message
 from tests.faults.invariants import check, describe

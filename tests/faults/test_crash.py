@@ -25,8 +25,8 @@ import httpx
 import pytest
 
 from gateway import samples
-from gateway.client import CaseCreate, Conflict, GatewayClient, LedgerInconsistent, MessageCreate, ReceiptInvalid, ServerError
-from gateway.client.core import Call, Upload, raise_for_problem
+from imr_alomrane_gateway_client import CaseCreate, Conflict, GatewayClient, LedgerInconsistent, MessageCreate, ReceiptInvalid, ServerError
+from imr_alomrane_gateway_client.core import Call, Upload, raise_for_problem
 from gateway.contract.cases import CaseDetail, MessageOut
 from gateway.contract.documents import DocumentOut
 from gateway.contract.inbox import InboxEventOut

@@ -15,7 +15,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.app import create_app
-from gateway.client import GatewayClient
+from imr_alomrane_gateway_client import GatewayClient
 from gateway.ops.logs import JsonFormatter
 from gateway.runtime import Runtime
 from gateway.security.registry import Registry

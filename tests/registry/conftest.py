@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from gateway.app import create_app
 from gateway.cli import main
-from gateway.client.signing import RequestSigner
+from imr_alomrane_gateway_client.auth import RequestSigner
 from gateway.domain.regions import Region
 from gateway.security import pki
 from gateway.security.dev import signing_key_entry

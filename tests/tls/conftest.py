@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from gateway.app import create_app
-from gateway.client import GatewayClient
+from imr_alomrane_gateway_client import GatewayClient
 from gateway.server import background_gateway
 from tests.conftest import signer_for
 

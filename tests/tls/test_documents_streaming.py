@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from gateway import samples
-from gateway.client import AsyncGatewayClient, CaseCreate, PayloadTooLarge, UnsupportedDocument
+from imr_alomrane_gateway_client import AsyncGatewayClient, CaseCreate, PayloadTooLarge, UnsupportedDocument
 from gateway.domain.documents import attachment_header
 from gateway.security.signing import sha256_field
 from gateway.storage.blobs import LocalBlobStore

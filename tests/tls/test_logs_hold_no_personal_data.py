@@ -10,7 +10,7 @@ import logging
 import pytest
 
 from gateway import samples
-from gateway.client import CaseCreate, GatewayClient, MessageCreate
+from imr_alomrane_gateway_client import CaseCreate, GatewayClient, MessageCreate
 from gateway.ops.logs import JsonFormatter
 from tests.factories import SHORT_LIFE, case_payload, message
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from gateway import samples
-from gateway.client import CaseCreate, GatewayClient, MessageCreate
+from imr_alomrane_gateway_client import CaseCreate, GatewayClient, MessageCreate
 from gateway.problems import CATALOGUE
 from gateway.server import background_gateway, free_port
 from tests.factories import case_payload, message

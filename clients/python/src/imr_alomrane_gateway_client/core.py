@@ -19,7 +19,7 @@ from typing import Any, BinaryIO, Generic, TypeVar
 import httpx
 from pydantic import BaseModel, TypeAdapter
 
-from gateway.client.errors import DocumentCorrupted, LedgerInconsistent, ReceiptInvalid, error_for
+from imr_alomrane_gateway_client.errors import DocumentCorrupted, LedgerInconsistent, ReceiptInvalid, error_for
 from gateway.contract.cases import CaseCreate, CaseDetail, CaseSummary, MessageCreate, MessageOut, TransferCreate
 from gateway.contract.common import Page, Problem
 from gateway.contract.documents import DocumentOut

@@ -1,4 +1,4 @@
-"""The two clients: the same operations (gateway.client.core), driven with blocking or async I/O."""
+"""The two clients: the same operations (imr_alomrane_gateway_client.core), driven with blocking or async I/O."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from gateway.client.core import (
+from imr_alomrane_gateway_client.core import (
     Downloaded,
     DownloadCheck,
     Operations,
@@ -22,7 +22,7 @@ from gateway.client.core import (
     raise_for_problem,
     staged_file,
 )
-from gateway.client.signing import RequestSigner
+from imr_alomrane_gateway_client.auth import RequestSigner
 
 DEFAULT_GATEWAY_ID = "imr-alomrane-gateway"
 
