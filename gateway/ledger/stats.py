@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from gateway.contract.ledger import Durations, ProcessingFigures, ProcessingStatisticsOut
+from imr_alomrane_gateway_client.contract.ledger import Durations, ProcessingFigures, ProcessingStatisticsOut
 from gateway.domain.lifecycle import RULES, is_overdue
 from gateway.domain.vocabulary import COMMITMENT_FULFILLED, CaseStatus, LedgerKind, MessageKind, ReminderStep, Role, ThematicMessageKind
 from gateway.ledger.entry import Entry

@@ -18,7 +18,7 @@ from typing import Literal, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from gateway.contract.common import InstitutionId, visible_name
+from imr_alomrane_gateway_client.contract.common import InstitutionId, visible_name
 from gateway.domain.party import Party, Unit
 from gateway.domain.regions import Region
 from gateway.domain.vocabulary import Role

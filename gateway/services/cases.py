@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from gateway.contract.cases import CaseCreate, MessageCreate
+from imr_alomrane_gateway_client.contract.cases import CaseCreate, MessageCreate
 from gateway.domain import lifecycle
 from gateway.domain.events import LedgerEvent, Side
 from gateway.domain.party import Party, Unit

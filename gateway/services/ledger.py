@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from gateway.contract.ledger import ProcessingStatisticsOut
+from imr_alomrane_gateway_client.contract.ledger import ProcessingStatisticsOut
 from gateway.domain.party import Party
 from gateway.domain.vocabulary import Role
 from gateway.ledger import merkle

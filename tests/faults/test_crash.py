@@ -27,9 +27,9 @@ import pytest
 from gateway import samples
 from imr_alomrane_gateway_client import CaseCreate, Conflict, GatewayClient, LedgerInconsistent, MessageCreate, ReceiptInvalid, ServerError
 from imr_alomrane_gateway_client.core import Call, Upload, raise_for_problem
-from gateway.contract.cases import CaseDetail, MessageOut
-from gateway.contract.documents import DocumentOut
-from gateway.contract.inbox import InboxEventOut
+from imr_alomrane_gateway_client.contract.cases import CaseDetail, MessageOut
+from imr_alomrane_gateway_client.contract.documents import DocumentOut
+from imr_alomrane_gateway_client.contract.inbox import InboxEventOut
 from gateway.domain.documents import attachment_header
 from gateway.ledger.checkpoint import NoteVerifier
 from gateway.ledger.verify import verify_export

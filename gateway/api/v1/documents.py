@@ -18,7 +18,7 @@ from gateway.api.deps import CaseParty, RuntimeDep, SessionDep, SettingsDep, Str
 from gateway.api.ranges import ByteRange, parse_range
 from gateway.api.responses import PROBLEM_RESPONSES
 from gateway.config import Settings
-from gateway.contract.documents import DocumentOut
+from imr_alomrane_gateway_client.contract.documents import DocumentOut
 from gateway.domain.documents import attachment_header, filename_from_disposition
 from gateway.domain.party import Party
 from gateway.problems import ProblemError

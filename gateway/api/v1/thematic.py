@@ -13,9 +13,9 @@ from gateway.api.deps import CaseParty, SessionDep, SettingsDep, VaultDep, Write
 from gateway.api.responses import PROBLEM_RESPONSES
 from gateway.api.pagination import next_opening_cursor, opening_cursor
 from gateway.api.v1.cases import evidence_out, one_of
-from gateway.contract.cases import HousingProjectOut
-from gateway.contract.common import InstitutionId, Page
-from gateway.contract.thematic import (
+from imr_alomrane_gateway_client.contract.cases import HousingProjectOut
+from imr_alomrane_gateway_client.contract.common import InstitutionId, Page
+from imr_alomrane_gateway_client.contract.thematic import (
     CommitmentOut,
     LinkedCaseOut,
     ThematicFileCreate,

@@ -27,8 +27,8 @@ from imr_alomrane_gateway_client.errors import (
     ValidationFailed,
 )
 from imr_alomrane_gateway_client.http import AsyncGatewayClient, GatewayClient
-from gateway.contract.cases import CaseCreate, Complainant, HousingProject, MessageCreate
-from gateway.contract.thematic import ThematicFileCreate, ThematicMessageCreate
+from imr_alomrane_gateway_client.contract.cases import CaseCreate, Complainant, HousingProject, MessageCreate
+from imr_alomrane_gateway_client.contract.thematic import ThematicFileCreate, ThematicMessageCreate
 
 __all__ = [
     "Accepted", "AsyncGatewayClient", "BadRequest", "CaseCreate", "Complainant", "Conflict", "DocumentCorrupted", "Downloaded",

@@ -20,14 +20,14 @@ import httpx
 from pydantic import BaseModel, TypeAdapter
 
 from imr_alomrane_gateway_client.errors import DocumentCorrupted, LedgerInconsistent, ReceiptInvalid, error_for
-from gateway.contract.cases import CaseCreate, CaseDetail, CaseSummary, MessageCreate, MessageOut, TransferCreate
-from gateway.contract.common import Page, Problem
-from gateway.contract.documents import DocumentOut
+from imr_alomrane_gateway_client.contract.cases import CaseCreate, CaseDetail, CaseSummary, MessageCreate, MessageOut, TransferCreate
+from imr_alomrane_gateway_client.contract.common import Page, Problem
+from imr_alomrane_gateway_client.contract.documents import DocumentOut
 from gateway.domain.documents import attachment_header
-from gateway.contract.inbox import InboxEventOut
-from gateway.contract.institutions import InstitutionOut, UnitOut
-from gateway.contract.receipts import ReceiptOut
-from gateway.contract.thematic import (
+from imr_alomrane_gateway_client.contract.inbox import InboxEventOut
+from imr_alomrane_gateway_client.contract.institutions import InstitutionOut, UnitOut
+from imr_alomrane_gateway_client.contract.receipts import ReceiptOut
+from imr_alomrane_gateway_client.contract.thematic import (
     ThematicFileCreate,
     ThematicFileDetail,
     ThematicFileSummary,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.contract.common import Problem
+from imr_alomrane_gateway_client.contract.common import Problem
 
 
 class GatewayError(Exception):

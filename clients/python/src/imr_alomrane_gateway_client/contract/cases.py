@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, EmailStr, Field, StringConstraints, ValidationInfo, field_validator
 
-from gateway.contract.common import Input, InstitutionId, Timestamp, text, visible_name
+from imr_alomrane_gateway_client.contract.common import Input, InstitutionId, Timestamp, text, visible_name
 from gateway.domain.lifecycle import KINDS_WITH_DEADLINE, KINDS_WITH_OUTCOME
 from gateway.domain.regions import Region
 from gateway.domain.vocabulary import CaseStatus, Language, MessageKind, Outcome, Subject

@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from gateway.contract.common import InstitutionId
+from imr_alomrane_gateway_client.contract.common import InstitutionId
 from gateway.domain.regions import Region
 
 
