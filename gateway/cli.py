@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from gateway.config import Settings
-from gateway.domain.regions import Region
+from imr_alomrane_gateway_client.regions import Region
 from gateway.misconfiguration import ConfigurationError, from_settings, reachable_database
 
 if TYPE_CHECKING:

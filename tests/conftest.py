@@ -27,7 +27,7 @@ from sqlalchemy.engine import make_url
 from gateway.app import create_app
 from imr_alomrane_gateway_client.auth import RequestSigner
 from gateway.config import Settings
-from gateway.domain.vocabulary import Role
+from imr_alomrane_gateway_client.vocabulary import Role
 from gateway.security import pki
 from gateway.security.dev import dev_registry, registry_entry
 from gateway.security.registry import Registry

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from gateway.config import Settings
 from gateway.domain.party import Party
-from gateway.domain.vocabulary import Role
+from imr_alomrane_gateway_client.vocabulary import Role
 from gateway.ops import context
 from gateway.problems import ProblemError
 from gateway.runtime import Runtime

@@ -8,7 +8,7 @@ from urllib.parse import quote
 import filetype
 
 from gateway.domain import disposition
-from gateway.domain.names import hidden_character
+from imr_alomrane_gateway_client.names import hidden_character
 
 SNIFF_BYTES = 8192  # what `filetype` inspects; enough to find the first entries of a DOCX or ODT
 
@@ -60,7 +60,7 @@ def filename_from_disposition(value: str) -> str:
 def _unsafe(name: str) -> str | None:
     """Why a sender's file name cannot be kept as given, or None. Names are stored and shown
     exactly (Arabic, French, spaces, any script) but are never used as paths, so only what cannot
-    be displayed faithfully is refused (gateway.domain.names: a bidirectional override can disguise
+    be displayed faithfully is refused (imr_alomrane_gateway_client.names: a bidirectional override can disguise
     an extension)."""
     if not name or len(name) > 255:
         return "a file name has 1 to 255 characters"

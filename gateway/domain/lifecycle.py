@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from gateway.domain.vocabulary import CaseStatus, MessageKind, Role
+from imr_alomrane_gateway_client.vocabulary import CaseStatus, MessageKind, Role
 
 S = CaseStatus
 OPEN_STATES: frozenset[CaseStatus] = frozenset(status for status in S if status is not S.CLOSED)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from gateway.domain.lifecycle import Table, rule
-from gateway.domain.vocabulary import COMMITMENT_FULFILLED, Role, ThematicMessageKind, ThematicStatus
+from imr_alomrane_gateway_client.vocabulary import COMMITMENT_FULFILLED, Role, ThematicMessageKind, ThematicStatus
 
 S, K = ThematicStatus, ThematicMessageKind
 OPEN_STATES: frozenset[ThematicStatus] = frozenset(status for status in S if status is not S.CLOSED)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from collections.abc import Mapping
 
-from gateway.domain.regions import Region
-from gateway.domain.vocabulary import Role
+from imr_alomrane_gateway_client.regions import Region
+from imr_alomrane_gateway_client.vocabulary import Role
 from gateway.security import pki
 from gateway.security.registry import CertificateRef, RegisteredInstitution, RegisteredKey, RegisteredUnit, Registry
 from gateway.security.signing import public_jwk, thumbprint

@@ -20,8 +20,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 
 from imr_alomrane_gateway_client.contract.common import InstitutionId, visible_name
 from gateway.domain.party import Party, Unit
-from gateway.domain.regions import Region
-from gateway.domain.vocabulary import Role
+from imr_alomrane_gateway_client.regions import Region
+from imr_alomrane_gateway_client.vocabulary import Role
 
 
 class _Strict(BaseModel):

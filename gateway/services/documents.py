@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from gateway.domain.documents import SNIFF_BYTES, detect_type, short_name
 from gateway.domain.party import Party
-from gateway.domain.vocabulary import CaseStatus, InboxEventKind, LedgerKind
+from imr_alomrane_gateway_client.vocabulary import CaseStatus, InboxEventKind, LedgerKind
 from gateway.problems import ProblemError
 from gateway.security.signing import sha256_field
 from gateway.services import thematic

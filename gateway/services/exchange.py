@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from gateway.domain.party import Party
 from gateway.domain.events import LedgerEvent, Side
-from gateway.domain.vocabulary import InboxEventKind
+from imr_alomrane_gateway_client.vocabulary import InboxEventKind
 from gateway.ledger.entry import NewEntry, timestamp
 from gateway.ledger.store import Appended, b64
 from gateway.problems import ProblemError

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from imr_alomrane_gateway_client.contract.ledger import ProcessingStatisticsOut
 from gateway.domain.party import Party
-from gateway.domain.vocabulary import Role
+from imr_alomrane_gateway_client.vocabulary import Role
 from gateway.ledger import merkle
 from gateway.ledger.entry import Entry
 from gateway.ledger.stats import KINDS as STATISTICS_KINDS, Scope, statistics

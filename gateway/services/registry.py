@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from gateway.domain.vocabulary import LedgerKind
+from imr_alomrane_gateway_client.vocabulary import LedgerKind
 from gateway.ledger.entry import NewEntry
 from gateway.ledger.store import Appended, Ledger
 from gateway.security.crl import Revocations

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.domain.vocabulary import LedgerKind
+from imr_alomrane_gateway_client.vocabulary import LedgerKind
 from gateway.ledger.entry import NewEntry
 from gateway.ledger.store import Appended, Ledger
 from gateway.security.signing import content_digest

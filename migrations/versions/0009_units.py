@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from gateway.domain.regions import region_named
+from imr_alomrane_gateway_client.regions import region_named
 
 revision: str = '0009'
 down_revision: str | None = '0008'

@@ -27,8 +27,8 @@ from imr_alomrane_gateway_client.contract.cases import (
 from imr_alomrane_gateway_client.contract.common import InstitutionId, Page, Timestamp
 from gateway.domain import lifecycle
 from gateway.domain.party import Party
-from gateway.domain.regions import Region
-from gateway.domain.vocabulary import CaseStatus
+from imr_alomrane_gateway_client.regions import Region
+from imr_alomrane_gateway_client.vocabulary import CaseStatus
 from gateway.problems import ProblemError
 from gateway.services import cases as service
 from gateway.services import thematic

@@ -17,7 +17,7 @@ from gateway.api.responses import PROBLEM_RESPONSES
 from imr_alomrane_gateway_client.contract.ledger import (
     CheckpointOut, CosignatureIn, ConsistencyProofOut, EntryOut, InclusionProofOut, LedgerKeyOut, Month, ProcessingStatisticsOut,
 )
-from gateway.domain.regions import Region
+from imr_alomrane_gateway_client.regions import Region
 from gateway.ledger.stats import Scope
 from gateway.ledger.store import b64, entry_from_row
 from gateway.problems import ProblemError

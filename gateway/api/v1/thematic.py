@@ -26,8 +26,8 @@ from imr_alomrane_gateway_client.contract.thematic import (
 )
 from gateway.domain import lifecycle, thematic
 from gateway.domain.party import Party
-from gateway.domain.regions import Region
-from gateway.domain.vocabulary import ThematicMessageKind, ThematicStatus
+from imr_alomrane_gateway_client.regions import Region
+from imr_alomrane_gateway_client.vocabulary import ThematicMessageKind, ThematicStatus
 from gateway.services import thematic as service
 from gateway.services.cases import case_region
 from gateway.services.exchange import Answer, WriteUnit
