@@ -171,7 +171,7 @@ def _ledger_key(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _ledger_verify(settings: Settings, args: argparse.Namespace) -> int:
-    from gateway.ledger.checkpoint import COSIGNATURE_V1, NoteError, NoteVerifier
+    from imr_alomrane_gateway_client.ledger.checkpoint import COSIGNATURE_V1, NoteError, NoteVerifier
     from gateway.ledger.verify import VerificationFailed, verify_export
 
     def verified():
@@ -427,7 +427,7 @@ def _new_keys(settings: Settings, files: GatewayKeyFiles, made: dict[str, KeySig
     it, and the settings naming it. Never a private part."""
     import json
 
-    from gateway.ledger.checkpoint import NoteSigner
+    from imr_alomrane_gateway_client.ledger.checkpoint import NoteSigner
     from gateway.security.encryption import MasterKey
     from gateway.security.keys import gateway_key, key_file
     from gateway.security.signers import EDDSA, ES256

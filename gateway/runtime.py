@@ -28,7 +28,7 @@ from cryptography import x509
 from gateway.api.rate_limits import Rate, RateLimiter
 from gateway.config import Settings
 from gateway.ledger import integrity
-from gateway.ledger.checkpoint import NoteSigner
+from imr_alomrane_gateway_client.ledger.checkpoint import NoteSigner
 from gateway.ledger.published import PublishedCheckpoints
 from gateway.ledger.store import Ledger
 from gateway.misconfiguration import ConfigurationError, provisioned

@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.orm import Session
 
-from gateway.ledger import merkle
-from gateway.ledger.checkpoint import Checkpoint, NoteSigner, sign_note
-from gateway.ledger.entry import Entry, NewEntry, timestamp
+from imr_alomrane_gateway_client.ledger import merkle
+from imr_alomrane_gateway_client.ledger.checkpoint import Checkpoint, NoteSigner, sign_note
+from imr_alomrane_gateway_client.ledger.entry import Entry, NewEntry, timestamp
 from gateway.storage import sequences
 from gateway.storage.models import LedgerCheckpoint, LedgerEntry, LedgerNode
 

@@ -12,7 +12,7 @@ import base64
 
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from gateway.ledger.checkpoint import COSIGNATURE_V1, NoteVerifier
+from imr_alomrane_gateway_client.ledger.checkpoint import COSIGNATURE_V1, NoteVerifier
 from gateway.ledger.store import Ledger
 from gateway.security.pki import load_private_key
 from gateway.security.registry import Registry

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from gateway.domain.party import Party
 from gateway.domain.events import LedgerEvent, Side
 from imr_alomrane_gateway_client.vocabulary import InboxEventKind
-from gateway.ledger.entry import NewEntry, timestamp
+from imr_alomrane_gateway_client.ledger.entry import NewEntry, timestamp
 from gateway.ledger.store import Appended, b64
 from gateway.problems import ProblemError
 from gateway.runtime import Runtime

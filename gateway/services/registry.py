@@ -23,7 +23,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from imr_alomrane_gateway_client.vocabulary import LedgerKind
-from gateway.ledger.entry import NewEntry
+from imr_alomrane_gateway_client.ledger.entry import NewEntry
 from gateway.ledger.store import Appended, Ledger
 from gateway.security.crl import Revocations
 from gateway.security.registry import CertificateRef, Registry

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from gateway.domain import lifecycle
 from gateway.domain.events import Side
 from imr_alomrane_gateway_client.vocabulary import InboxEventKind, LedgerKind, ReminderStep, ThematicMessageKind, ThematicStatus
-from gateway.ledger.entry import NewEntry, timestamp
+from imr_alomrane_gateway_client.ledger.entry import NewEntry, timestamp
 from gateway.ledger.store import Appended, Ledger
 from gateway.security.signing import content_digest
 from gateway.services import inbox

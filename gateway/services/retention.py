@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from imr_alomrane_gateway_client.vocabulary import LedgerKind
-from gateway.ledger.entry import NewEntry
+from imr_alomrane_gateway_client.ledger.entry import NewEntry
 from gateway.ledger.store import Appended, Ledger
 from gateway.security.signing import content_digest
 from gateway.services.cases import Erasure, case_location, case_region, erase

@@ -284,7 +284,7 @@ class LedgerEntry(Base):
     __table_args__ = (Index("ix_ledger_entries_case", "case_id", "seq"), Index("ix_ledger_entries_at", "at"))
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)  # leaf index + 1
-    v: Mapped[int] = mapped_column(SmallInteger, server_default="1")  # the entry's encoding (gateway.ledger.entry)
+    v: Mapped[int] = mapped_column(SmallInteger, server_default="1")  # the entry's encoding (imr_alomrane_gateway_client.ledger.entry)
     at: Mapped[str] = mapped_column(String(32))  # RFC 3339 UTC, fixed width: sorts as text
     kind: Mapped[str] = mapped_column(String(40))
     detail: Mapped[str | None] = mapped_column(Text)  # message kind, the case's subject, a registry change (JSON)

@@ -5,7 +5,7 @@ Everything that existed belongs to the head offices: a head office's unit id is 
 id, so inbox counters and events carry on unchanged. Regions written as a name (French, Arabic or
 the code, however accented or spaced) become their code; any other text is kept as it was written
 (the API reports it as no region) and such a case stays with the head office. Ledger entries are
-never rewritten: those written before are version 1 and keep their encoding (gateway.ledger.entry).
+never rewritten: those written before are version 1 and keep their encoding (imr_alomrane_gateway_client.ledger.entry).
 
 Revision ID: 0009
 Revises: 0008

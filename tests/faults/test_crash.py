@@ -31,7 +31,7 @@ from imr_alomrane_gateway_client.contract.cases import CaseDetail, MessageOut
 from imr_alomrane_gateway_client.contract.documents import DocumentOut
 from imr_alomrane_gateway_client.contract.inbox import InboxEventOut
 from gateway.domain.documents import attachment_header
-from gateway.ledger.checkpoint import NoteVerifier
+from imr_alomrane_gateway_client.ledger.checkpoint import NoteVerifier
 from gateway.ledger.verify import verify_export
 from gateway.security.signing import RECEIPT_HEADER
 from tests.factories import case_payload

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from gateway.app import create_app
 from gateway.cli import main
 from gateway.config import Settings
-from gateway.ledger.checkpoint import NoteVerifier
+from imr_alomrane_gateway_client.ledger.checkpoint import NoteVerifier
 from gateway.security.encryption import MasterKey
 from gateway.security.pki import load_private_key
 from gateway.security.signing import CompactJws, keys_from_jwks, public_jwk, thumbprint, verify_receipt

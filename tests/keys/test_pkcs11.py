@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from gateway.app import create_app
 from gateway.cli import main
 from gateway.config import Settings
-from gateway.ledger.checkpoint import Checkpoint, NoteSigner, NoteVerifier, open_checkpoint, sign_note
+from imr_alomrane_gateway_client.ledger.checkpoint import Checkpoint, NoteSigner, NoteVerifier, open_checkpoint, sign_note
 from gateway.ledger.verify import verify_export
 from gateway.misconfiguration import ConfigurationError, from_settings
 from gateway.runtime import Runtime

@@ -8,7 +8,7 @@ import base64
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from gateway.ledger.checkpoint import (
+from imr_alomrane_gateway_client.ledger.checkpoint import (
     COSIGNATURE_V1,
     Checkpoint,
     NoteError,

@@ -8,7 +8,7 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 
 from gateway.cli import main
-from gateway.ledger.entry import Entry
+from imr_alomrane_gateway_client.ledger.entry import Entry
 from gateway.runtime import Runtime
 from gateway.security.registry import Registry
 from gateway.security.signing import content_digest

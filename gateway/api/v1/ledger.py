@@ -12,7 +12,7 @@ from gateway.api.bodies import StrictJsonRoute
 from gateway.api.deps import Auditor, CurrentInstitution, DatabaseDep, KeyRingDep, SessionDep, SettingsDep, WriteExchange
 from gateway.api.pagination import MAX_POSITION, decode_position, encode_position, next_link
 from imr_alomrane_gateway_client.contract.common import InstitutionId, Page, Timestamp
-from gateway.ledger.entry import timestamp
+from imr_alomrane_gateway_client.ledger.entry import timestamp
 from gateway.api.responses import PROBLEM_RESPONSES
 from imr_alomrane_gateway_client.contract.ledger import (
     CheckpointOut, CosignatureIn, ConsistencyProofOut, EntryOut, InclusionProofOut, LedgerKeyOut, Month, ProcessingStatisticsOut,

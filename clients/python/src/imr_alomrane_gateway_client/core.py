@@ -34,9 +34,9 @@ from imr_alomrane_gateway_client.contract.thematic import (
     ThematicMessageCreate,
     ThematicMessageOut,
 )
-from gateway.ledger import merkle
-from gateway.ledger.checkpoint import Checkpoint, NoteVerifier, open_checkpoint
-from gateway.ledger.entry import Entry
+from imr_alomrane_gateway_client.ledger import merkle
+from imr_alomrane_gateway_client.ledger.checkpoint import Checkpoint, NoteVerifier, open_checkpoint
+from imr_alomrane_gateway_client.ledger.entry import Entry
 from gateway.security.signing import (
     RECEIPT_HEADER,
     SIGNATURE_HEADER,

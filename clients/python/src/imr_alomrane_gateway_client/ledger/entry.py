@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.ledger.merkle import leaf_hash
+from imr_alomrane_gateway_client.ledger.merkle import leaf_hash
 
 VERSION = 2
 _V1_FIELDS = ("seq", "at", "kind", "detail", "sender", "recipient", "case", "resource", "payload_digest", "signature_digest")
