@@ -64,7 +64,7 @@ from bench.exchange import PAYLOAD
 from imr_alomrane_gateway_client import CaseCreate, GatewayClient
 from imr_alomrane_gateway_client.auth import RequestSigner
 from gateway.config import Settings
-from gateway.security.signing import SIGNATURE_HEADER, content_digest
+from imr_alomrane_gateway_client.signing import SIGNATURE_HEADER, content_digest
 from gateway.server import free_port, scratch_settings, server_config
 
 ROOT = Path(__file__).resolve().parent.parent

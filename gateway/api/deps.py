@@ -25,7 +25,7 @@ from gateway.problems import ProblemError
 from gateway.runtime import Runtime
 from gateway.security import identity
 from gateway.security.keys import KeyRing
-from gateway.security.signing import (
+from imr_alomrane_gateway_client.signing import (
     SIGNATURE_HEADER,
     SIGNED_HEADERS,
     SignatureRejected,

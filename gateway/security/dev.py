@@ -14,7 +14,7 @@ from imr_alomrane_gateway_client.regions import Region
 from imr_alomrane_gateway_client.vocabulary import Role
 from gateway.security import pki
 from gateway.security.registry import CertificateRef, RegisteredInstitution, RegisteredKey, RegisteredUnit, Registry
-from gateway.security.signing import public_jwk, thumbprint
+from imr_alomrane_gateway_client.signing import public_jwk, thumbprint
 
 DEV_PROFILES: dict[str, tuple[Role, str, str]] = {
     "imr": (Role.MEDIATOR, "Institution du Médiateur du Royaume", "مؤسسة وسيط المملكة"),

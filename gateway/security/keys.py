@@ -17,7 +17,7 @@ from gateway.ledger.store import Ledger
 from gateway.security.pki import load_private_key
 from gateway.security.registry import Registry
 from gateway.security.signers import KeySigner, expect, software_signer
-from gateway.security.signing import Signer, VerificationKey, public_jwk
+from imr_alomrane_gateway_client.signing import Signer, VerificationKey, public_jwk
 
 
 def key_file(path: Path, algorithm: str) -> KeySigner:

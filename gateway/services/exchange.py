@@ -39,7 +39,7 @@ from imr_alomrane_gateway_client.ledger.entry import NewEntry, timestamp
 from gateway.ledger.store import Appended, b64
 from gateway.problems import ProblemError
 from gateway.runtime import Runtime
-from gateway.security.signing import RECEIPT_HEADER, Evidence, VerifiedRequest, content_digest
+from imr_alomrane_gateway_client.signing import RECEIPT_HEADER, Evidence, VerifiedRequest, content_digest
 from gateway.services import idempotency, inbox, nonces, receipts
 from gateway.storage import faults
 from gateway.storage.models import Case, Message, ThematicFile, ThematicMessage

@@ -27,7 +27,7 @@ from imr_alomrane_gateway_client.ledger.entry import NewEntry
 from gateway.ledger.store import Appended, Ledger
 from gateway.security.crl import Revocations
 from gateway.security.registry import CertificateRef, Registry
-from gateway.security.signing import content_digest
+from imr_alomrane_gateway_client.signing import content_digest
 from gateway.storage import locks, sequences
 from gateway.storage.models import Institution, InstitutionCertificate, RegistryVersion, Unit
 from gateway.storage.upsert import upsert

@@ -33,7 +33,7 @@ from imr_alomrane_gateway_client.contract.inbox import InboxEventOut
 from gateway.domain.documents import attachment_header
 from imr_alomrane_gateway_client.ledger.checkpoint import NoteVerifier
 from gateway.ledger.verify import verify_export
-from gateway.security.signing import RECEIPT_HEADER
+from imr_alomrane_gateway_client.signing import RECEIPT_HEADER
 from tests.factories import case_payload
 from tests.faults.conftest import GatewayProcess, run_cli
 from tests.faults.invariants import assert_invariants

@@ -31,7 +31,7 @@ from gateway.config import Settings
 from gateway.domain.documents import attachment_header
 from gateway.security import pki
 from gateway.security.registry import Registry
-from gateway.security.signing import (
+from imr_alomrane_gateway_client.signing import (
     REQUEST_TYPE,
     SIGNATURE_HEADER,
     Signer,

@@ -15,7 +15,7 @@ from gateway.app import create_app
 from imr_alomrane_gateway_client.ledger import merkle
 from imr_alomrane_gateway_client.ledger.checkpoint import NoteVerifier, open_checkpoint
 from imr_alomrane_gateway_client.ledger.entry import Entry
-from gateway.security.signing import content_digest
+from imr_alomrane_gateway_client.signing import content_digest
 from tests.conftest import POSTGRES_URL, apply_runtime_role, institution_client
 from tests.factories import SHORT_LIFE, case_payload, message
 

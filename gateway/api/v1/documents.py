@@ -22,7 +22,7 @@ from imr_alomrane_gateway_client.contract.documents import DocumentOut
 from gateway.domain.documents import attachment_header, filename_from_disposition
 from gateway.domain.party import Party
 from gateway.problems import ProblemError
-from gateway.security.signing import sha256_field
+from imr_alomrane_gateway_client.signing import sha256_field
 from gateway.runtime import Runtime
 from gateway.services import documents as service
 from gateway.services.exchange import Answer, Exchange, WriteUnit

@@ -37,7 +37,7 @@ from imr_alomrane_gateway_client.contract.thematic import (
 from imr_alomrane_gateway_client.ledger import merkle
 from imr_alomrane_gateway_client.ledger.checkpoint import Checkpoint, NoteVerifier, open_checkpoint
 from imr_alomrane_gateway_client.ledger.entry import Entry
-from gateway.security.signing import (
+from imr_alomrane_gateway_client.signing import (
     RECEIPT_HEADER,
     SIGNATURE_HEADER,
     CompactJws,
