@@ -22,7 +22,7 @@ from gateway.misconfiguration import ConfigurationError, from_settings, reachabl
 if TYPE_CHECKING:
     from gateway.runtime import Runtime
     from gateway.security.pki import GatewayKeyFiles
-    from gateway.security.signers import KeySigner
+    from imr_alomrane_gateway_client.signers import KeySigner
 
 
 @contextmanager
@@ -392,7 +392,7 @@ def _master_key_new(settings: Settings, args: argparse.Namespace) -> int:
 
 def _keys_init(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.security.pki import GatewayKeyFiles, create_secrets, remove
-    from gateway.security.signers import EDDSA, ES256
+    from imr_alomrane_gateway_client.signers import EDDSA, ES256
 
     if args.in_token and settings.pkcs11_module is None:
         raise ConfigurationError("GATEWAY_PKCS11_MODULE", "is not set, and --in-token makes keys in its token",
@@ -430,7 +430,7 @@ def _new_keys(settings: Settings, files: GatewayKeyFiles, made: dict[str, KeySig
     from imr_alomrane_gateway_client.ledger.checkpoint import NoteSigner
     from gateway.security.encryption import MasterKey
     from gateway.security.keys import gateway_key, key_file
-    from gateway.security.signers import EDDSA, ES256
+    from imr_alomrane_gateway_client.signers import EDDSA, ES256
 
     def place(algorithm: str, path: Path, setting: str, label: str | None) -> tuple[KeySigner, str, str]:
         if algorithm in made:

@@ -37,7 +37,8 @@ from gateway.ops.readiness import Readiness
 from gateway.security.crl import Revocations
 from gateway.security.keys import KeyRing, gateway_key, key_file
 from gateway.security.registry import Directory, Registry
-from gateway.security.signers import EDDSA, ES256, KEY_KINDS, KeySigner, Pkcs11Session, pkcs11_module
+from gateway.security.signers import Pkcs11Session, pkcs11_module
+from imr_alomrane_gateway_client.signers import EDDSA, ES256, KEY_KINDS, KeySigner
 from imr_alomrane_gateway_client.signing import Signer, VerificationKey
 from gateway.security.tls import server_tls_context
 from gateway.security.trust import Trust

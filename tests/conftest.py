@@ -117,7 +117,8 @@ def softhsm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SoftHsm]:
     """One token for the whole run, its keys made in it (python-pkcs11): SoftHSM2 reads
     SOFTHSM2_CONF once per process, when the module is initialised, so a second token directory
     would go unseen. Subprocesses (the CLI tests) inherit SOFTHSM2_CONF and see the same token."""
-    from gateway.security.signers import EDDSA, ES256, pkcs11_module
+    from gateway.security.signers import pkcs11_module
+    from imr_alomrane_gateway_client.signers import EDDSA, ES256
 
     directory = tmp_path_factory.mktemp("softhsm")
     (directory / "tokens").mkdir()

@@ -16,7 +16,7 @@ from imr_alomrane_gateway_client.ledger.checkpoint import COSIGNATURE_V1, NoteVe
 from gateway.ledger.store import Ledger
 from gateway.security.pki import load_private_key
 from gateway.security.registry import Registry
-from gateway.security.signers import KeySigner, expect, software_signer
+from imr_alomrane_gateway_client.signers import KeySigner, expect, software_signer
 from imr_alomrane_gateway_client.signing import Signer, VerificationKey, public_jwk
 
 

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from gateway.security.encryption import MasterKey
-from gateway.security.signers import PrivateKey
+from imr_alomrane_gateway_client.signers import PrivateKey
 
 CA_LIFETIME = timedelta(days=3650)
 SERVER_LIFETIME = timedelta(days=825)  # the most browsers and macOS ever accepted for a TLS server

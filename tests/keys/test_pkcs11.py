@@ -28,7 +28,8 @@ from gateway.ledger.verify import verify_export
 from gateway.misconfiguration import ConfigurationError, from_settings
 from gateway.runtime import Runtime
 from gateway.security.keys import key_file
-from gateway.security.signers import EDDSA, ES256, Pkcs11Signer, pkcs11_module, verify
+from gateway.security.signers import Pkcs11Signer, pkcs11_module
+from imr_alomrane_gateway_client.signers import EDDSA, ES256, verify
 from imr_alomrane_gateway_client.signing import RECEIPT_TYPE, Signer, keys_from_jwks, public_jwk, verify_receipt
 from tests.conftest import SoftHsm, institution_client
 from tests.factories import case_payload

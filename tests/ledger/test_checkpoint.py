@@ -21,7 +21,7 @@ from imr_alomrane_gateway_client.ledger.checkpoint import (
     sign_note,
     verify_cosignature,
 )
-from gateway.security.signers import Ed25519Key
+from imr_alomrane_gateway_client.signers import Ed25519Key
 
 VKEY = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"
 SKEY = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"

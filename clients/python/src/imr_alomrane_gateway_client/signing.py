@@ -35,7 +35,7 @@ from jose import jwk, jws
 from jose.backends.base import Key
 
 from imr_alomrane_gateway_client import strict_json
-from gateway.security.signers import ES256, Es256Key, KeySigner, expect
+from imr_alomrane_gateway_client.signers import ES256, Es256Key, KeySigner, expect
 
 ALGORITHM = ES256
 SIGNATURE_HEADER = "Request-Signature"
