@@ -3,8 +3,6 @@ numbers, via the `filetype` library), never from the declared Content-Type or th
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 import filetype
 
 from gateway.domain import disposition
@@ -30,13 +28,6 @@ def short_name(media_type: str) -> str:
     """What the ledger records of a document's type: its usual extension ("pdf", "docx")."""
     known = filetype.get_type(mime=media_type)
     return known.extension if known else media_type[:40]
-
-
-def attachment_header(filename: str) -> str:
-    """RFC 6266: an ASCII fallback for old readers and the exact name in RFC 8187 encoding. The
-    SDK sends a document's name this way (headers stay out of URLs, hence out of access logs)."""
-    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename)
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def filename_from_disposition(value: str) -> str:

@@ -45,10 +45,6 @@ RULES: Table = {
     MessageKind.NOTE: rule({Role.MEDIATOR, Role.RESPONDENT}, OPEN_STATES, None),
 }
 
-KINDS_WITH_OUTCOME = frozenset({MessageKind.FINAL_REPLY, MessageKind.CLOSURE})
-KINDS_WITH_DEADLINE = frozenset({MessageKind.FOLLOW_UP})
-
-
 def allowed_kinds(role: Role, status: StrEnum, table: Table = RULES) -> list:
     """The message kinds `role` may send in `status`, in table order."""
     return [kind for kind, rule in table.items() if role in rule.sender and status in rule.from_states]

@@ -29,10 +29,6 @@ RULES: Table = {
     K.CLOSURE: rule({Role.MEDIATOR}, OPEN_STATES, S.CLOSED),
 }
 
-KINDS_WITH_DUE_DATE = frozenset({K.COMMITMENT})
-KINDS_ON_A_COMMITMENT = frozenset({K.PROGRESS_REPORT})  # with `commitment_id` and `fulfils`
-
-
 def ledger_detail(kind: ThematicMessageKind, fulfils: bool | None) -> str:
     """What the ledger says a message was: its kind, or that it fulfilled its commitment."""
     return COMMITMENT_FULFILLED if kind is K.PROGRESS_REPORT and fulfils else kind.value

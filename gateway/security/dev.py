@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from imr_alomrane_gateway_client.regions import Region
 from imr_alomrane_gateway_client.vocabulary import Role
 from gateway.security import pki
+from imr_alomrane_gateway_client.signers import load_private_key
 from gateway.security.registry import CertificateRef, RegisteredInstitution, RegisteredKey, RegisteredUnit, Registry
 from imr_alomrane_gateway_client.signing import public_jwk, thumbprint
 
@@ -40,7 +41,7 @@ DEV_UNITS: dict[str, tuple[tuple[str, str, str, tuple[Region, ...]], ...]] = {
 
 def signing_key_entry(path: Path) -> RegisteredKey:
     """The registry entry of a signing key; its kid is the RFC 7638 thumbprint."""
-    public = public_jwk(pki.load_private_key(path).public_key())
+    public = public_jwk(load_private_key(path).public_key())
     return RegisteredKey(kid=thumbprint(public), jwk=public)
 
 

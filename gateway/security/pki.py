@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from gateway.security.encryption import MasterKey
-from imr_alomrane_gateway_client.signers import PrivateKey
+from imr_alomrane_gateway_client.signers import PrivateKey, load_private_key
 
 CA_LIFETIME = timedelta(days=3650)
 SERVER_LIFETIME = timedelta(days=825)  # the most browsers and macOS ever accepted for a TLS server
@@ -176,13 +176,6 @@ def subject_string(certificate: x509.Certificate) -> str:
 
 def load_certificate(path: Path) -> x509.Certificate:
     return x509.load_pem_x509_certificate(path.read_bytes())
-
-
-def load_private_key(path: Path) -> PrivateKey:
-    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    if not isinstance(key, PrivateKey):
-        raise TypeError(f"{path} holds a {type(key).__name__}, not an EC or Ed25519 private key")
-    return key
 
 
 def _write_file(path: Path, data: bytes, mode: int, *, replace: bool = True) -> None:

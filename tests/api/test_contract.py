@@ -13,7 +13,7 @@ from schemathesis.specs.openapi.checks import content_type_conformance, status_c
 
 from gateway import samples
 from imr_alomrane_gateway_client.contract.export import generated_files, stale_files
-from gateway.domain.documents import attachment_header
+from imr_alomrane_gateway_client.contract.documents import attachment_header
 from gateway.security.tls import with_client_certificate
 from tests.conftest import UNLIMITED, signer_for
 from tests.factories import case_payload, message

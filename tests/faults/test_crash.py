@@ -30,7 +30,7 @@ from imr_alomrane_gateway_client.core import Call, Upload, raise_for_problem
 from imr_alomrane_gateway_client.contract.cases import CaseDetail, MessageOut
 from imr_alomrane_gateway_client.contract.documents import DocumentOut
 from imr_alomrane_gateway_client.contract.inbox import InboxEventOut
-from gateway.domain.documents import attachment_header
+from imr_alomrane_gateway_client.contract.documents import attachment_header
 from imr_alomrane_gateway_client.ledger.checkpoint import NoteVerifier
 from gateway.ledger.verify import verify_export
 from imr_alomrane_gateway_client.signing import RECEIPT_HEADER

@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from gateway import samples
-from gateway.domain.documents import attachment_header
+from imr_alomrane_gateway_client.contract.documents import attachment_header
 from imr_alomrane_gateway_client.signing import SIGNATURE_HEADER, content_digest
 from gateway.security.registry import RegisteredInstitution
 from gateway.services.vault import Vault

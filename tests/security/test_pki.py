@@ -20,6 +20,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from gateway.cli import main
 from gateway.security import pki
+from imr_alomrane_gateway_client.signers import load_private_key
 from gateway.security.dev import DEV_PROFILES, registry_entry
 from gateway.security.registry import Registry
 
@@ -178,19 +179,19 @@ def test_client_certificates_name_their_institution_and_chain_to_the_ca(dev):
         assert authority.key_identifier == _extension(ca, x509.SubjectKeyIdentifier).value.digest
         assert _days(client) == 730
         assert client.not_valid_before_utc <= datetime.now(UTC) <= client.not_valid_after_utc
-        assert pki.load_private_key(files.key).public_key() == client.public_key()
+        assert load_private_key(files.key).public_key() == client.public_key()
 
 
 def test_signing_keys_are_separate_keys_not_certificates(dev):
-    tls_keys = [pki.load_private_key(files.key).public_key() for files in dev.clients.values()]
+    tls_keys = [load_private_key(files.key).public_key() for files in dev.clients.values()]
     for files in dev.clients.values():
-        signing = pki.load_private_key(files.signing_key)
+        signing = load_private_key(files.signing_key)
         assert isinstance(signing, ec.EllipticCurvePrivateKey) and isinstance(signing.curve, ec.SECP256R1)
         assert signing.public_key() not in tls_keys
         assert pem_label(files.signing_key) == "PRIVATE KEY"  # PKCS#8
-    gateway = pki.load_private_key(dev.gateway_signing_key)
+    gateway = load_private_key(dev.gateway_signing_key)
     assert isinstance(gateway, ec.EllipticCurvePrivateKey) and isinstance(gateway.curve, ec.SECP256R1)
-    assert isinstance(pki.load_private_key(dev.checkpoint_key), ed25519.Ed25519PrivateKey)
+    assert isinstance(load_private_key(dev.checkpoint_key), ed25519.Ed25519PrivateKey)
     assert pem_label(dev.checkpoint_key) == "PRIVATE KEY"
 
 

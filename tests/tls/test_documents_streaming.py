@@ -19,7 +19,7 @@ import pytest
 
 from gateway import samples
 from imr_alomrane_gateway_client import AsyncGatewayClient, CaseCreate, PayloadTooLarge, UnsupportedDocument
-from gateway.domain.documents import attachment_header
+from imr_alomrane_gateway_client.contract.documents import attachment_header
 from imr_alomrane_gateway_client.signing import sha256_field
 from gateway.storage.blobs import LocalBlobStore
 from tests.conftest import wait_until

@@ -19,7 +19,8 @@ from gateway.api.ranges import ByteRange, parse_range
 from gateway.api.responses import PROBLEM_RESPONSES
 from gateway.config import Settings
 from imr_alomrane_gateway_client.contract.documents import DocumentOut
-from gateway.domain.documents import attachment_header, filename_from_disposition
+from gateway.domain.documents import filename_from_disposition
+from imr_alomrane_gateway_client.contract.documents import attachment_header
 from gateway.domain.party import Party
 from gateway.problems import ProblemError
 from imr_alomrane_gateway_client.signing import sha256_field

@@ -23,7 +23,7 @@ from imr_alomrane_gateway_client.errors import DocumentCorrupted, LedgerInconsis
 from imr_alomrane_gateway_client.contract.cases import CaseCreate, CaseDetail, CaseSummary, MessageCreate, MessageOut, TransferCreate
 from imr_alomrane_gateway_client.contract.common import Page, Problem
 from imr_alomrane_gateway_client.contract.documents import DocumentOut
-from gateway.domain.documents import attachment_header
+from imr_alomrane_gateway_client.contract.documents import attachment_header
 from imr_alomrane_gateway_client.contract.inbox import InboxEventOut
 from imr_alomrane_gateway_client.contract.institutions import InstitutionOut, UnitOut
 from imr_alomrane_gateway_client.contract.receipts import ReceiptOut

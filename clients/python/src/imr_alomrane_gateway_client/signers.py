@@ -7,10 +7,11 @@ built the same way for both.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import ClassVar, Protocol
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
@@ -21,6 +22,14 @@ ES256 = "ES256"  # ECDSA P-256 with SHA-256, the signature as r || s (RFC 7518 Â
 EDDSA = "EdDSA"  # Ed25519 (RFC 8037): ledger checkpoints
 KEY_KINDS = {ES256: "EC P-256", EDDSA: "Ed25519"}
 _ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
+
+
+def load_private_key(path: Path) -> PrivateKey:
+    """A private key from an unencrypted PEM file (PKCS#8 or the key type's own)."""
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, PrivateKey):
+        raise TypeError(f"{path} holds a {type(key).__name__}, not an EC or Ed25519 private key")
+    return key
 
 
 class KeySigner(Protocol):
