@@ -476,7 +476,7 @@ def _master_key_rotate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _contract(settings: Settings, args: argparse.Namespace) -> int:
-    from imr_alomrane_gateway_client.contract.export import stale_files, write_files
+    from gateway.api.contract_files import stale_files, write_files
 
     if args.check:
         stale = stale_files(Path(args.root))

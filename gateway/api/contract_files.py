@@ -1,4 +1,5 @@
-"""The published contract, generated from the pydantic models: `openapi/v1.json` and `schemas/*.json`.
+"""The published contract, generated from the app and the pydantic models of imr_alomrane_gateway_client.contract:
+`openapi/v1.json` and `schemas/*.json`.
 
 Both are committed so that the institutions' teams can read them without running anything; a
 test fails when they drift from the code."""
