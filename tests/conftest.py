@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +30,7 @@ from imr_alomrane_gateway_client.auth import RequestSigner
 from gateway.config import Settings
 from imr_alomrane_gateway_client.vocabulary import Role
 from gateway.security import pki
-from gateway.security.dev import dev_registry, registry_entry
+from gateway.security.dev import dev_registry, registry_entry, trust_roots
 from gateway.security.registry import Registry
 from gateway.security.tls import with_client_certificate
 from gateway.storage.migrations import upgrade
@@ -75,6 +76,11 @@ class TestPki:
 
     def files(self, name: str) -> pki.ClientFiles:
         return {"ac-casa": self.other, "stranger": self.unregistered}.get(name) or self.dev.clients[name]
+
+    @property
+    def trust(self) -> dict[str, Any]:
+        """What an SDK client of a test gateway pins: the keys of this PKI's gateway (GatewayClient's options)."""
+        return trust_roots(Settings(pki_dir=self.dev.directory, _env_file=None))
 
 
 @pytest.fixture(scope="session")

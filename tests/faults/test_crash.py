@@ -292,7 +292,7 @@ def guarded(journal: Journal, target: Callable[..., None], *args: Any) -> thread
 def run_workload(gateway: GatewayProcess, test_pki, journal: Journal, kills: int) -> list[GatewayClient]:
     """The four clients and the killer, until the last restart; returns the clients (still open)."""
     pki_dir = test_pki.dev.directory
-    clients = [GatewayClient.from_pki_dir(gateway.url, name, pki_dir) for name in ("imr", "al-omrane", "imr", "al-omrane")]
+    clients = [GatewayClient.from_pki_dir(gateway.url, name, pki_dir, **test_pki.trust) for name in ("imr", "al-omrane", "imr", "al-omrane")]
     imr, omrane, imr_inbox, omrane_inbox = clients
     opened: queue.Queue[str] = queue.Queue()
     stop, killed_all = threading.Event(), threading.Event()

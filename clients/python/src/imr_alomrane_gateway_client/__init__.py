@@ -2,7 +2,8 @@
 and verifies every receipt. Sync (`GatewayClient`) and async (`AsyncGatewayClient`).
 
     from imr_alomrane_gateway_client import GatewayClient
-    with GatewayClient.from_pki_dir("https://127.0.0.1:8443", "imr", Path("var/pki")) as imr:
+    with GatewayClient.from_pki_dir("https://127.0.0.1:8443", "imr", Path("var/pki"),
+                                    receipt_keys=Path("gateway-keys.json"), checkpoint_key=Path("gateway-checkpoint.vkey")) as imr:
         accepted = imr.open_case(CaseCreate(...))
         print(accepted.value.id, accepted.receipt.id)
 """
@@ -23,10 +24,12 @@ from imr_alomrane_gateway_client.errors import (
     SignatureRefused,
     TransitionRefused,
     Unauthenticated,
+    UnknownGatewayKey,
     UnsupportedDocument,
     ValidationFailed,
 )
 from imr_alomrane_gateway_client.http import AsyncGatewayClient, GatewayClient
+from imr_alomrane_gateway_client.trust import TrustRoots
 from imr_alomrane_gateway_client.contract.cases import CaseCreate, Complainant, HousingProject, MessageCreate
 from imr_alomrane_gateway_client.contract.thematic import ThematicFileCreate, ThematicMessageCreate
 
@@ -35,5 +38,5 @@ __all__ = [
     "Forbidden", "GatewayClient",
     "GatewayError", "HousingProject", "LedgerInconsistent", "MessageCreate", "NotFound", "PayloadTooLarge", "PreconditionFailed", "Receipt",
     "ReceiptInvalid", "ServerError", "SignatureRefused", "ThematicFileCreate", "ThematicMessageCreate", "TransitionRefused",
-    "Unauthenticated", "UnsupportedDocument", "ValidationFailed",
+    "TrustRoots", "Unauthenticated", "UnknownGatewayKey", "UnsupportedDocument", "ValidationFailed",
 ]

@@ -57,6 +57,12 @@ class ReceiptInvalid(Exception):
     """The gateway's answer came without a receipt that verifies: do not treat the write as proven."""
 
 
+class UnknownGatewayKey(ReceiptInvalid):
+    """The receipt is signed with a key the pinned key history does not announce: the gateway changed
+    keys unannounced (or is not the gateway). The write may well be stored: once the new key is pinned,
+    a retry with the same Idempotency-Key gets its receipt."""
+
+
 class DocumentCorrupted(Exception):
     """A downloaded document's bytes do not match the digest the gateway announced: nothing was kept."""
 
