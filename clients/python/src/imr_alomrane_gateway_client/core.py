@@ -26,6 +26,7 @@ from imr_alomrane_gateway_client.contract.documents import DocumentOut
 from imr_alomrane_gateway_client.contract.documents import attachment_header
 from imr_alomrane_gateway_client.contract.inbox import InboxEventOut
 from imr_alomrane_gateway_client.contract.institutions import InstitutionOut, UnitOut
+from imr_alomrane_gateway_client.contract.keys import KeyHistoryOut
 from imr_alomrane_gateway_client.contract.receipts import ReceiptOut
 from imr_alomrane_gateway_client.contract.thematic import (
     ThematicFileCreate,
@@ -262,6 +263,10 @@ class Operations:
 
     def jwks(self):
         return self._run(Call("GET", "/.well-known/jwks.json", lambda document: document))
+
+    def key_history(self):
+        """Every key the gateway ever published (GET /v1/keys/history): what to review, then pin as `receipt_keys`."""
+        return self._run(Call("GET", "/v1/keys/history", _model(KeyHistoryOut)))
 
 
 def _upload(path: str, source: bytes | Path, filename: str | None, idempotency_key: str | None) -> Call[DocumentOut]:
