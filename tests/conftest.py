@@ -40,6 +40,8 @@ ENGINES = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
 
 # For the tests that fire requests as fast as they can at one app (the schemathesis runs): what
 # they check is the contract, and the rate limits (tests/ratelimits) would answer most of them 429.
+# What a child process imports: this checkout's server and client distribution, whatever the venv installed.
+CHECKOUT_PYTHONPATH = os.pathsep.join(str(Path(__file__).resolve().parents[1] / part) for part in ("", "clients/python/src"))
 UNLIMITED = {"rate_limit_unit_per_second": 0, "rate_limit_institution_per_second": 0}
 
 # A second respondent, to show that institutions only see their own cases.
