@@ -27,6 +27,15 @@ print(json.dumps({"loaded": sorted({m.split(".")[0] for m in sys.modules}),
 """
 
 
+def test_no_module_of_the_sdk_imports_anything_of_the_server():
+    """Fast, in this venv (which has the server's packages): every module of the SDK loaded, none of theirs."""
+    every_module = "import pkgutil, importlib, imr_alomrane_gateway_client as sdk\n" \
+        "for m in pkgutil.walk_packages(sdk.__path__, 'imr_alomrane_gateway_client.'): importlib.import_module(m.name)\n"
+    shown = subprocess.run([sys.executable, "-c", every_module + CHECK, *SERVER_ONLY], check=True, timeout=120, capture_output=True,
+                           text=True, cwd=CLIENT, env={"PYTHONPATH": str(CLIENT / "src")})
+    assert not set(SERVER_ONLY) & set(json.loads(shown.stdout)["loaded"])
+
+
 @pytest.mark.slow  # about 40 s: pip resolves and fetches the dependencies from the package index
 def test_pip_installs_the_sdk_alone_in_a_clean_venv(tmp_path):
     venv = tmp_path / "venv"
