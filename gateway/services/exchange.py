@@ -35,8 +35,8 @@ from sqlalchemy.orm import Session
 from gateway.domain.party import Party
 from gateway.domain.events import LedgerEvent, Side
 from imr_alomrane_gateway_client.vocabulary import InboxEventKind
-from imr_alomrane_gateway_client.ledger.entry import NewEntry, timestamp
-from gateway.ledger.store import Appended, b64
+from imr_alomrane_gateway_client.ledger.entry import timestamp
+from gateway.ledger.store import Appended, NewEntry, b64
 from gateway.problems import ProblemError
 from gateway.runtime import Runtime
 from imr_alomrane_gateway_client.signing import RECEIPT_HEADER, Evidence, VerifiedRequest, content_digest

@@ -23,8 +23,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from imr_alomrane_gateway_client.vocabulary import LedgerKind
-from imr_alomrane_gateway_client.ledger.entry import NewEntry
-from gateway.ledger.store import Appended, Ledger
+from gateway.ledger.store import Appended, Ledger, NewEntry
 from gateway.security.crl import Revocations
 from gateway.security.registry import CertificateRef, Registry
 from imr_alomrane_gateway_client.signing import content_digest

@@ -17,8 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from imr_alomrane_gateway_client.vocabulary import LedgerKind
-from imr_alomrane_gateway_client.ledger.entry import NewEntry
-from gateway.ledger.store import Appended, Ledger
+from gateway.ledger.store import Appended, Ledger, NewEntry
 from imr_alomrane_gateway_client.signing import content_digest
 from gateway.services.cases import Erasure, case_location, case_region, erase
 from gateway.services.vault import Vault

@@ -14,8 +14,7 @@ from sqlalchemy import event
 from imr_alomrane_gateway_client.ledger import merkle
 from imr_alomrane_gateway_client.ledger.checkpoint import NoteSigner
 from imr_alomrane_gateway_client.signers import Ed25519Key
-from imr_alomrane_gateway_client.ledger.entry import NewEntry
-from gateway.ledger.store import DatabaseNodes, Ledger, write_tree
+from gateway.ledger.store import DatabaseNodes, Ledger, NewEntry, write_tree
 from gateway.storage.engine import Database
 
 SIZE = 100_000
