@@ -363,7 +363,7 @@ def should_retry(outcome: httpx.Response | Exception) -> bool:
 
 
 class ReceiptChecker:
-    """Verifies receipts against the pinned trust roots (gateway.trust), and the ledger proof they
+    """Verifies receipts against the pinned trust roots (TrustRoots), and the ledger proof they
     carry; remembers the latest checkpoint proven consistent, and a newer one still to prove."""
 
     def __init__(self, gateway_id: str, unit_id: str, trust: TrustRoots) -> None:

@@ -50,9 +50,9 @@ class _Settings:
         max_retry_after: float = 30.0,
         timeout: float = 30.0,
     ) -> None:
-        """`receipt_keys` and `checkpoint_key` are the trust roots (gateway.trust): a key history or
-        JWK Set (or its file), and the checkpoint verifier key (or its file). `max_retry_after`
-        bounds the wait a 503's `Retry-After` asks for, in seconds."""
+        """`receipt_keys` and `checkpoint_key` are the trust roots (imr_alomrane_gateway_client.trust):
+        a key history or JWK Set (or its file), and the checkpoint verifier key (or its file).
+        `max_retry_after` bounds the wait a 503's `Retry-After` asks for, in seconds."""
         self.unit_id, self.gateway_id, self.retries, self.max_retry_after = unit_id, gateway_id, retries, max_retry_after
         trust = TrustRoots(gateway_id, receipt_keys=receipt_keys, checkpoint_key=checkpoint_key, trust_on_first_use=trust_on_first_use)
         context = ssl.create_default_context(cafile=str(ca))
@@ -68,7 +68,8 @@ class _Settings:
 
     @classmethod
     def from_pki_dir(cls, base_url: str, unit_id: str, pki_dir: Path, **options: Any):
-        """Credentials laid out as `gateway pki init` makes them (ca.pem, <id>.pem/.key, <id>-signing.key)."""
+        """Credentials laid out as `gateway pki init` makes them (ca.pem, <id>.pem/.key, <id>-signing.key);
+        the trust roots are still given in `options`."""
         return cls(
             base_url, unit_id, ca=pki_dir / "ca.pem", cert=pki_dir / f"{unit_id}.pem",
             key=pki_dir / f"{unit_id}.key", signing_key=pki_dir / f"{unit_id}-signing.key", **options,
@@ -76,7 +77,7 @@ class _Settings:
 
 
 class GatewayClient(_Settings, Operations):
-    """Blocking client. Writes return `Accepted(value, receipt)`; errors raise `GatewayError` subclasses."""
+    """Blocking client. Writes return `Accepted(value, receipt, deferred)`; errors raise `GatewayError` subclasses."""
 
     def __init__(self, base_url: str, unit_id: str, **options: Any) -> None:
         super().__init__(base_url, unit_id, **options)

@@ -121,7 +121,7 @@ class _SignerKey(Key):
 
 @dataclass(frozen=True)
 class Signer:
-    """An ES256 signing key with its key id; what signs is built once (gateway.security.signers)."""
+    """An ES256 signing key with its key id; what signs is built once (imr_alomrane_gateway_client.signers)."""
 
     kid: str
     key: Key
