@@ -37,7 +37,7 @@ def test_a_failed_consistency_fetch_is_deferred_not_raised(sdk, monkeypatch):
         imr.check_consistency()
     monkeypatch.setattr(imr.http, "send", real_send)
     proven = imr.check_consistency()
-    assert proven.size == int(accepted.receipt.claims["ledger"]["checkpoint"].splitlines()[1]) and imr.receipts.pending is None
+    assert proven.size == int(accepted.receipt.claims["ledger"]["checkpoint"].splitlines()[1]) and imr.receipts.pending == []
 
 
 def test_a_retry_from_a_fresh_process_gets_the_stored_receipt_of_one_killed_mid_retry(sdk, tls_gateway, test_pki):

@@ -172,9 +172,9 @@ class Operations:
         return self._drive(conversation(call, self.http, self.receipts, self.retries, self.max_retry_after))
 
     def check_consistency(self):
-        """Prove that the newest checkpoint a receipt showed extends the last one proven (what a
-        write's `deferred` left open); raises LedgerInconsistent if it does not, or the transport
-        error if the gateway cannot be reached. Returns the checkpoint now trusted."""
+        """Prove that every checkpoint a receipt showed and no proof linked yet (what a write's
+        `deferred` left open) is consistent with the latest one proven; raises LedgerInconsistent if
+        one is not, or the transport error if the gateway cannot be reached. Returns the checkpoint now trusted."""
         return self._drive(consistency_check(self.http, self.receipts))
 
     def audit_entries(self, start: int = 0, end: int | None = None):
@@ -364,12 +364,12 @@ def should_retry(outcome: httpx.Response | Exception) -> bool:
 
 class ReceiptChecker:
     """Verifies receipts against the pinned trust roots (TrustRoots), and the ledger proof they
-    carry; remembers the latest checkpoint proven consistent, and a newer one still to prove."""
+    carry; remembers the latest checkpoint proven consistent, and those receipts showed that are still to prove."""
 
     def __init__(self, gateway_id: str, unit_id: str, trust: TrustRoots) -> None:
         self.gateway_id, self.unit_id, self.trust = gateway_id, unit_id, trust
         self.latest: Checkpoint | None = None
-        self.pending: Checkpoint | None = None  # seen in a receipt, not yet proven to extend `latest`
+        self.pending: list[Checkpoint] = []  # seen in receipts, not yet proven consistent with `latest`
 
     @property
     def log(self):
@@ -419,8 +419,8 @@ class ReceiptChecker:
                 raise LedgerInconsistent(f"two different roots for tree size {checkpoint.size}")
             self.latest = self.latest or checkpoint
             return None
-        if self.pending is None or checkpoint.size > self.pending.size:
-            self.pending = checkpoint
+        if checkpoint not in self.pending:
+            self.pending.append(checkpoint)
         return tuple(sorted((self.latest.size, checkpoint.size)))  # type: ignore[return-value]
 
     def accept_consistency(self, checkpoint: Checkpoint, proof_document: dict[str, Any]) -> None:
@@ -431,8 +431,7 @@ class ReceiptChecker:
         except (KeyError, TypeError, ValueError) as exc:
             raise LedgerInconsistent(f"checkpoint {checkpoint.size} does not extend checkpoint {self.latest.size}: {exc}") from exc
         self.latest = newer
-        if self.pending in (older, newer):
-            self.pending = None
+        self.pending = [unproven for unproven in self.pending if unproven not in (older, newer)]
 
     def verify(self, token: str) -> dict[str, Any]:
         """The claims of a receipt (also one fetched later, GET /v1/receipts/…), if a pinned gateway
@@ -526,8 +525,8 @@ def consistency(http, checker: ReceiptChecker, checkpoint: Checkpoint) -> Steps:
 
 
 def consistency_check(http, checker: ReceiptChecker) -> Steps:
-    if checker.pending is not None:
-        yield from consistency(http, checker, checker.pending)
+    for unproven in list(checker.pending):
+        yield from consistency(http, checker, unproven)
     return checker.latest
 
 
