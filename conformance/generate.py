@@ -248,6 +248,11 @@ def _signer(keys: TestKeys, name: str) -> Signer:
     return {"imr": keys.imr, "al-omrane": keys.omrane}[name]
 
 
+def _verify_at(write: Write) -> int:
+    """The gateway's clock when it checks the request: two seconds after it was signed."""
+    return int(write.at.timestamp()) + 2
+
+
 def _request_vector(write: Write, token: str) -> dict[str, Any]:
     headers = {"Content-Type": write.media_type, "Content-Digest": content_digest(write.body)}
     if write.disposition:
@@ -255,7 +260,8 @@ def _request_vector(write: Write, token: str) -> dict[str, Any]:
     text = {"body_utf8": write.body.decode()} if write.media_type == "application/json" else {}
     return {
         "name": write.name, "about": write.about, "key": f"{write.key}-request", "unit": write.key, "method": write.method,
-        "target": write.target, "body_base64": _b64(write.body), **text, "content_digest": content_digest(write.body),
+        "target": write.target, "verify_at": _verify_at(write), "body_base64": _b64(write.body), **text,
+        "content_digest": content_digest(write.body),
         **({"content_disposition_digest": content_digest(write.disposition.encode("latin-1"))} if write.disposition else {}),
         "headers": {**headers, "Request-Signature": token}, **_segments(token),
     }
@@ -295,7 +301,7 @@ def _refused(keys: TestKeys, write: Write) -> Iterator[dict[str, Any]]:
          valid, "imr" if write.key != "imr" else "al-omrane", "signature-key-not-yours"),
     ]
     for name, about, token, unit, problem in cases:
-        yield {"name": name, "about": about, "unit": unit, "method": write.method, "target": write.target,
+        yield {"name": name, "about": about, "unit": unit, "method": write.method, "target": write.target, "verify_at": _verify_at(write),
                "content_digest": content_digest(write.body), "jws": token, "problem": f"/problems/{problem}"}
 
 
