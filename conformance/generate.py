@@ -41,7 +41,7 @@ from gateway.samples import pdf
 from gateway.security.keys import KeyRing
 from gateway.security.signers import ES256, Ed25519Key, Es256Key, verify
 from gateway.security.signing import (
-    REQUEST_TYPE, RECEIPT_TYPE, CompactJws, Signer, VerificationKey, content_digest, public_jwk, request_claims, thumbprint,
+    REQUEST_TYPE, RECEIPT_TYPE, CompactJws, Signer, VerificationKey, content_digest, public_jwk, request_claims,
 )
 from gateway.services.receipts import ACCEPTANCE, DELIVERY, receipt_claims
 
@@ -99,21 +99,23 @@ class TestKeys:
     """The published test keys: two institutions' request keys, the gateway's receipt and checkpoint
     keys, and a witness's cosignature key."""
 
-    imr: Signer
-    omrane: Signer
-    receipts: Signer
+    es256: dict[str, ec.EllipticCurvePrivateKey]  # owner (the gateway, or a unit) → its ES256 key
+    signers: dict[str, Signer]  # owner → what signs with that key
     checkpoints: Ed25519PrivateKey
     witness: Ed25519PrivateKey
-    es256: dict[str, ec.EllipticCurvePrivateKey]  # owner → the private key of its signer
 
     @classmethod
     def derived(cls, on_record: dict[bytes, list[bytes]]) -> TestKeys:
         es256 = {owner: ec.derive_private_key(int.from_bytes(_seed(label), "big") % (_P256_ORDER - 1) + 1, ec.SECP256R1())
-                 for owner, label in (("imr", "imr request signing"), ("al-omrane", "al-omrane request signing"),
-                                      (GATEWAY_ID, "gateway receipts"))}
-        imr, omrane, receipts = (Signer.of(RecordedEs256Key(key, on_record)) for key in es256.values())
-        return cls(imr, omrane, receipts, Ed25519PrivateKey.from_private_bytes(_seed("gateway checkpoints")),
-                   Ed25519PrivateKey.from_private_bytes(_seed("witness auditor")), es256)
+                 for owner, label in ((GATEWAY_ID, "gateway receipts"), ("imr", "imr request signing"),
+                                      ("al-omrane", "al-omrane request signing"))}
+        signers = {owner: Signer.of(RecordedEs256Key(key, on_record)) for owner, key in es256.items()}
+        return cls(es256, signers, Ed25519PrivateKey.from_private_bytes(_seed("gateway checkpoints")),
+                   Ed25519PrivateKey.from_private_bytes(_seed("witness auditor")))
+
+    @property
+    def receipts(self) -> Signer:
+        return self.signers[GATEWAY_ID]
 
     @property
     def note_signer(self) -> NoteSigner:
@@ -125,20 +127,18 @@ class TestKeys:
 
     def keyring(self) -> KeyRing:
         """The gateway's key ring with these keys: what it publishes as its JWKS."""
-        def key(signer: Signer, owner: str) -> VerificationKey:
-            return VerificationKey(kid=signer.kid, owner=owner, jwk=public_jwk(self.es256[owner].public_key()))
-
-        own = key(self.receipts, GATEWAY_ID)
-        keys = {own.kid: own, self.imr.kid: key(self.imr, "imr"), self.omrane.kid: key(self.omrane, "al-omrane")}
+        keys = {signer.kid: VerificationKey(kid=signer.kid, owner=owner, jwk=public_jwk(self.es256[owner].public_key()))
+                for owner, signer in self.signers.items()}  # the gateway's first, as the gateway lists them
+        own = keys[self.receipts.kid]
         return KeyRing(GATEWAY_ID, self.receipts, keys, Ledger(ORIGIN, self.note_signer), {WITNESS: [self.witness_verifier]}, (own,))
 
 
-
-def _ec_entry(signer: Signer, private: ec.EllipticCurvePrivateKey, purpose: str, owner: str) -> dict[str, Any]:
+def _ec_entry(keys: TestKeys, owner: str, purpose: str) -> dict[str, Any]:
+    private = keys.es256[owner]
     public = public_jwk(private.public_key())
     d = _b64url(private.private_numbers().private_value.to_bytes(32, "big"))
-    return {"purpose": purpose, "owner": owner, "alg": ES256, "kid": signer.kid, "kid_is": "the RFC 7638 thumbprint of public_jwk",
-            "public_jwk": public, "private_jwk": {**public, "d": d}}
+    return {"purpose": purpose, "owner": owner, "alg": ES256, "kid": keys.signers[owner].kid, "public_jwk": public,
+            "private_jwk": {**public, "d": d}}
 
 
 def _ed25519_entry(private: Ed25519PrivateKey, verifier: NoteVerifier, purpose: str, owner: str) -> dict[str, Any]:
@@ -150,17 +150,15 @@ def _ed25519_entry(private: Ed25519PrivateKey, verifier: NoteVerifier, purpose: 
 
 
 def keys_document(keys: TestKeys) -> dict[str, Any]:
-    private = keys.es256
     return {
         "warning": TEST_KEY_WARNING,
         "gateway_id": GATEWAY_ID,
         "keys": {
-            "imr-request": _ec_entry(keys.imr, private["imr"], "request signatures of IMR's head office (iss imr)", "imr"),
-            "al-omrane-request": _ec_entry(keys.omrane, private["al-omrane"], "request signatures of Al Omrane's head office (iss al-omrane)",
-                                           "al-omrane"),
-            "gateway-receipts": _ec_entry(keys.receipts, private[GATEWAY_ID], "the gateway's receipts", GATEWAY_ID),
-            "gateway-checkpoints": _ed25519_entry(keys.checkpoints, keys.note_signer.verifier, "the ledger's checkpoints (C2SP signed note)",
-                                                  GATEWAY_ID),
+            "imr-request": _ec_entry(keys, "imr", "request signatures of IMR's head office (iss imr)"),
+            "al-omrane-request": _ec_entry(keys, "al-omrane", "request signatures of Al Omrane's head office (iss al-omrane)"),
+            "gateway-receipts": _ec_entry(keys, GATEWAY_ID, "the gateway's receipts"),
+            "gateway-checkpoints": _ed25519_entry(keys.checkpoints, keys.note_signer.verifier,
+                                                  "the ledger's checkpoints (C2SP signed note)", GATEWAY_ID),
             "witness-auditor": _ed25519_entry(keys.witness, keys.witness_verifier, "a witness's cosignatures (C2SP tlog-cosignature)",
                                               WITNESS),
         },
@@ -244,10 +242,6 @@ def _segments(token: str) -> dict[str, Any]:
             "signing_input": f"{header}.{claims}", "jws": token}
 
 
-def _signer(keys: TestKeys, name: str) -> Signer:
-    return {"imr": keys.imr, "al-omrane": keys.omrane}[name]
-
-
 def _verify_at(write: Write) -> int:
     """The gateway's clock when it checks the request: two seconds after it was signed."""
     return int(write.at.timestamp()) + 2
@@ -269,7 +263,7 @@ def _request_vector(write: Write, token: str) -> dict[str, Any]:
 
 def _refused(keys: TestKeys, write: Write) -> Iterator[dict[str, Any]]:
     """Signatures the gateway refuses, each with the problem type it answers, for the request `write`."""
-    signer = _signer(keys, write.key)
+    signer = keys.signers[write.key]
     claims = write.claims()
     raw = hashlib.sha256(write.body).digest()
     assert _b64url(raw) != _b64(raw).rstrip("="), "this body's digest must differ in base64url to show the refusal"
@@ -295,7 +289,7 @@ def _refused(keys: TestKeys, write: Write) -> Iterator[dict[str, Any]]:
         ("padded-segment", "a segment with base64 padding: segments are base64url without padding",
          valid + "=", write.key, "signature-malformed"),
         ("wrong-key", "signed by another key than the one its kid names",
-         Signer(signer.kid, _signer(keys, "imr" if write.key != "imr" else "al-omrane").key).sign(claims, REQUEST_TYPE), write.key,
+         Signer(signer.kid, keys.signers["imr" if write.key != "imr" else "al-omrane"].key).sign(claims, REQUEST_TYPE), write.key,
          "signature-invalid"),
         ("key-of-another-unit", "a valid signature by another institution's key, over the TLS connection of this one",
          valid, "imr" if write.key != "imr" else "al-omrane", "signature-key-not-yours"),
@@ -319,7 +313,7 @@ def exchange(keys: TestKeys) -> Exchange:
     tree = merkle.MemoryTree()
     requests, appended, receipts = [], [], []
     for index, write in enumerate(writes()):
-        token = _signer(keys, write.key).sign(write.claims(), REQUEST_TYPE)
+        token = keys.signers[write.key].sign(write.claims(), REQUEST_TYPE)
         accepted = write.at + timedelta(milliseconds=250 + index)
         entry = Entry(seq=index + 1, at=timestamp(accepted), payload_digest=content_digest(write.body),
                       signature_digest=content_digest(token.encode()), **write.entry)
@@ -440,7 +434,8 @@ def problems_document() -> dict[str, Any]:
         "problems": [
             {"slug": slug, "status": problem.status, "type": problem.uri,
              "description": {"type": problem.uri, "status": problem.status, "titles": problem.titles},
-             "documents": {language: problem_body(problem, language, instance="/v1/cases", request_id=REQUEST_ID) for language in LANGUAGES}}
+             "documents": {language: problem_body(problem, language, instance="/v1/cases", request_id=REQUEST_ID)
+                           for language in LANGUAGES}}
             for slug, problem in CATALOGUE.items()
         ],
     }

@@ -19,7 +19,7 @@ from gateway.ledger.checkpoint import NoteVerifier, open_checkpoint, verify_cosi
 from gateway.ledger.entry import Entry
 from gateway.problems import CATALOGUE
 from gateway.security.signing import (
-    REQUEST_TYPE, CompactJws, SignatureRejected, Signer, content_digest, header_digests, keys_from_jwks, sign_request, verify_request,
+    CompactJws, SignatureRejected, Signer, content_digest, header_digests, keys_from_jwks, sign_request, verify_request,
     verify_receipt,
 )
 from tests.ledger.test_merkle import CONSISTENCY, INCLUSION, ROOTS
@@ -53,7 +53,8 @@ def test_the_private_jwks_are_the_published_keys_and_kids_their_thumbprints():
 
 def check_request(vector: dict, token: str, unit: str | None = None) -> None:
     """verify_request exactly as the gateway runs it on this request, at the time it was signed."""
-    headers = {"content-disposition": vector["headers"]["Content-Disposition"]} if "Content-Disposition" in vector.get("headers", {}) else {}
+    disposition = vector.get("headers", {}).get("Content-Disposition")
+    headers = {"content-disposition": disposition} if disposition else {}
     verify_request(token, keys=PUBLISHED, unit_id=unit or vector["unit"], audience=GATEWAY_ID, method=vector["method"],
                    target=vector["target"], digest=vector["content_digest"], max_skew_seconds=SIGNATURES["max_skew_seconds"],
                    headers=headers, now=vector["verify_at"])
