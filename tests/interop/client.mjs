@@ -39,6 +39,7 @@ async function getJson(path) {
 }
 
 const signingKey = createPrivateKey(readFileSync(config.signing_key));
+// The registry's kid for a generated key is its RFC 7638 thumbprint: a wrong one is refused (signature-key-unknown).
 const kid = await calculateJwkThumbprint(await exportJWK(createPublicKey(signingKey)));
 
 async function openCase(number) {
@@ -68,8 +69,6 @@ async function openCase(number) {
 }
 
 const jwks = await getJson('/.well-known/jwks.json');
-check(jwks.keys.some((key) => key.kid === kid && key.owner === config.unit), 'the JWKS lists our signing key, by its RFC 7638 thumbprint');
-passed('jwks-lists-our-key');
 const receiptKeys = gatewayKeys(jwks, config.gateway_id);
 const ledgerKey = await getJson('/v1/ledger/key');
 const log = noteKey(ledgerKey.note_key);

@@ -15,7 +15,7 @@ from conformance.generate import DIRECTORY as VECTORS
 from gateway.server import background_gateway
 
 INTEROP = Path(__file__).resolve().parent
-CHECKS = ["jwks-lists-our-key", "ledger-key", "receipt-verifies-with-jwks", "inclusion-in-receipt-checkpoint",
+CHECKS = ["ledger-key", "receipt-verifies-with-jwks", "inclusion-in-receipt-checkpoint",
           "inclusion-in-latest-checkpoint", "consistency-of-checkpoints"]
 REFUSALS = ["receipt-claim-changed", "receipt-signature-changed", "receipt-forged-with-a-request-key", "entry-changed", "index-changed",
             "inclusion-proof-changed", "inclusion-proof-too-long", "checkpoint-root-changed", "consistency-to-another-root"]
@@ -35,6 +35,7 @@ def run(node: str, *arguments: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([node, *arguments], cwd=INTEROP, capture_output=True, text=True, timeout=60)
 
 
+@pytest.mark.tls
 def test_the_node_client_opens_cases_and_verifies_receipts_proofs_and_checkpoints(node, settings, test_pki, tmp_path, ledger_size):
     files = test_pki.files("imr")
     config = tmp_path / "client.json"
