@@ -1,0 +1,136 @@
+"""`gateway simulate`: IMR's and Al Omrane's sides, each alone as an institution's team would run it,
+here against each other on one live gateway (mutual TLS, every receipt verified by the SDK)."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from gateway.app import create_app
+from gateway.cli import main
+from gateway.simulator.sdk import GatewayClient
+from gateway.domain.vocabulary import Role
+from gateway.server import background_gateway
+from gateway.simulator import material
+from gateway.simulator.actor import Actor, Options
+from gateway.simulator.scenarios import SCENARIOS, step
+from tests.conftest import UNLIMITED
+
+pytestmark = pytest.mark.tls
+
+# The messages each scenario leaves on its case, both sides playing it.
+TIMELINES = {
+    "quick-resolution": ["acknowledgement", "final_reply", "closure"],
+    "information-loop": ["acknowledgement", "information_request", "information_response", "interim_reply", "final_reply", "closure"],
+    "follow-up": ["acknowledgement", "final_reply", "follow_up", "final_reply", "closure"],
+    "transfer": ["acknowledgement", "final_reply", "closure"],
+    "documents": ["acknowledgement", "final_reply", "closure"],
+    "out-of-order": ["acknowledgement", "final_reply", "closure"],
+}
+QUICK = {"actions_per_second": 0, "poll_interval": 0.1, "rate": 6000}
+
+
+@pytest.fixture
+def gateway_url(settings):
+    """A live gateway; without rate limits, as the simulators here poll ten times a second."""
+    unlimited = settings.model_copy(update=UNLIMITED)
+    with background_gateway(unlimited, create_app(unlimited)) as url:
+        yield url
+
+
+def client(url, test_pki, unit: str) -> GatewayClient:
+    return GatewayClient.from_pki_dir(url, unit, test_pki.dev.directory)
+
+
+def test_both_sides_play_every_scenario_to_its_end(gateway_url, test_pki):
+    count = len(SCENARIOS)
+    watching, omrane_lines, omrane_summary = threading.Event(), [], []
+
+    def omrane_says(line: str) -> None:
+        omrane_lines.append(line)
+        watching.set()  # its first line comes once it is past the inbox's backlog
+
+    with client(gateway_url, test_pki, "al-omrane") as omrane, client(gateway_url, test_pki, "imr") as imr:
+        respondent = Actor(omrane, Options(Role.RESPONDENT, list(SCENARIOS), 3, count=count, duration=60, **QUICK), omrane_says)
+        side = threading.Thread(target=lambda: omrane_summary.append(respondent.run()))
+        side.start()
+        assert watching.wait(10)
+        imr_lines = []
+        mediator = Actor(imr, Options(Role.MEDIATOR, list(SCENARIOS), 3, count=count, duration=60, **QUICK), imr_lines.append)
+        imr_summary = mediator.run()
+        side.join(60)
+
+        mediator_side, respondent_side = imr_summary, omrane_summary[0]
+        assert mediator_side.ok and respondent_side.ok, mediator_side.failures + respondent_side.failures
+        assert (mediator_side.cases, mediator_side.closed, respondent_side.cases, respondent_side.closed) == (count,) * 4
+        assert respondent_side.expected_refusals == 1 and any("refused as expected: 409 transition-refused" in line for line in omrane_lines)
+        assert (mediator_side.documents_sent, respondent_side.documents_received) == (4, 4)  # information-loop's 2, documents' 2
+        assert (respondent_side.documents_sent, mediator_side.documents_received) == (1, 1)
+        assert mediator_side.deliveries > 0 and respondent_side.deliveries > 0
+        cases = {case.reference: case for case in imr.cases_page(limit=100).items if case.reference.startswith(f"SIM/{mediator.run_tag}/")}
+        assert sorted(reference.split("/")[-1] for reference in cases) == sorted(SCENARIOS)
+        for reference, case in cases.items():
+            kinds = [message.kind.value for message in imr.get_case(case.id).messages]
+            assert kinds == TIMELINES[reference.split("/")[-1]], reference
+            assert case.status == "closed"
+        transferred = next(case for reference, case in cases.items() if reference.endswith("/transfer"))
+        assert transferred.respondent_unit == "al-omrane"  # a regional company's case, handed to the head office
+        assert not any(name in line for line in imr_lines + omrane_lines for names in material.NAMES.values() for name in names)
+
+
+def test_a_refused_action_is_reported_and_fails_the_run(gateway_url, test_pki, capsys):
+    arguments = ["simulate", "--as", "imr", "--url", gateway_url, "--pki-dir", str(test_pki.dev.directory), "--count", "1",
+                 "--seed", "1", "--counterpart", "al-omrane-typo", "--poll-interval", "0.1"]
+    assert main(arguments) == 1
+    out = capsys.readouterr().out
+    assert "case opened" in out and "REFUSED 422 unknown-respondent" in out and "request id" in out
+    assert "refused or failed otherwise: 1" in out and "FAILED: SIM/" in out
+
+
+def test_ctrl_c_stops_cleanly_with_the_summary(gateway_url, test_pki):
+    """No Al Omrane plays: IMR's side opens cases and waits on them until interrupted."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("GATEWAY_")}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+    command = [sys.executable, "-m", "gateway.cli", "simulate", "--as", "imr", "--url", gateway_url, "--pki-dir",
+               str(test_pki.dev.directory), "--rate", "600", "--poll-interval", "0.1"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        lines = [process.stdout.readline() for _ in range(2)]  # the banner, then the first case opened
+        assert "case opened" in lines[1], lines
+        process.send_signal(signal.SIGINT)
+        out, _ = process.communicate(timeout=20)
+    finally:
+        process.kill()
+    assert process.returncode == 0, out
+    assert "stopped by Ctrl-C" in out and "unfinished" in out and "Traceback" not in out
+
+
+def test_the_wrong_credentials_for_the_side_are_a_usage_error(gateway_url, test_pki, capsys):
+    assert main(["simulate", "--as", "al-omrane", "--url", gateway_url, "--pki-dir", str(test_pki.dev.directory), "--unit", "imr"]) == 2
+    assert "not the respondent this side plays" in capsys.readouterr().err
+
+
+def test_the_same_seed_plans_the_same_cases(capsys):
+    def plan(seed: int) -> list[material.PlannedCase]:
+        return list(itertools.islice(material.planned_cases(seed, list(SCENARIOS)), 20))
+
+    assert plan(11) == plan(11) and plan(11) != plan(12)
+    assert [planned.scenario for planned in plan(11)[:len(SCENARIOS)]] == list(SCENARIOS)
+    assert len({planned.complaint for planned in plan(11)}) > 3  # subjects and regions vary
+    assert main(["simulate", "--as", "imr", "--dry-run", "--seed", "11", "--count", "5"]) == 0
+    first = capsys.readouterr().out
+    assert main(["simulate", "--as", "imr", "--dry-run", "--seed", "11", "--count", "5"]) == 0
+    assert capsys.readouterr().out == first and first.count("\n") == 6
+
+
+def test_scenario_steps_stay_within_the_lifecycle():
+    with pytest.raises(ValueError, match="cannot be sent from"):
+        step("final_reply", when={"open"})
+    assert step("final_reply", when={"open"}, expect="transition-refused").expect == "transition-refused"
