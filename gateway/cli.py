@@ -1,6 +1,6 @@
-"""`gateway`: serve and migrate; the registry in force; the development PKI; the demo and the sandbox simulator; the ledger (key, export, offline verification, check);
-backup and restore; the processing-time report; the personal-data retention policy, the blob store and the master key; and
-the published contract."""
+"""`gateway`: serve and migrate; the registry in force; the development PKI; the demo and the sandbox simulator;
+the ledger (key, export, offline verification, check); backup and restore; the processing-time report; the
+personal-data retention policy, the blob store and the master key; and the published contract."""
 
 from __future__ import annotations
 

@@ -290,18 +290,24 @@ class Actor:
         return sent.status_after
 
     def _download(self, work: CaseWork, case) -> None:
-        fresh = [document for document in self._patiently(lambda: self.client.documents(case.id))
-                 if document.sender_id != self.me.id and document.id not in work.downloaded]
-        for document in fresh:
-            received = self._patiently(lambda: self.client.download_document(case.id, document.id, Path(self._downloads.name) / "document"))
-            if received.digest != document.digest:
-                self._fail(work, "download", Refused(f"document {document.id} arrived with another digest than described"))
-                return
-            work.downloaded.add(document.id)
+        """Every document the other side attached, checked against its digest (a mismatch keeps no file)."""
+        destination = Path(self._downloads.name) / "document"
+        try:
+            fresh = [document for document in self._patiently(lambda: self.client.documents(case.id))
+                     if document.sender_id != self.me.id and document.id not in work.downloaded]
+            for document in fresh:
+                received = self._patiently(lambda: self.client.download_document(case.id, document.id, destination))
+                if received.digest != document.digest:
+                    raise DocumentCorrupted(f"document {document.id} arrived with another digest than described")
+                work.downloaded.add(document.id)
+        except (GatewayError, DocumentCorrupted) as failed:
+            self._fail(work, "download", failed)
+            return
         if fresh:
             self.summary.documents_received += len(fresh)
             types = ", ".join(sorted({document.media_type for document in fresh}))
-            self._line(self._holder(case), work, f"downloaded {len(fresh)} document(s)", case.status, f"  ({types}; digests checked)", kind=None)
+            self._line(self._holder(case), work, f"downloaded {len(fresh)} document(s)", case.status,
+                       f"  ({types}; digests checked)", kind=None)
 
     # -- actions
 

@@ -134,3 +134,9 @@ def test_scenario_steps_stay_within_the_lifecycle():
     with pytest.raises(ValueError, match="cannot be sent from"):
         step("final_reply", when={"open"})
     assert step("final_reply", when={"open"}, expect="transition-refused").expect == "transition-refused"
+
+
+def test_the_readme_describes_every_scenario():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    table = readme.split("| scenario | IMR's side | Al Omrane's side |")[1].split("\n\n")[0]
+    assert [row.split("`")[1] for row in table.splitlines()[2:]] == list(SCENARIOS)
