@@ -31,15 +31,17 @@ RATE_LIMITED_WAIT_SECONDS = 1.0  # the gateway's Retry-After is whole seconds, a
 
 @dataclass(frozen=True)
 class Options:
+    """What `gateway simulate`'s arguments say (their defaults are the command's)."""
+
     role: Role
     scenarios: list[str]
     seed: int
-    count: int | None = None  # cases to carry through (None: until the duration ends or Ctrl-C)
-    duration: float | None = None  # seconds
-    rate: float = 6.0  # cases IMR's side opens per minute
-    actions_per_second: float = 5.0  # at most, on either side (0: no cap)
-    poll_interval: float = 1.0  # seconds between two looks at an inbox with nothing new
-    counterpart: str = "al-omrane"  # the respondent IMR's side opens cases with
+    count: int | None  # cases to carry through (None: until the duration ends or Ctrl-C)
+    duration: float | None  # seconds
+    rate: float  # cases IMR's side opens per minute
+    actions_per_second: float  # at most, on either side (0: no cap)
+    poll_interval: float  # seconds between two looks at an inbox with nothing new
+    counterpart: str  # the respondent IMR's side opens cases with
 
 
 @dataclass

@@ -9,18 +9,19 @@ import signal
 import subprocess
 import sys
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from gateway.app import create_app
 from gateway.cli import main
-from gateway.simulator.sdk import GatewayClient
 from gateway.domain.vocabulary import Role
 from gateway.server import background_gateway
 from gateway.simulator import material
-from gateway.simulator.actor import Actor, Options
+from gateway.simulator.actor import Actor, Options, Summary
 from gateway.simulator.scenarios import SCENARIOS, step
+from gateway.simulator.sdk import GatewayClient
 from tests.conftest import UNLIMITED
 
 pytestmark = pytest.mark.tls
@@ -34,7 +35,8 @@ TIMELINES = {
     "documents": ["acknowledgement", "final_reply", "closure"],
     "out-of-order": ["acknowledgement", "final_reply", "closure"],
 }
-QUICK = {"actions_per_second": 0, "poll_interval": 0.1, "rate": 6000}
+# Bounded (60 s at most, though a run takes a few), and as fast as the machine goes.
+QUICK = {"duration": 60, "rate": 6000, "actions_per_second": 0, "poll_interval": 0.1, "counterpart": "al-omrane"}
 
 
 @pytest.fixture
@@ -45,44 +47,67 @@ def gateway_url(settings):
         yield url
 
 
-def client(url, test_pki, unit: str) -> GatewayClient:
-    return GatewayClient.from_pki_dir(url, unit, test_pki.dev.directory)
+@dataclass
+class Played:
+    imr: Summary
+    omrane: Summary
+    lines: list[str]
+    cases: dict  # reference → the case as IMR reads it at the end, with its timeline
+
+    def scenario_of(self, reference: str) -> str:
+        return reference.split("/")[-1]
+
+
+def play(url: str, test_pki, count: int, imr_scenarios: list[str], omrane_scenarios: list[str]) -> Played:
+    """Al Omrane's side first (it starts after its inbox's backlog), then IMR's, each with its own client."""
+    watching, lines, omrane = threading.Event(), [], []
+
+    def omrane_says(line: str) -> None:
+        lines.append(line)
+        watching.set()  # its first line comes once it is past the backlog
+
+    directory = test_pki.dev.directory
+    with GatewayClient.from_pki_dir(url, "al-omrane", directory) as respondent, GatewayClient.from_pki_dir(url, "imr", directory) as mediator:
+        omrane_side = Actor(respondent, Options(Role.RESPONDENT, omrane_scenarios, 3, count, **QUICK), omrane_says)
+        side = threading.Thread(target=lambda: omrane.append(omrane_side.run()))
+        side.start()
+        assert watching.wait(10)
+        imr_side = Actor(mediator, Options(Role.MEDIATOR, imr_scenarios, 3, count, **QUICK), lines.append)
+        imr = imr_side.run()
+        side.join(60)
+        opened = [case for case in mediator.cases_page(limit=100).items if case.reference.startswith(f"SIM/{imr_side.run_tag}/")]
+        return Played(imr, omrane[0], lines, {case.reference: mediator.get_case(case.id) for case in opened})
+
+
+def timeline(case) -> list[str]:
+    return [message.kind.value for message in case.messages]
 
 
 def test_both_sides_play_every_scenario_to_its_end(gateway_url, test_pki):
     count = len(SCENARIOS)
-    watching, omrane_lines, omrane_summary = threading.Event(), [], []
+    played = play(gateway_url, test_pki, count, list(SCENARIOS), list(SCENARIOS))
+    imr, omrane = played.imr, played.omrane
+    assert imr.ok and omrane.ok, imr.failures + omrane.failures
+    assert (imr.cases, imr.closed, omrane.cases, omrane.closed) == (count,) * 4
+    assert omrane.expected_refusals == 1 and any("refused as expected: 409 transition-refused" in line for line in played.lines)
+    assert (imr.documents_sent, omrane.documents_received) == (4, 4)  # information-loop's 2, documents' 2
+    assert (omrane.documents_sent, imr.documents_received) == (1, 1)
+    assert imr.deliveries > 0 and omrane.deliveries > 0
+    assert sorted(map(played.scenario_of, played.cases)) == sorted(SCENARIOS)
+    for reference, case in played.cases.items():
+        assert (case.status, timeline(case)) == ("closed", TIMELINES[played.scenario_of(reference)]), reference
+    transferred = next(case for reference, case in played.cases.items() if played.scenario_of(reference) == "transfer")
+    assert transferred.respondent_unit == "al-omrane"  # a regional company's case, handed to the head office
+    assert not any(name in line for line in played.lines for names in material.NAMES.values() for name in names)
 
-    def omrane_says(line: str) -> None:
-        omrane_lines.append(line)
-        watching.set()  # its first line comes once it is past the inbox's backlog
 
-    with client(gateway_url, test_pki, "al-omrane") as omrane, client(gateway_url, test_pki, "imr") as imr:
-        respondent = Actor(omrane, Options(Role.RESPONDENT, list(SCENARIOS), 3, count=count, duration=60, **QUICK), omrane_says)
-        side = threading.Thread(target=lambda: omrane_summary.append(respondent.run()))
-        side.start()
-        assert watching.wait(10)
-        imr_lines = []
-        mediator = Actor(imr, Options(Role.MEDIATOR, list(SCENARIOS), 3, count=count, duration=60, **QUICK), imr_lines.append)
-        imr_summary = mediator.run()
-        side.join(60)
-
-        mediator_side, respondent_side = imr_summary, omrane_summary[0]
-        assert mediator_side.ok and respondent_side.ok, mediator_side.failures + respondent_side.failures
-        assert (mediator_side.cases, mediator_side.closed, respondent_side.cases, respondent_side.closed) == (count,) * 4
-        assert respondent_side.expected_refusals == 1 and any("refused as expected: 409 transition-refused" in line for line in omrane_lines)
-        assert (mediator_side.documents_sent, respondent_side.documents_received) == (4, 4)  # information-loop's 2, documents' 2
-        assert (respondent_side.documents_sent, mediator_side.documents_received) == (1, 1)
-        assert mediator_side.deliveries > 0 and respondent_side.deliveries > 0
-        cases = {case.reference: case for case in imr.cases_page(limit=100).items if case.reference.startswith(f"SIM/{mediator.run_tag}/")}
-        assert sorted(reference.split("/")[-1] for reference in cases) == sorted(SCENARIOS)
-        for reference, case in cases.items():
-            kinds = [message.kind.value for message in imr.get_case(case.id).messages]
-            assert kinds == TIMELINES[reference.split("/")[-1]], reference
-            assert case.status == "closed"
-        transferred = next(case for reference, case in cases.items() if reference.endswith("/transfer"))
-        assert transferred.respondent_unit == "al-omrane"  # a regional company's case, handed to the head office
-        assert not any(name in line for line in imr_lines + omrane_lines for names in material.NAMES.values() for name in names)
+def test_a_side_answers_what_its_scenario_did_not_plan(gateway_url, test_pki):
+    """IMR's side plays quick-resolution, Al Omrane's asks for information all the same: IMR answers it."""
+    played = play(gateway_url, test_pki, 1, ["quick-resolution"], ["information-loop"])
+    assert played.imr.ok and played.omrane.ok and played.imr.closed == 1
+    [case] = played.cases.values()
+    assert timeline(case) == TIMELINES["information-loop"]
+    assert played.imr.actions["information_response"] == 1 and played.imr.documents_sent == 1
 
 
 def test_a_refused_action_is_reported_and_fails_the_run(gateway_url, test_pki, capsys):
