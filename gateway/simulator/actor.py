@@ -113,8 +113,9 @@ class Actor:
         own_units = [unit for unit in client.units() if unit.institution_id == self.me.id and not unit.head_office]
         self.regional_units = [unit.id for unit in own_units]
         # A head office works every case of its institution, so it reads its regional units' inboxes too.
-        self.inboxes: dict[str | None, str | None] = {None: None} | (
+        self.inboxes: dict[str | None, str | None] = {None: None} | (  # unit (None: one's own) → cursor
             {unit: None for unit in self.regional_units} if self.me.unit.head_office else {})
+        self.seen: dict[str | None, int] = {}  # unit → the last seq taken
         self.cases: dict[str, CaseWork] = {}
         self.run_tag = uuid.uuid4().hex[:6].upper()  # references stay unique when the same seed runs again
         self.planned = material.planned_cases(options.seed, options.scenarios)
@@ -169,12 +170,17 @@ class Actor:
     # -- the inbox
 
     def _events(self, unit: str | None) -> Iterator:
+        """The events of one inbox not seen yet. Each is taken once (by its seq), whether or not a
+        caught-up page hands back a cursor."""
         while True:
             page = self._patiently(lambda: self.client.inbox_page(after=self.inboxes[unit], unit=unit))
+            fresh = [event for event in page.items if event.seq > self.seen.get(unit, -1)]
             self.inboxes[unit] = page.next_cursor or self.inboxes[unit]
-            if not page.items:
+            if fresh:
+                self.seen[unit] = fresh[-1].seq
+            yield from fresh
+            if not fresh or not page.next_cursor:
                 return
-            yield from page.items
 
     def _skip_backlog(self) -> int:
         """Events from before this run are another run's business: start after them."""

@@ -111,8 +111,11 @@ def test_a_side_answers_what_its_scenario_did_not_plan(gateway_url, test_pki):
 
 
 def test_a_refused_action_is_reported_and_fails_the_run(gateway_url, test_pki, capsys):
-    arguments = ["simulate", "--as", "imr", "--url", gateway_url, "--pki-dir", str(test_pki.dev.directory), "--count", "1",
-                 "--seed", "1", "--counterpart", "al-omrane-typo", "--poll-interval", "0.1"]
+    """With the credentials given one by one, as outside the development set-up."""
+    imr = test_pki.dev.clients["imr"]
+    credentials = ["--ca", str(test_pki.dev.ca_cert), "--cert", str(imr.cert), "--key", str(imr.key), "--signing-key", str(imr.signing_key)]
+    arguments = ["simulate", "--as", "imr", "--url", gateway_url, *credentials, "--count", "1", "--seed", "1",
+                 "--counterpart", "al-omrane-typo", "--poll-interval", "0.1"]
     assert main(arguments) == 1
     out = capsys.readouterr().out
     assert "case opened" in out and "REFUSED 422 unknown-respondent" in out and "request id" in out
