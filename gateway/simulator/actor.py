@@ -26,6 +26,7 @@ from gateway.simulator import material
 from gateway.simulator.scenarios import ATTACH, SCENARIOS, TRANSFER, Scenario, Step, next_step
 
 ROLES = {"imr": Role.MEDIATOR, "al-omrane": Role.RESPONDENT}
+SIDES = {role: side for side, role in ROLES.items()}
 RATE_LIMITED_WAIT_SECONDS = 1.0  # the gateway's Retry-After is whole seconds, at least one
 
 
@@ -50,6 +51,7 @@ class Summary:
     seed: int
     cases: int = 0  # opened (IMR) or taken up (Al Omrane)
     closed: int = 0
+    handed_over: int = 0  # transferred to a unit whose cases these credentials do not reach
     unfinished: int = 0
     actions: Counter = field(default_factory=Counter)
     documents_sent: int = 0
@@ -66,12 +68,12 @@ class Summary:
         return not self.failures
 
     def lines(self) -> list[str]:
-        side = "imr" if self.role is Role.MEDIATOR else "al-omrane"
         stopped = "; stopped by Ctrl-C" if self.interrupted else ""
         kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(self.actions.items()))
         return [
-            f"summary (as {side}, seed {self.seed}, {self.elapsed:.1f} s{stopped}): {self.cases} case(s) "
-            f"{'opened' if self.role is Role.MEDIATOR else 'taken up'}, {self.closed} closed, {self.unfinished} unfinished",
+            f"summary (as {SIDES[self.role]}, seed {self.seed}, {self.elapsed:.1f} s{stopped}): {self.cases} case(s) "
+            f"{'opened' if self.role is Role.MEDIATOR else 'taken up'}, {self.closed} closed, "
+            + (f"{self.handed_over} handed over, " if self.handed_over else "") + f"{self.unfinished} unfinished",
             f"  {sum(self.actions.values())} action(s) ({kinds or 'none'}); {self.documents_sent} document(s) sent, "
             f"{self.documents_received} received (digests checked); {self.deliveries} inbox event(s) acknowledged"
             + (f"; rate-limited {self.rate_limited} time(s)" if self.rate_limited else ""),
@@ -130,7 +132,7 @@ class Actor:
         next_opening = started
         try:
             skipped = self._skip_backlog()
-            self.say(f"simulating {self._side()} as {self.me.unit.id} ({self.me.name_fr}); scenarios {', '.join(self.options.scenarios)}; "
+            self.say(f"simulating {SIDES[self.options.role]} as {self.me.unit.id} ({self.me.name_fr}); scenarios {', '.join(self.options.scenarios)}; "
                      f"seed {self.options.seed}; run {self.run_tag}; watching {len(self.inboxes)} inbox(es), "
                      f"{skipped} earlier event(s) left alone; every name and text is invented")
             while not self._done() and (ends is None or time.monotonic() < ends):
@@ -156,9 +158,6 @@ class Actor:
         """Wait for the next poll, but not past the end of the run or the next case to open."""
         now = time.monotonic()
         time.sleep(max(0.0, min([self.options.poll_interval, *(moment - now for moment in moments if moment is not None)])))
-
-    def _side(self) -> str:
-        return "imr" if self.options.role is Role.MEDIATOR else "al-omrane"
 
     def _done(self) -> bool:
         count = self.options.count
@@ -257,6 +256,7 @@ class Actor:
             work.done += scripted
             if status is None:  # the case left this side's hands
                 work.finished = True
+                self.summary.handed_over += 1
                 return
         if status is CaseStatus.CLOSED:
             work.finished = True
