@@ -371,10 +371,6 @@ class ReceiptChecker:
         self.latest: Checkpoint | None = None
         self.pending: list[Checkpoint] = []  # seen in receipts, not yet proven consistent with `latest`
 
-    @property
-    def log(self):
-        return self.trust.log
-
     def knows_key(self, token: str) -> bool:
         """Whether a pinned key is the one the receipt names, reading the pins again if not (a file
         may announce a new key now). A receipt that is not canonical is let through: verifying it
@@ -394,7 +390,7 @@ class ReceiptChecker:
             raise ReceiptInvalid("the receipt carries no ledger proof")
         try:
             entry = Entry.from_dict(claim["entry"])
-            checkpoint = self._open(claim["checkpoint"])
+            checkpoint = self.opened(claim["checkpoint"])
             proof = [base64.b64decode(node) for node in claim["inclusion"]]
             merkle.verify_inclusion(entry.leaf_hash(), claim["index"], checkpoint.size, proof, checkpoint.root_hash)
         except (KeyError, TypeError, ValueError) as exc:
@@ -403,7 +399,7 @@ class ReceiptChecker:
             raise ReceiptInvalid("the ledger entry is not this request")
         return checkpoint
 
-    def _open(self, note: str) -> Checkpoint:
+    def opened(self, note: str) -> Checkpoint:
         """A checkpoint signed with the pinned verifier key (read again once if it does not verify:
         the key is the log's identity, which changes only when the pin does)."""
         try:
@@ -498,7 +494,7 @@ def first_use(http, checker: ReceiptChecker) -> Steps:
 def entries_audit(http, checker: ReceiptChecker, start: int, end: int | None) -> Steps:
     yield from first_use(http, checker)
     if checker.latest is None:
-        checker.latest = checker._open(_answer((yield _get(http, "/v1/ledger/checkpoint")))["note"])
+        checker.latest = checker.opened(_answer((yield _get(http, "/v1/ledger/checkpoint")))["note"])
     trusted = checker.latest
     entries = _answer((yield _get(http, "/v1/ledger/entries", start=start, end=min(end or trusted.size, trusted.size))))
     for item in entries:
