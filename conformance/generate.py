@@ -31,16 +31,16 @@ from jose import jws
 
 from gateway.api.problems import MEDIA_TYPE, problem_body
 from gateway.config import Settings
-from gateway.domain.documents import attachment_header
-from gateway.ledger import merkle
-from gateway.ledger.checkpoint import COSIGNATURE_V1, Checkpoint, NoteSigner, NoteVerifier, add_signature, cosign, sign_note
-from gateway.ledger.entry import Entry, timestamp
+from imr_alomrane_gateway_client.contract.documents import attachment_header
+from imr_alomrane_gateway_client.ledger import merkle
+from imr_alomrane_gateway_client.ledger.checkpoint import COSIGNATURE_V1, Checkpoint, NoteSigner, NoteVerifier, add_signature, cosign, sign_note
+from imr_alomrane_gateway_client.ledger.entry import Entry, timestamp
 from gateway.ledger.store import Appended, Ledger
 from gateway.problems import CATALOGUE, LANGUAGES
 from gateway.samples import pdf
 from gateway.security.keys import KeyRing
-from gateway.security.signers import ES256, Ed25519Key, Es256Key, verify
-from gateway.security.signing import (
+from imr_alomrane_gateway_client.signers import ES256, Ed25519Key, Es256Key, verify
+from imr_alomrane_gateway_client.signing import (
     REQUEST_TYPE, RECEIPT_TYPE, CompactJws, Signer, VerificationKey, content_digest, public_jwk, request_claims,
 )
 from gateway.services.receipts import ACCEPTANCE, DELIVERY, receipt_claims

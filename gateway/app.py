@@ -23,7 +23,7 @@ from gateway.jobs import follow_registry, purge_nonces_periodically, send_remind
 from gateway.ops.context import route_templates
 from gateway.ops.observer import RequestObserver
 from gateway.runtime import RUNTIME_STATE, Runtime
-from gateway.security.signing import SIGNATURE_HEADER
+from imr_alomrane_gateway_client.signing import SIGNATURE_HEADER
 
 log = logging.getLogger(__name__)
 

@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from gateway.config import Settings
-from gateway.domain.regions import Region
+from imr_alomrane_gateway_client.regions import Region
 from gateway.misconfiguration import ConfigurationError, from_settings, reachable_database
 from gateway.simulator.scenarios import SCENARIOS as SCENARIO_NAMES
 
 if TYPE_CHECKING:
     from gateway.runtime import Runtime
     from gateway.security.pki import GatewayKeyFiles
-    from gateway.security.signers import KeySigner
+    from imr_alomrane_gateway_client.signers import KeySigner
 
 
 @contextmanager
@@ -147,7 +147,7 @@ def _pki_issue(settings: Settings, args: argparse.Namespace) -> int:
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
     from gateway import demo
-    from gateway.client import GatewayError, ReceiptInvalid
+    from imr_alomrane_gateway_client import GatewayError, ReceiptInvalid
 
     try:
         demo.run(args.url, args.pki, report=args.report)
@@ -183,9 +183,13 @@ def _simulate(settings: Settings, args: argparse.Namespace) -> int:
     if args.pki_dir is None and None in explicit.values():
         print("gateway simulate: give --pki-dir, or all of --ca, --cert, --key and --signing-key", file=sys.stderr)
         return 2
+    if not args.trust_on_first_use and None in (args.receipt_keys, args.checkpoint_key):
+        print("gateway simulate: give the gateway's keys (--receipt-keys and --checkpoint-key), or --trust-on-first-use", file=sys.stderr)
+        return 2
     options = actor.Options(actor.ROLES[args.side], scenarios, seed, args.count, args.duration, args.rate,
                             args.actions_per_second, args.poll_interval, args.counterpart)
-    credentials = {"signing_kid": args.signing_kid, "gateway_id": args.gateway_id}
+    credentials = {"signing_kid": args.signing_kid, "gateway_id": args.gateway_id, "receipt_keys": args.receipt_keys,
+                   "checkpoint_key": args.checkpoint_key, "trust_on_first_use": args.trust_on_first_use}
     try:
         with (GatewayClient.from_pki_dir(args.url, unit, args.pki_dir, **credentials) if args.pki_dir else
               GatewayClient(args.url, unit, **explicit, **credentials)) as client:
@@ -218,7 +222,7 @@ def _ledger_key(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _ledger_verify(settings: Settings, args: argparse.Namespace) -> int:
-    from gateway.ledger.checkpoint import COSIGNATURE_V1, NoteError, NoteVerifier
+    from imr_alomrane_gateway_client.ledger.checkpoint import COSIGNATURE_V1, NoteError, NoteVerifier
     from gateway.ledger.verify import VerificationFailed, verify_export
 
     def verified():
@@ -448,7 +452,7 @@ def _master_key_new(settings: Settings, args: argparse.Namespace) -> int:
 
 def _keys_init(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.security.pki import GatewayKeyFiles, create_secrets, remove
-    from gateway.security.signers import EDDSA, ES256
+    from imr_alomrane_gateway_client.signers import EDDSA, ES256
 
     if args.in_token and settings.pkcs11_module is None:
         raise ConfigurationError("GATEWAY_PKCS11_MODULE", "is not set, and --in-token makes keys in its token",
@@ -483,10 +487,10 @@ def _new_keys(settings: Settings, files: GatewayKeyFiles, made: dict[str, KeySig
     it, and the settings naming it. Never a private part."""
     import json
 
-    from gateway.ledger.checkpoint import NoteSigner
+    from imr_alomrane_gateway_client.ledger.checkpoint import NoteSigner
     from gateway.security.encryption import MasterKey
     from gateway.security.keys import gateway_key, key_file
-    from gateway.security.signers import EDDSA, ES256
+    from imr_alomrane_gateway_client.signers import EDDSA, ES256
 
     def place(algorithm: str, path: Path, setting: str, label: str | None) -> tuple[KeySigner, str, str]:
         if algorithm in made:
@@ -532,7 +536,7 @@ def _master_key_rotate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _contract(settings: Settings, args: argparse.Namespace) -> int:
-    from gateway.contract.export import stale_files, write_files
+    from gateway.api.contract_files import stale_files, write_files
 
     if args.check:
         stale = stale_files(Path(args.root))
@@ -597,6 +601,9 @@ def parser() -> argparse.ArgumentParser:
     simulate.add_argument("--signing-key", type=Path, help="the unit's request-signing key (EC P-256)")
     simulate.add_argument("--signing-kid", help="its kid, if the registry does not use the key's thumbprint")
     simulate.add_argument("--gateway-id", default="imr-alomrane-gateway", help="the gateway's id (the signatures' audience)")
+    simulate.add_argument("--receipt-keys", type=Path, help="the gateway's key history (GET /v1/keys/history) or JWK Set, pinned")
+    simulate.add_argument("--checkpoint-key", type=Path, help="a file holding the gateway's checkpoint verifier key (GET /v1/ledger/key)")
+    simulate.add_argument("--trust-on-first-use", action="store_true", help="instead of the two: trust the keys the gateway serves first")
     simulate.add_argument("--scenario", action="append", choices=list(SCENARIO_NAMES),
                           help="a scenario to play (repeatable; default: all); IMR's cases cycle through them")
     simulate.add_argument("--count", type=_positive(int), help="cases to carry through, then stop")

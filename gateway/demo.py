@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from gateway import samples
-from gateway.client import CaseCreate, GatewayClient, MessageCreate, ThematicFileCreate, ThematicMessageCreate
+from imr_alomrane_gateway_client import CaseCreate, GatewayClient, MessageCreate, ThematicFileCreate, ThematicMessageCreate
 from gateway.config import Settings
-from gateway.security.dev import DEV_UNITS
+from gateway.security.dev import DEV_UNITS, trust_roots
 from gateway.server import background_gateway, scratch_settings
 
 MEDIATOR, RESPONDENT, AUDITOR = "imr", "al-omrane", "auditor"  # a step's actor is whichever unit holds the case
@@ -274,9 +274,9 @@ def _print_timeline(case, notes: list[str], say: Callable[[str], None]) -> None:
 
 
 @contextmanager
-def _own_gateway() -> Iterator[tuple[str, Path]]:
+def _own_gateway() -> Iterator[tuple[str, Settings]]:
     with scratch_settings(reminder_interval_seconds=0.5) as settings, background_gateway(settings) as url:
-        yield url, settings.pki_dir
+        yield url, settings
 
 
 def run(url: str | None = None, pki_dir: Path | None = None, say: Callable[[str], None] = print, *,
@@ -284,12 +284,13 @@ def run(url: str | None = None, pki_dir: Path | None = None, say: Callable[[str]
     """Raises DemoFailure (or the SDK's exceptions) if anything does not go as it should."""
 
     @contextmanager
-    def given() -> Iterator[tuple[str, Path]]:
-        yield url, pki_dir or Settings().pki_dir
+    def given() -> Iterator[tuple[str, Settings]]:
+        yield url, Settings(pki_dir=pki_dir) if pki_dir else Settings()
 
-    with (_own_gateway() if url is None else given()) as (base_url, pki):
+    with (_own_gateway() if url is None else given()) as (base_url, settings):
         say(f"gateway: {base_url}")
-        clients = {name: GatewayClient.from_pki_dir(base_url, name, pki) for name in (*UNITS, AUDITOR)}
+        pins = trust_roots(settings)  # the gateway's keys, from its files: the demo runs beside it
+        clients = {name: GatewayClient.from_pki_dir(base_url, name, settings.pki_dir, **pins) for name in (*UNITS, AUDITOR)}
         tally = Tally()
         try:
             for name, client in clients.items():

@@ -19,13 +19,13 @@ from sqlalchemy.orm import Session
 
 from gateway.config import Settings
 from gateway.domain.party import Party
-from gateway.domain.vocabulary import Role
+from imr_alomrane_gateway_client.vocabulary import Role
 from gateway.ops import context
 from gateway.problems import ProblemError
 from gateway.runtime import Runtime
 from gateway.security import identity
 from gateway.security.keys import KeyRing
-from gateway.security.signing import (
+from imr_alomrane_gateway_client.signing import (
     SIGNATURE_HEADER,
     SIGNED_HEADERS,
     SignatureRejected,

@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.routing import Match
 
-from gateway.contract.common import FieldError, Problem
+from imr_alomrane_gateway_client.contract.common import FieldError, Problem
 from gateway.ops import context
 from gateway.problems import CATALOGUE, ProblemError, ProblemType, negotiate_language
 from gateway.storage import faults

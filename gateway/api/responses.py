@@ -5,7 +5,7 @@ from typing import Any
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from gateway.contract.common import Problem
+from imr_alomrane_gateway_client.contract.common import Problem
 
 _PROBLEM = {"model": Problem, "content": {"application/problem+json": {}}}
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from gateway.ledger.checkpoint import Checkpoint, NoteError, NoteVerifier, open_checkpoint
+from imr_alomrane_gateway_client.ledger.checkpoint import Checkpoint, NoteError, NoteVerifier, open_checkpoint
 
 log = logging.getLogger(__name__)
 TAIL_BYTES = 64 * 1024  # far more than the lines that concurrent processes can put out of order

@@ -15,9 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from gateway.ledger.checkpoint import NoteError, NoteVerifier, open_checkpoint, verify_cosignature
-from gateway.ledger.entry import Entry
-from gateway.ledger.merkle import MemoryTree
+from imr_alomrane_gateway_client.ledger.checkpoint import NoteError, NoteVerifier, open_checkpoint, verify_cosignature
+from imr_alomrane_gateway_client.ledger.entry import Entry
+from imr_alomrane_gateway_client.ledger.merkle import MemoryTree
 
 
 class VerificationFailed(Exception):

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from gateway.domain.events import Side
 from gateway.domain.party import Party
-from gateway.domain.vocabulary import InboxEventKind, LedgerKind
+from imr_alomrane_gateway_client.vocabulary import InboxEventKind, LedgerKind
 from gateway.problems import ProblemError
 from gateway.security.registry import Directory
 from gateway.services import receipts

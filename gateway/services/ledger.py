@@ -10,15 +10,15 @@ from datetime import UTC, datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from gateway.contract.ledger import ProcessingStatisticsOut
+from imr_alomrane_gateway_client.contract.ledger import ProcessingStatisticsOut
 from gateway.domain.party import Party
-from gateway.domain.vocabulary import Role
-from gateway.ledger import merkle
-from gateway.ledger.entry import Entry
+from imr_alomrane_gateway_client.vocabulary import Role
+from imr_alomrane_gateway_client.ledger import merkle
+from imr_alomrane_gateway_client.ledger.entry import Entry
 from gateway.ledger.stats import KINDS as STATISTICS_KINDS, Scope, statistics
 from gateway.ledger.store import DatabaseNodes, Ledger, entry_from_row
 from gateway.problems import ProblemError
-from gateway.ledger.checkpoint import NoteError, NoteVerifier, parse_note, verify_cosignature
+from imr_alomrane_gateway_client.ledger.checkpoint import NoteError, NoteVerifier, parse_note, verify_cosignature
 from gateway.storage.models import LedgerCheckpoint, LedgerCosignature, LedgerEntry
 from gateway.storage.upsert import insert_ignore
 

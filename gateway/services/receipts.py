@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from gateway.domain.party import Party
 from gateway.problems import ProblemError
 from gateway.security.keys import KeyRing
-from gateway.security.signing import RECEIPT_TYPE, content_digest
+from imr_alomrane_gateway_client.signing import RECEIPT_TYPE, content_digest
 from gateway.services.cases import seen_by
 from gateway.storage.models import Case, Receipt, ThematicFile
 

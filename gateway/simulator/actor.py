@@ -21,7 +21,7 @@ from pathlib import Path
 from random import Random
 
 from gateway.simulator.sdk import DocumentCorrupted, GatewayClient, GatewayError, MessageCreate, ReceiptInvalid
-from gateway.domain.vocabulary import CaseStatus, InboxEventKind, Language, MessageKind, Role
+from imr_alomrane_gateway_client.vocabulary import CaseStatus, InboxEventKind, Language, MessageKind, Role
 from gateway.simulator import material
 from gateway.simulator.scenarios import ATTACH, SCENARIOS, TRANSFER, Scenario, Step, next_step
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from gateway import samples
 from gateway.simulator.sdk import CaseCreate
-from gateway.domain.vocabulary import Language, Role
+from imr_alomrane_gateway_client.vocabulary import Language, Role
 
 # Invented complainants, by the language they write in (the complaint's own language).
 NAMES = {

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gateway.domain import lifecycle
-from gateway.domain.vocabulary import CaseStatus, MessageKind, Outcome, Role
+from imr_alomrane_gateway_client.vocabulary import CaseStatus, MessageKind, Outcome, Role
 
 S, K = CaseStatus, MessageKind
 TRANSFER = "transfer"  # hand the case to another unit of one's institution

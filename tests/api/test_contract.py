@@ -12,8 +12,8 @@ from openapi_spec_validator import validate
 from schemathesis.specs.openapi.checks import content_type_conformance, status_code_conformance
 
 from gateway import samples
-from gateway.contract.export import generated_files, stale_files
-from gateway.domain.documents import attachment_header
+from gateway.api.contract_files import generated_files, stale_files
+from imr_alomrane_gateway_client.contract.documents import attachment_header
 from gateway.security.tls import with_client_certificate
 from tests.conftest import UNLIMITED, signer_for
 from tests.factories import case_payload, message

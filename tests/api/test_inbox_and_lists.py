@@ -7,7 +7,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from gateway.domain.events import Side
-from gateway.domain.vocabulary import InboxEventKind
+from imr_alomrane_gateway_client.vocabulary import InboxEventKind
 from gateway.services.inbox import Notice, deliver, list_events
 from gateway.storage.engine import Database
 from tests.factories import case_payload, message

@@ -13,7 +13,7 @@ import zipfile
 import pytest
 
 from gateway import samples
-from gateway.security.signing import content_digest
+from imr_alomrane_gateway_client.signing import content_digest
 from tests.api.test_documents import stored_blobs, upload
 from tests.conftest import institution_client
 from tests.factories import case_payload, message

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from gateway.security import pki
-from gateway.security.signing import REQUEST_TYPE, content_digest, public_jwk
+from imr_alomrane_gateway_client.signing import REQUEST_TYPE, content_digest, public_jwk
 from tests.factories import case_payload, message
 from tests.hostile.builders import (
     REMOVED,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from gateway.ledger.entry import Entry, timestamp
+from imr_alomrane_gateway_client.ledger.entry import Entry, timestamp
 from gateway.ledger.stats import percentile, statistics
 from tests.factories import SHORT_LIFE, case_payload, message
 

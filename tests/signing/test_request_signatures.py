@@ -18,9 +18,10 @@ from joserfc.jwk import ECKey
 
 from gateway.app import create_app
 from gateway.security.dev import signing_key_entry
-from gateway.security.pki import load_private_key, write_private_key
+from gateway.security.pki import write_private_key
+from imr_alomrane_gateway_client.signers import load_private_key
 from gateway.security.registry import RegisteredKey, Registry
-from gateway.security.signing import REQUEST_TYPE, Signer, content_digest, request_claims, sign_request
+from imr_alomrane_gateway_client.signing import REQUEST_TYPE, Signer, content_digest, request_claims, sign_request
 from tests.conftest import institution_client
 from tests.factories import case_payload
 

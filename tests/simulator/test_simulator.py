@@ -4,6 +4,7 @@ here against each other on one live gateway (mutual TLS, every receipt verified 
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import signal
 import subprocess
@@ -16,13 +17,13 @@ import pytest
 
 from gateway.app import create_app
 from gateway.cli import main
-from gateway.domain.vocabulary import Role
+from imr_alomrane_gateway_client.vocabulary import Role
 from gateway.server import background_gateway
 from gateway.simulator import material
 from gateway.simulator.actor import Actor, Options, Summary
 from gateway.simulator.scenarios import SCENARIOS, step
 from gateway.simulator.sdk import GatewayClient
-from tests.conftest import UNLIMITED
+from tests.conftest import CHECKOUT_PYTHONPATH, UNLIMITED
 
 pytestmark = pytest.mark.tls
 
@@ -67,7 +68,8 @@ def play(url: str, test_pki, count: int, imr_scenarios: list[str], omrane_scenar
         watching.set()  # its first line comes once it is past the backlog
 
     directory = test_pki.dev.directory
-    with GatewayClient.from_pki_dir(url, "al-omrane", directory) as respondent, GatewayClient.from_pki_dir(url, "imr", directory) as mediator:
+    with (GatewayClient.from_pki_dir(url, "al-omrane", directory, **test_pki.trust) as respondent,
+          GatewayClient.from_pki_dir(url, "imr", directory, **test_pki.trust) as mediator):
         omrane_side = Actor(respondent, Options(Role.RESPONDENT, omrane_scenarios, 3, count, **QUICK), omrane_says)
         side = threading.Thread(target=lambda: omrane.append(omrane_side.run()))
         side.start()
@@ -110,10 +112,13 @@ def test_a_side_answers_what_its_scenario_did_not_plan(gateway_url, test_pki):
     assert played.imr.actions["information_response"] == 1 and played.imr.documents_sent == 1
 
 
-def test_a_refused_action_is_reported_and_fails_the_run(gateway_url, test_pki, capsys):
-    """With the credentials given one by one, as outside the development set-up."""
+def test_a_refused_action_is_reported_and_fails_the_run(gateway_url, test_pki, capsys, tmp_path):
+    """With the credentials and the gateway's keys given one by one, as outside the development set-up."""
     imr = test_pki.dev.clients["imr"]
-    credentials = ["--ca", str(test_pki.dev.ca_cert), "--cert", str(imr.cert), "--key", str(imr.key), "--signing-key", str(imr.signing_key)]
+    (tmp_path / "keys.json").write_text(json.dumps(test_pki.trust["receipt_keys"]))
+    (tmp_path / "checkpoint.vkey").write_text(test_pki.trust["checkpoint_key"] + "\n")
+    credentials = ["--ca", str(test_pki.dev.ca_cert), "--cert", str(imr.cert), "--key", str(imr.key), "--signing-key", str(imr.signing_key),
+                   "--receipt-keys", str(tmp_path / "keys.json"), "--checkpoint-key", str(tmp_path / "checkpoint.vkey")]
     arguments = ["simulate", "--as", "imr", "--url", gateway_url, *credentials, "--count", "1", "--seed", "1",
                  "--counterpart", "al-omrane-typo", "--poll-interval", "0.1"]
     assert main(arguments) == 1
@@ -125,9 +130,9 @@ def test_a_refused_action_is_reported_and_fails_the_run(gateway_url, test_pki, c
 def test_ctrl_c_stops_cleanly_with_the_summary(gateway_url, test_pki):
     """No Al Omrane plays: IMR's side opens cases and waits on them until interrupted."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("GATEWAY_")}
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = CHECKOUT_PYTHONPATH
     command = [sys.executable, "-m", "gateway.cli", "simulate", "--as", "imr", "--url", gateway_url, "--pki-dir",
-               str(test_pki.dev.directory), "--rate", "600", "--poll-interval", "0.1"]
+               str(test_pki.dev.directory), "--trust-on-first-use", "--rate", "600", "--poll-interval", "0.1"]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         lines = [process.stdout.readline() for _ in range(2)]  # the banner, then the first case opened
@@ -141,7 +146,8 @@ def test_ctrl_c_stops_cleanly_with_the_summary(gateway_url, test_pki):
 
 
 def test_the_wrong_credentials_for_the_side_are_a_usage_error(gateway_url, test_pki, capsys):
-    assert main(["simulate", "--as", "al-omrane", "--url", gateway_url, "--pki-dir", str(test_pki.dev.directory), "--unit", "imr"]) == 2
+    assert main(["simulate", "--as", "al-omrane", "--url", gateway_url, "--pki-dir", str(test_pki.dev.directory), "--unit", "imr",
+                 "--trust-on-first-use"]) == 2
     assert "not the respondent this side plays" in capsys.readouterr().err
 
 

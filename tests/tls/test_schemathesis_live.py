@@ -24,9 +24,9 @@ from schemathesis.generation.meta import TestPhase
 from schemathesis.generation.stateful.state_machine import StepInput
 
 from gateway import samples
-from gateway.client import CaseCreate, MessageCreate
-from gateway.domain.lifecycle import KINDS_WITH_DEADLINE, KINDS_WITH_OUTCOME
-from gateway.domain.vocabulary import MessageKind, Outcome
+from imr_alomrane_gateway_client import CaseCreate, MessageCreate
+from imr_alomrane_gateway_client.vocabulary import KINDS_WITH_DEADLINE, KINDS_WITH_OUTCOME
+from imr_alomrane_gateway_client.vocabulary import MessageKind, Outcome
 from tests.conftest import OTHER_RESPONDENT, UNLIMITED, signer_for
 from tests.factories import case_payload, message
 from tests.schemathesis_signing import EXCLUDED_CHECKS, SigningAuth

@@ -10,8 +10,8 @@ from gateway.api.bodies import StrictJsonRoute
 from gateway.api.deps import CaseParty, RuntimeDep, SessionDep, SettingsDep, WriteExchange
 from gateway.api.pagination import decode_position, encode_position, next_link
 from gateway.api.responses import PROBLEM_RESPONSES
-from gateway.contract.common import InstitutionId, Page
-from gateway.contract.inbox import InboxEventOut
+from imr_alomrane_gateway_client.contract.common import InstitutionId, Page
+from imr_alomrane_gateway_client.contract.inbox import InboxEventOut
 from gateway.services import inbox as service
 from gateway.services.exchange import Answer, WriteUnit
 

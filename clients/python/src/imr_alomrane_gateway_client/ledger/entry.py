@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.ledger.merkle import leaf_hash
+from imr_alomrane_gateway_client.ledger.merkle import leaf_hash
 
 VERSION = 2
 _V1_FIELDS = ("seq", "at", "kind", "detail", "sender", "recipient", "case", "resource", "payload_digest", "signature_digest")
@@ -91,22 +91,3 @@ class Entry:
         if set(data) != {"v", *fields}:
             raise ValueError(f"a version {data['v']} entry has exactly the members {', '.join(sorted({'v', *fields}))}")
         return cls(v=data["v"], **{name: data[name] for name in fields})
-
-
-@dataclass(frozen=True, kw_only=True)
-class NewEntry:
-    """An entry as a write hands it to the ledger, which gives it its position and time."""
-
-    kind: str
-    detail: str | None
-    sender: str
-    sender_unit: str
-    recipient: str
-    recipient_unit: str
-    case: str
-    resource: str
-    payload_digest: str
-    signature_digest: str
-    region: str | None = None
-    due: str | None = None
-    refers: str | None = None

@@ -1,4 +1,5 @@
-"""The published contract, generated from the pydantic models: `openapi/v1.json` and `schemas/*.json`.
+"""The published contract, generated from the app and the pydantic models of imr_alomrane_gateway_client.contract:
+`openapi/v1.json` and `schemas/*.json`.
 
 Both are committed so that the institutions' teams can read them without running anything; a
 test fails when they drift from the code."""
@@ -10,15 +11,15 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from gateway.contract.cases import CaseCreate, CaseDetail, CaseSummary, MessageCreate, MessageOut
-from gateway.contract.common import Problem
-from gateway.contract.documents import DocumentOut
-from gateway.contract.inbox import InboxEventOut
-from gateway.contract.institutions import InstitutionOut
-from gateway.contract.keys import KeyHistoryOut
-from gateway.contract.ledger import CheckpointOut, ConsistencyProofOut, CosignatureIn, EntryOut, InclusionProofOut
-from gateway.contract.receipts import ReceiptOut
-from gateway.contract.thematic import ThematicFileCreate, ThematicFileDetail, ThematicFileSummary, ThematicMessageCreate, ThematicMessageOut
+from imr_alomrane_gateway_client.contract.cases import CaseCreate, CaseDetail, CaseSummary, MessageCreate, MessageOut
+from imr_alomrane_gateway_client.contract.common import Problem
+from imr_alomrane_gateway_client.contract.documents import DocumentOut
+from imr_alomrane_gateway_client.contract.inbox import InboxEventOut
+from imr_alomrane_gateway_client.contract.institutions import InstitutionOut
+from imr_alomrane_gateway_client.contract.keys import KeyHistoryOut
+from imr_alomrane_gateway_client.contract.ledger import CheckpointOut, ConsistencyProofOut, CosignatureIn, EntryOut, InclusionProofOut
+from imr_alomrane_gateway_client.contract.receipts import ReceiptOut
+from imr_alomrane_gateway_client.contract.thematic import ThematicFileCreate, ThematicFileDetail, ThematicFileSummary, ThematicMessageCreate, ThematicMessageOut
 
 PAYLOADS: tuple[type[BaseModel], ...] = (
     CaseCreate, CaseDetail, CaseSummary, MessageCreate, MessageOut, DocumentOut, InboxEventOut, InstitutionOut, Problem, ReceiptOut,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from gateway.security.pki import load_private_key
-from gateway.security.signing import SIGNATURE_HEADER, SIGNED_HEADERS, Signer, content_digest, sign_request
+from imr_alomrane_gateway_client.signers import load_private_key
+from imr_alomrane_gateway_client.signing import SIGNATURE_HEADER, SIGNED_HEADERS, Signer, content_digest, sign_request
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 

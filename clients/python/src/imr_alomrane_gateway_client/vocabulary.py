@@ -28,6 +28,11 @@ class MessageKind(StrEnum):
     NOTE = "note"
 
 
+# The message kinds that carry an outcome, and the one that sets a new deadline (required with them, refused otherwise).
+KINDS_WITH_OUTCOME = frozenset({MessageKind.FINAL_REPLY, MessageKind.CLOSURE})
+KINDS_WITH_DEADLINE = frozenset({MessageKind.FOLLOW_UP})
+
+
 class Subject(StrEnum):
     """What the citizen complains about."""
 
@@ -113,3 +118,7 @@ class ThematicMessageKind(StrEnum):
 
 # The ledger's detail for a progress report that fulfils its commitment (any other keeps its kind).
 COMMITMENT_FULFILLED = "commitment_fulfilled"
+
+# The thematic kinds that carry a due date, and those reporting on a commitment.
+KINDS_WITH_DUE_DATE = frozenset({ThematicMessageKind.COMMITMENT})
+KINDS_ON_A_COMMITMENT = frozenset({ThematicMessageKind.PROGRESS_REPORT})  # with `commitment_id` and `fulfils`

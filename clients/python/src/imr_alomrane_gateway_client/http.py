@@ -1,4 +1,4 @@
-"""The two clients: the same operations (gateway.client.core), driven with blocking or async I/O."""
+"""The two clients: the same operations (imr_alomrane_gateway_client.core), driven with blocking or async I/O."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from gateway.client.core import (
+from imr_alomrane_gateway_client.core import (
     Downloaded,
     DownloadCheck,
     Operations,
@@ -22,7 +22,8 @@ from gateway.client.core import (
     raise_for_problem,
     staged_file,
 )
-from gateway.client.signing import RequestSigner
+from imr_alomrane_gateway_client.auth import RequestSigner
+from imr_alomrane_gateway_client.trust import KeysDocument, TrustRoots
 
 DEFAULT_GATEWAY_ID = "imr-alomrane-gateway"
 
@@ -41,11 +42,19 @@ class _Settings:
         key: Path,
         signing_key: Path,
         signing_kid: str | None = None,
+        receipt_keys: KeysDocument | None = None,
+        checkpoint_key: str | Path | None = None,
+        trust_on_first_use: bool = False,
         gateway_id: str = DEFAULT_GATEWAY_ID,
         retries: int = 4,
+        max_retry_after: float = 30.0,
         timeout: float = 30.0,
     ) -> None:
-        self.unit_id, self.gateway_id, self.retries = unit_id, gateway_id, retries
+        """`receipt_keys` and `checkpoint_key` are the trust roots (imr_alomrane_gateway_client.trust):
+        a key history or JWK Set (or its file), and the checkpoint verifier key (or its file).
+        `max_retry_after` bounds the wait a 503's `Retry-After` asks for, in seconds."""
+        self.unit_id, self.gateway_id, self.retries, self.max_retry_after = unit_id, gateway_id, retries, max_retry_after
+        trust = TrustRoots(gateway_id, receipt_keys=receipt_keys, checkpoint_key=checkpoint_key, trust_on_first_use=trust_on_first_use)
         context = ssl.create_default_context(cafile=str(ca))
         context.load_cert_chain(str(cert), str(key))
         self._http_options: dict[str, Any] = {
@@ -55,11 +64,12 @@ class _Settings:
             "auth": RequestSigner.from_key_file(unit_id, signing_key, gateway_id, signing_kid),
             "headers": {"Accept": "application/json"},
         }
-        self.receipts = ReceiptChecker(gateway_id, unit_id)  # verifies receipts with the gateway's JWKS
+        self.receipts = ReceiptChecker(gateway_id, unit_id, trust)
 
     @classmethod
     def from_pki_dir(cls, base_url: str, unit_id: str, pki_dir: Path, **options: Any):
-        """Credentials laid out as `gateway pki init` makes them (ca.pem, <id>.pem/.key, <id>-signing.key)."""
+        """Credentials laid out as `gateway pki init` makes them (ca.pem, <id>.pem/.key, <id>-signing.key);
+        the trust roots are still given in `options`."""
         return cls(
             base_url, unit_id, ca=pki_dir / "ca.pem", cert=pki_dir / f"{unit_id}.pem",
             key=pki_dir / f"{unit_id}.key", signing_key=pki_dir / f"{unit_id}-signing.key", **options,
@@ -67,7 +77,7 @@ class _Settings:
 
 
 class GatewayClient(_Settings, Operations):
-    """Blocking client. Writes return `Accepted(value, receipt)`; errors raise `GatewayError` subclasses."""
+    """Blocking client. Writes return `Accepted(value, receipt, deferred)`; errors raise `GatewayError` subclasses."""
 
     def __init__(self, base_url: str, unit_id: str, **options: Any) -> None:
         super().__init__(base_url, unit_id, **options)

@@ -19,7 +19,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from gateway.security.signers import EDDSA, KeySigner, expect
+from imr_alomrane_gateway_client.signers import EDDSA, KeySigner, expect
 
 ED25519 = 0x01  # signed-note signature type
 COSIGNATURE_V1 = 0x04  # tlog-cosignature, Ed25519

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.contract.common import Problem
+from imr_alomrane_gateway_client.contract.common import Problem
 
 
 class GatewayError(Exception):
@@ -55,6 +55,12 @@ class TransitionRefused(Conflict):
 
 class ReceiptInvalid(Exception):
     """The gateway's answer came without a receipt that verifies: do not treat the write as proven."""
+
+
+class UnknownGatewayKey(ReceiptInvalid):
+    """The receipt is signed with a key the pinned key history does not announce: the gateway changed
+    keys unannounced (or is not the gateway). The write may well be stored: once the new key is pinned,
+    a retry with the same Idempotency-Key gets its receipt."""
 
 
 class DocumentCorrupted(Exception):

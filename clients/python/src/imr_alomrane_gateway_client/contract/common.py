@@ -9,7 +9,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
-from gateway.domain.names import hidden_character
+from imr_alomrane_gateway_client.names import hidden_character
 
 T = TypeVar("T")
 
@@ -53,7 +53,7 @@ def _visible(value: str) -> str:
 
 def visible_name(max_length: int) -> Any:
     """A name a person reads (a complainant's, a place's, an institution's): kept exactly as sent,
-    every character visible (gateway.domain.names)."""
+    every character visible (imr_alomrane_gateway_client.names)."""
     return Annotated[str, StringConstraints(min_length=1, max_length=max_length), AfterValidator(_visible), Field(
         description="Kept exactly as sent. No control, format or invisible character (Unicode category C, U+2028, U+2029): "
         "no bidirectional control, zero-width space or soft hyphen; U+200C and U+200D only where RFC 5892 (CONTEXTJ) allows them.",

@@ -2,8 +2,8 @@
 
 from pydantic import BaseModel, Field
 
-from gateway.domain.regions import Region
-from gateway.domain.vocabulary import Role
+from imr_alomrane_gateway_client.regions import Region
+from imr_alomrane_gateway_client.vocabulary import Role
 
 
 class UnitOut(BaseModel):

@@ -7,10 +7,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, EmailStr, Field, StringConstraints, ValidationInfo, field_validator
 
-from gateway.contract.common import Input, InstitutionId, Timestamp, text, visible_name
-from gateway.domain.lifecycle import KINDS_WITH_DEADLINE, KINDS_WITH_OUTCOME
-from gateway.domain.regions import Region
-from gateway.domain.vocabulary import CaseStatus, Language, MessageKind, Outcome, Subject
+from imr_alomrane_gateway_client.contract.common import Input, InstitutionId, Timestamp, text, visible_name
+from imr_alomrane_gateway_client.regions import Region
+from imr_alomrane_gateway_client.vocabulary import KINDS_WITH_DEADLINE, KINDS_WITH_OUTCOME, CaseStatus, Language, MessageKind, Outcome, Subject
 
 Reference = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9/_.-]{0,63}$")]
 Cin = Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,2}[0-9]{1,7}$")]

@@ -5,7 +5,7 @@ skips a byte order mark and lets `surrogatepass` through; it keeps the last of t
 name (other readers keep the first, or refuse); it reads `NaN` and `Infinity`; and it turns a
 `\\ud800` escape into a string that UTF-8 cannot encode. Evidence is kept as bytes and read again
 elsewhere, so anything two readers could read differently is refused here. Used for request bodies
-(gateway.api.bodies) and for the header and claims of a JWS (gateway.security.signing). Pure.
+(gateway.api.bodies) and for the header and claims of a JWS (imr_alomrane_gateway_client.signing). Pure.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from gateway.contract.common import InstitutionId
-from gateway.domain.regions import Region
+from imr_alomrane_gateway_client.contract.common import InstitutionId
+from imr_alomrane_gateway_client.regions import Region
 
 
 class CheckpointOut(BaseModel):

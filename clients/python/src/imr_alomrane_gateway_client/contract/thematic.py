@@ -7,11 +7,10 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, field_validator
 
-from gateway.contract.cases import HousingProject, HousingProjectOut, SignedRequestOut, required_for
-from gateway.contract.common import Input, InstitutionId, Timestamp, text
-from gateway.domain.regions import Region
-from gateway.domain.thematic import KINDS_ON_A_COMMITMENT, KINDS_WITH_DUE_DATE
-from gateway.domain.vocabulary import Subject, ThematicMessageKind, ThematicStatus
+from imr_alomrane_gateway_client.contract.cases import HousingProject, HousingProjectOut, SignedRequestOut, required_for
+from imr_alomrane_gateway_client.contract.common import Input, InstitutionId, Timestamp, text
+from imr_alomrane_gateway_client.regions import Region
+from imr_alomrane_gateway_client.vocabulary import KINDS_ON_A_COMMITMENT, KINDS_WITH_DUE_DATE, Subject, ThematicMessageKind, ThematicStatus
 
 MessageId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
 

@@ -11,7 +11,7 @@ read (`b64`, `crit`).
 The gateway keeps each request's JWS as evidence that the recipient verifies later, with another
 library. So a token is accepted only in the one form every conforming reader reads alike: three
 base64url segments without padding, whitespace or any other character, whose header and claims
-are strict UTF-8 JSON objects (gateway.strict_json). python-jose would read more (padding,
+are strict UTF-8 JSON objects (imr_alomrane_gateway_client.strict_json). python-jose would read more (padding,
 whitespace, `+` and `/`, and JSON Python reads but others do not): the token is parsed once here,
 strictly, and python-jose's key checks the signature over the exact signing input.
 
@@ -34,8 +34,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from jose import jwk, jws
 from jose.backends.base import Key
 
-from gateway import strict_json
-from gateway.security.signers import ES256, Es256Key, KeySigner, expect
+from imr_alomrane_gateway_client import strict_json
+from imr_alomrane_gateway_client.signers import ES256, Es256Key, KeySigner, expect
 
 ALGORITHM = ES256
 SIGNATURE_HEADER = "Request-Signature"
@@ -121,7 +121,7 @@ class _SignerKey(Key):
 
 @dataclass(frozen=True)
 class Signer:
-    """An ES256 signing key with its key id; what signs is built once (gateway.security.signers)."""
+    """An ES256 signing key with its key id; what signs is built once (imr_alomrane_gateway_client.signers)."""
 
     kid: str
     key: Key

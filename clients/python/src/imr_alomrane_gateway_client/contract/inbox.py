@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from gateway.domain.vocabulary import CaseStatus, InboxEventKind, ThematicStatus
+from imr_alomrane_gateway_client.vocabulary import CaseStatus, InboxEventKind, ThematicStatus
 
 
 class InboxEventOut(BaseModel):

@@ -1,5 +1,5 @@
 """What the sync and async clients share: every operation, defined once as a `Call`, and how an
-answer is checked (problems become exceptions, receipts are verified against the gateway's JWKS).
+answer is checked (problems become exceptions, receipts are verified against the pinned trust roots).
 
 A client only supplies `_run(call)`: the sync one returns the result, the async one a coroutine."""
 
@@ -19,35 +19,35 @@ from typing import Any, BinaryIO, Generic, TypeVar
 import httpx
 from pydantic import BaseModel, TypeAdapter
 
-from gateway.client.errors import DocumentCorrupted, LedgerInconsistent, ReceiptInvalid, error_for
-from gateway.contract.cases import CaseCreate, CaseDetail, CaseSummary, MessageCreate, MessageOut, TransferCreate
-from gateway.contract.common import Page, Problem
-from gateway.contract.documents import DocumentOut
-from gateway.domain.documents import attachment_header
-from gateway.contract.inbox import InboxEventOut
-from gateway.contract.institutions import InstitutionOut, UnitOut
-from gateway.contract.receipts import ReceiptOut
-from gateway.contract.thematic import (
+from imr_alomrane_gateway_client.errors import DocumentCorrupted, GatewayError, LedgerInconsistent, ReceiptInvalid, UnknownGatewayKey, error_for
+from imr_alomrane_gateway_client.contract.cases import CaseCreate, CaseDetail, CaseSummary, MessageCreate, MessageOut, TransferCreate
+from imr_alomrane_gateway_client.contract.common import Page, Problem
+from imr_alomrane_gateway_client.contract.documents import DocumentOut
+from imr_alomrane_gateway_client.contract.documents import attachment_header
+from imr_alomrane_gateway_client.contract.inbox import InboxEventOut
+from imr_alomrane_gateway_client.contract.institutions import InstitutionOut, UnitOut
+from imr_alomrane_gateway_client.contract.keys import KeyHistoryOut
+from imr_alomrane_gateway_client.contract.receipts import ReceiptOut
+from imr_alomrane_gateway_client.contract.thematic import (
     ThematicFileCreate,
     ThematicFileDetail,
     ThematicFileSummary,
     ThematicMessageCreate,
     ThematicMessageOut,
 )
-from gateway.ledger import merkle
-from gateway.ledger.checkpoint import Checkpoint, NoteVerifier, open_checkpoint
-from gateway.ledger.entry import Entry
-from gateway.security.signing import (
+from imr_alomrane_gateway_client.ledger import merkle
+from imr_alomrane_gateway_client.ledger.checkpoint import Checkpoint, open_checkpoint
+from imr_alomrane_gateway_client.ledger.entry import Entry
+from imr_alomrane_gateway_client.signing import (
     RECEIPT_HEADER,
     SIGNATURE_HEADER,
     CompactJws,
     SignatureRejected,
-    VerificationKey,
     content_digest,
-    keys_from_jwks,
     sha256_field,
     verify_receipt,
 )
+from imr_alomrane_gateway_client.trust import FIRST_USE_PATH, TrustRoots
 
 T = TypeVar("T")
 RETRYABLE_STATUS = frozenset({502, 503, 504})
@@ -57,6 +57,7 @@ RETRYABLE_STATUS = frozenset({502, 503, 504})
 class Receipt:
     token: str
     claims: dict[str, Any]
+    replayed: bool = False  # stored for an earlier attempt with the same Idempotency-Key, not one of this client's
 
     @property
     def id(self) -> str:
@@ -65,10 +66,18 @@ class Receipt:
 
 @dataclass(frozen=True)
 class Accepted(Generic[T]):
-    """What a write returns: the resource, and the gateway's signed receipt for it."""
+    """What a write returns: the resource, and the gateway's signed receipt for it, verified. The
+    write stands whatever comes after: a later step that failed is `deferred`, never raised."""
 
     value: T
     receipt: Receipt
+    deferred: Exception | None = None  # why the ledger this receipt shows is not yet proven to extend the one seen before
+
+    @property
+    def consistent(self) -> bool:
+        """Whether the receipt's checkpoint is proven consistent with every one this client saw
+        (if not, `deferred` says why; `check_consistency()` tries again)."""
+        return self.deferred is None
 
 
 CHUNK_BYTES = 256 * 1024
@@ -136,6 +145,15 @@ def backoff(attempt: int, base: float = 0.2, cap: float = 5.0) -> float:
     return random.uniform(0, min(cap, base * 2**attempt))
 
 
+def retry_delay(outcome: Outcome, attempt: int, max_retry_after: float) -> float:
+    """What the gateway asks for (`Retry-After` in seconds, with a 503 or 429), at most
+    `max_retry_after`; otherwise the backoff."""
+    asked = outcome.headers.get("Retry-After") if isinstance(outcome, httpx.Response) else None
+    if asked is not None and asked.strip().isdigit():
+        return min(float(asked), max_retry_after)
+    return backoff(attempt)
+
+
 class Operations:
     """The gateway's API v1, one method per operation. A client provides `_drive(steps)`, which
     performs a conversation's requests (blocking or async); `_run(call)` is one call's conversation."""
@@ -145,12 +163,19 @@ class Operations:
     http: httpx.Client | httpx.AsyncClient
     receipts: ReceiptChecker
     retries: int
+    max_retry_after: float
 
     def _drive(self, steps: Steps) -> Any:  # provided by the clients
         raise NotImplementedError
 
     def _run(self, call: Call[Any]) -> Any:
-        return self._drive(conversation(call, self.http, self.receipts, self.retries))
+        return self._drive(conversation(call, self.http, self.receipts, self.retries, self.max_retry_after))
+
+    def check_consistency(self):
+        """Prove that every checkpoint a receipt showed and no proof linked yet (what a write's
+        `deferred` left open) is consistent with the latest one proven; raises LedgerInconsistent if
+        one is not, or the transport error if the gateway cannot be reached. Returns the checkpoint now trusted."""
+        return self._drive(consistency_check(self.http, self.receipts))
 
     def audit_entries(self, start: int = 0, end: int | None = None):
         """Re-check the ledger entries this institution can read against the latest checkpoint it
@@ -238,6 +263,10 @@ class Operations:
 
     def jwks(self):
         return self._run(Call("GET", "/.well-known/jwks.json", lambda document: document))
+
+    def key_history(self):
+        """Every key the gateway ever published (GET /v1/keys/history): what to review, then pin as `receipt_keys`."""
+        return self._run(Call("GET", "/v1/keys/history", _model(KeyHistoryOut)))
 
 
 def _upload(path: str, source: bytes | Path, filename: str | None, idempotency_key: str | None) -> Call[DocumentOut]:
@@ -334,50 +363,60 @@ def should_retry(outcome: httpx.Response | Exception) -> bool:
 
 
 class ReceiptChecker:
-    """Verifies receipts against the gateway's published keys (fetched once, refreshed on an unknown
-    kid), and the ledger proof they carry; remembers the latest checkpoint it has seen."""
+    """Verifies receipts against the pinned trust roots (TrustRoots), and the ledger proof they
+    carry; remembers the latest checkpoint proven consistent, and those receipts showed that are still to prove."""
 
-    def __init__(self, gateway_id: str, unit_id: str) -> None:
-        self.gateway_id, self.unit_id = gateway_id, unit_id
-        self.keys: dict[str, VerificationKey] = {}
-        self.log: NoteVerifier | None = None
+    def __init__(self, gateway_id: str, unit_id: str, trust: TrustRoots) -> None:
+        self.gateway_id, self.unit_id, self.trust = gateway_id, unit_id, trust
         self.latest: Checkpoint | None = None
+        self.pending: list[Checkpoint] = []  # seen in receipts, not yet proven consistent with `latest`
 
-    def needs_keys(self, token: str) -> bool:
-        """A receipt that is not canonical needs no keys: verifying it says why it is refused."""
+    def knows_key(self, token: str) -> bool:
+        """Whether a pinned key is the one the receipt names, reading the pins again if not (a file
+        may announce a new key now). A receipt that is not canonical is let through: verifying it
+        says why it is refused."""
         try:
-            return CompactJws.parse(token).key_from(self.keys) is None
+            parsed = CompactJws.parse(token)
         except ValueError:
-            return False
+            return True
+        if parsed.key_from(self.trust.receipts) is None:
+            self.trust.reload()
+        return parsed.key_from(self.trust.receipts) is not None
 
-    def load(self, jwks: dict[str, Any]) -> None:
-        self.keys = keys_from_jwks(jwks)
-        note_keys = [k["note_key"] for k in jwks.get("keys", []) if k.get("owner") == self.gateway_id and "note_key" in k]
-        self.log = NoteVerifier.from_key_string(note_keys[0]) if note_keys else None
-
-    def ledger_claim(self, receipt: Receipt, signatures_sent: list[str], body_digest: str) -> Checkpoint:
-        """Check the receipt's ledger entry is this request, included in a checkpoint the gateway signed."""
+    def ledger_claim(self, receipt: Receipt, body_digest: str) -> Checkpoint:
+        """Check the receipt's ledger entry is this request, included in a checkpoint the pinned key signed."""
         claim = receipt.claims.get("ledger")
-        if not isinstance(claim, dict) or self.log is None:
+        if not isinstance(claim, dict):
             raise ReceiptInvalid("the receipt carries no ledger proof")
         try:
             entry = Entry.from_dict(claim["entry"])
-            checkpoint = open_checkpoint(claim["checkpoint"], self.log)
+            checkpoint = self.opened(claim["checkpoint"])
             proof = [base64.b64decode(node) for node in claim["inclusion"]]
             merkle.verify_inclusion(entry.leaf_hash(), claim["index"], checkpoint.size, proof, checkpoint.root_hash)
         except (KeyError, TypeError, ValueError) as exc:
             raise ReceiptInvalid(f"the receipt's ledger proof does not verify: {exc}") from exc
-        if entry.payload_digest != body_digest or entry.signature_digest not in {content_digest(s.encode()) for s in signatures_sent}:
+        if entry.payload_digest != body_digest or entry.signature_digest != receipt.claims.get("sig_dig"):
             raise ReceiptInvalid("the ledger entry is not this request")
         return checkpoint
 
+    def opened(self, note: str) -> Checkpoint:
+        """A checkpoint signed with the pinned verifier key (read again once if it does not verify:
+        the key is the log's identity, which changes only when the pin does)."""
+        try:
+            return open_checkpoint(note, self.trust.log)
+        except ValueError:
+            self.trust.reload()
+            return open_checkpoint(note, self.trust.log)
+
     def consistency_needed(self, checkpoint: Checkpoint) -> tuple[int, int] | None:
-        """The (first, second) sizes to prove, if this checkpoint is not the one last seen."""
+        """The (first, second) sizes to prove, if this checkpoint is not the one last proven."""
         if self.latest is None or checkpoint.size == self.latest.size:
             if self.latest is not None and checkpoint.root_hash != self.latest.root_hash:
                 raise LedgerInconsistent(f"two different roots for tree size {checkpoint.size}")
             self.latest = self.latest or checkpoint
             return None
+        if checkpoint not in self.pending:
+            self.pending.append(checkpoint)
         return tuple(sorted((self.latest.size, checkpoint.size)))  # type: ignore[return-value]
 
     def accept_consistency(self, checkpoint: Checkpoint, proof_document: dict[str, Any]) -> None:
@@ -388,15 +427,28 @@ class ReceiptChecker:
         except (KeyError, TypeError, ValueError) as exc:
             raise LedgerInconsistent(f"checkpoint {checkpoint.size} does not extend checkpoint {self.latest.size}: {exc}") from exc
         self.latest = newer
+        self.pending = [unproven for unproven in self.pending if unproven not in (older, newer)]
 
     def verify(self, token: str) -> dict[str, Any]:
-        """The claims of a receipt fetched later (GET /v1/receipts/…), if a published gateway key signed it."""
+        """The claims of a receipt (also one fetched later, GET /v1/receipts/…), if a pinned gateway
+        key signed it while the pinned key history still trusted that key."""
+        if not self.knows_key(token):
+            kid = CompactJws.parse(token).header.get("kid")
+            raise UnknownGatewayKey(f"the receipt is signed with key {kid!r}, which the pinned key history does not announce: "
+                                    "pin the key history the gateway's operators publish (GET /v1/keys/history)")
         try:
-            return verify_receipt(token, self.keys, self.gateway_id)
+            claims = verify_receipt(token, self.trust.receipts, self.gateway_id)
         except (SignatureRejected, ValueError) as exc:
             raise ReceiptInvalid(f"the receipt does not verify: {exc}") from exc
+        key = CompactJws.parse(token).key_from(self.trust.receipts)
+        if key.revoked or (key.not_after and not (isinstance(claims.get("iat"), int) and claims["iat"] <= key.not_after.timestamp())):
+            raise ReceiptInvalid(f"the receipt is signed with key {key.kid!r}, which the pinned key history no longer trusted then")
+        return claims
 
     def check(self, response: httpx.Response, signatures_sent: list[str]) -> Receipt:
+        """The receipt of this request: for this unit, body, method and path. It covers one of the
+        signatures this client sent, or else (a retry whose first attempt another process made) it is
+        the receipt the gateway stored for this Idempotency-Key, which it replays only for this body."""
         token = response.headers.get(RECEIPT_HEADER)
         if not token:
             raise ReceiptInvalid("the gateway accepted the write but sent no receipt")
@@ -404,11 +456,12 @@ class ReceiptChecker:
         request = response.request
         if claims.get("sub") != self.unit_id or claims.get("req_dig") != request.headers.get("Content-Digest"):
             raise ReceiptInvalid("the receipt is not for this request")
-        if claims.get("sig_dig") not in {content_digest(signature.encode()) for signature in signatures_sent}:
-            raise ReceiptInvalid("the receipt does not cover the signature this client sent")
         if claims.get("htm") != request.method or claims.get("htu") != request.url.raw_path.decode("ascii"):
             raise ReceiptInvalid("the receipt names another method or path")
-        return Receipt(token, claims)
+        covered = claims.get("sig_dig") in {content_digest(signature.encode()) for signature in signatures_sent}
+        if not covered and not request.headers.get("Idempotency-Key"):
+            raise ReceiptInvalid("the receipt does not cover the signature this client sent")
+        return Receipt(token, claims, replayed=not covered)
 
 
 @dataclass(frozen=True)
@@ -431,11 +484,17 @@ def _answer(outcome: Outcome | None) -> Any:
     return outcome.json()
 
 
+def first_use(http, checker: ReceiptChecker) -> Steps:
+    """Pin the gateway's keys as it serves them now, if this client was told to trust on first use
+    and has not yet: before a write is sent, so that a failure here is not an accepted write's."""
+    if checker.trust.first_use_pending:
+        checker.trust.first_use(_answer((yield _get(http, FIRST_USE_PATH))))
+
+
 def entries_audit(http, checker: ReceiptChecker, start: int, end: int | None) -> Steps:
-    if checker.log is None:
-        checker.load(_answer((yield _get(http, "/.well-known/jwks.json"))))
+    yield from first_use(http, checker)
     if checker.latest is None:
-        checker.latest = open_checkpoint(_answer((yield _get(http, "/v1/ledger/checkpoint")))["note"], checker.log)
+        checker.latest = checker.opened(_answer((yield _get(http, "/v1/ledger/checkpoint")))["note"])
     trusted = checker.latest
     entries = _answer((yield _get(http, "/v1/ledger/entries", start=start, end=min(end or trusted.size, trusted.size))))
     for item in entries:
@@ -448,10 +507,34 @@ def entries_audit(http, checker: ReceiptChecker, start: int, end: int | None) ->
     return len(entries)
 
 
-def conversation(call: Call[Any], http: httpx.Client | httpx.AsyncClient, checker: ReceiptChecker, retries: int) -> Steps:
+def consistency(http, checker: ReceiptChecker, checkpoint: Checkpoint) -> Steps:
+    """Prove `checkpoint` extends (or is extended by) the latest one proven; raises what went wrong."""
+    sizes = checker.consistency_needed(checkpoint)
+    if sizes is None:
+        return
+    proof = yield _get(http, "/v1/ledger/proof/consistency", first=sizes[0], second=sizes[1])
+    if isinstance(proof, Exception):
+        raise proof
+    if not proof.is_success:  # the gateway cannot link what this client saw to what it shows now
+        raise LedgerInconsistent(f"no consistency proof between tree sizes {sizes[0]} and {sizes[1]} ({proof.status_code})")
+    checker.accept_consistency(checkpoint, proof.json())
+
+
+def consistency_check(http, checker: ReceiptChecker) -> Steps:
+    for unproven in list(checker.pending):
+        yield from consistency(http, checker, unproven)
+    return checker.latest
+
+
+def conversation(call: Call[Any], http: httpx.Client | httpx.AsyncClient, checker: ReceiptChecker, retries: int,
+                 max_retry_after: float) -> Steps:
     """The whole exchange for one call, without I/O: it yields requests to send (and pauses), and
     receives what came back. Writes always carry an Idempotency-Key, so every retry is safe; each
-    attempt is signed afresh (new jti), and the receipt may cover any attempt's signature."""
+    attempt is signed afresh (new jti), and the receipt may cover any attempt's signature, or an
+    earlier process's (the gateway replays the receipt it stored for the key). Once the receipt
+    verifies, the write is accepted: the consistency proof that follows can only be deferred."""
+    if call.is_write:
+        yield from first_use(http, checker)
     signatures: list[str] = []
     attempt = 0
     while True:
@@ -460,7 +543,7 @@ def conversation(call: Call[Any], http: httpx.Client | httpx.AsyncClient, checke
         if request.headers.get(SIGNATURE_HEADER):
             signatures.append(request.headers[SIGNATURE_HEADER])
         if attempt < retries and should_retry(outcome):
-            yield Sleep(backoff(attempt))
+            yield Sleep(retry_delay(outcome, attempt, max_retry_after))
             attempt += 1
             continue
         break
@@ -470,21 +553,10 @@ def conversation(call: Call[Any], http: httpx.Client | httpx.AsyncClient, checke
     value = call.parse(outcome.json())
     if not call.is_write:
         return value
-    token = outcome.headers.get(RECEIPT_HEADER)
-    if token and checker.needs_keys(token):
-        keys = yield http.build_request("GET", "/.well-known/jwks.json")
-        if isinstance(keys, Exception):
-            raise keys
-        raise_for_problem(keys)
-        checker.load(keys.json())
     receipt = checker.check(outcome, signatures)
-    checkpoint = checker.ledger_claim(receipt, signatures, outcome.request.headers["Content-Digest"])
-    sizes = checker.consistency_needed(checkpoint)
-    if sizes is not None:
-        proof = yield http.build_request("GET", "/v1/ledger/proof/consistency", params={"first": sizes[0], "second": sizes[1]})
-        if isinstance(proof, Exception):
-            raise proof
-        if not proof.is_success:  # the gateway cannot link what this client saw to what it shows now
-            raise LedgerInconsistent(f"no consistency proof between tree sizes {sizes[0]} and {sizes[1]} ({proof.status_code})")
-        checker.accept_consistency(checkpoint, proof.json())
+    checkpoint = checker.ledger_claim(receipt, outcome.request.headers["Content-Digest"])
+    try:
+        yield from consistency(http, checker, checkpoint)
+    except (LedgerInconsistent, GatewayError, httpx.TransportError) as deferred:
+        return Accepted(value, receipt, deferred)
     return Accepted(value, receipt)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import quote
 
 from pydantic import BaseModel, Field
 
@@ -28,3 +29,10 @@ class DocumentOut(BaseModel):
         description="The sender's request JWS: its `dig` claim is `digest`, its `hdr` claim the digest of `disposition`."
     )
     content: str = Field(description="Where to download the bytes (supports Range).")
+
+
+def attachment_header(filename: str) -> str:
+    """RFC 6266: an ASCII fallback for old readers and the exact name in RFC 8187 encoding. The
+    SDK sends a document's name this way (headers stay out of URLs, hence out of access logs)."""
+    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
