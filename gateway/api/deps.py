@@ -195,19 +195,34 @@ def _signed_write(request: Request, body: bytes | None, digest: str, caller: Par
 async def get_exchange(request: Request, caller: CurrentInstitution, runtime: WritableRuntime,
                        body: Annotated[bytes, Depends(raw_body)]) -> Exchange:
     """The caller first: a request refused for its certificate or its rate, or while writes are
-    suspended, is not read."""
-    return _signed_write(request, body, content_digest(body), caller, runtime)
+    suspended, is not read. A `Content-Digest` sent with the body must be the body's."""
+    digest = content_digest(body)
+    declared = declared_digest(request, caller, runtime)
+    if declared is not None and declared != digest:
+        _refuse_a_bad_signature(request, caller, runtime)
+        raise ProblemError("content-digest-mismatch", "the SHA-256 of the body received is not its Content-Digest")
+    return _signed_write(request, body, digest, caller, runtime)
 
 
 async def get_streamed_exchange(request: Request, caller: CurrentInstitution, runtime: WritableRuntime) -> Exchange:
     """For a body too large to hold: the signature covers the declared `Content-Digest`, which the
     endpoint checks against the bytes as they arrive."""
-    declared = request.headers.get("content-digest")
-    digest = parse_content_digest(declared) if declared is not None else None
+    digest = declared_digest(request, caller, runtime)
     if digest is None:
         _refuse_a_bad_signature(request, caller, runtime)
         raise ProblemError("content-digest-required", "send the body's SHA-256 as Content-Digest: sha-256=:<base64>: (RFC 9530)")
     return _signed_write(request, None, digest, caller, runtime)
+
+
+def declared_digest(request: Request, caller: Party, runtime: Runtime) -> str | None:
+    """The sha-256 member of the request's `Content-Digest`, if it sent one (400
+    content-digest-malformed if that member is not well formed, once its signature holds)."""
+    declared = request.headers.get("content-digest")
+    try:
+        return parse_content_digest(declared) if declared is not None else None
+    except ValueError as malformed:
+        _refuse_a_bad_signature(request, caller, runtime)
+        raise ProblemError("content-digest-malformed", f"Content-Digest: {malformed}") from None
 
 
 def _refuse_a_bad_signature(request: Request, caller: Party, runtime: Runtime) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
 
+from gateway.contract.common import utc_text
 from gateway.domain.party import Party
 from gateway.problems import ProblemError
 from gateway.security.keys import KeyRing
@@ -46,7 +47,7 @@ def issue(
             "resource": resource,
             "sig_dig": content_digest(signature.encode()),
             "iat": int(now.timestamp()),
-            "at": now.isoformat(),
+            "at": utc_text(now),
             **claims,
         },
         RECEIPT_TYPE,

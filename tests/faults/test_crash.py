@@ -26,7 +26,7 @@ import pytest
 
 from gateway import samples
 from gateway.client import CaseCreate, Conflict, GatewayClient, LedgerInconsistent, MessageCreate, ReceiptInvalid, ServerError
-from gateway.client.core import Call, Upload, raise_for_problem
+from gateway.client.core import Call, Upload, inbox_resume, raise_for_problem
 from gateway.contract.cases import CaseDetail, MessageOut
 from gateway.contract.documents import DocumentOut
 from gateway.contract.inbox import InboxEventOut
@@ -218,10 +218,10 @@ def inbox_reader(client: GatewayClient, journal: Journal, stop: threading.Event)
     """Read the inbox from where it left off and acknowledge each event, each with its own key."""
     cursor = None
     for _ in range(MAX_OPERATIONS_PER_THREAD):
-        page = read(lambda: client.inbox_page(after=cursor, limit=20))
+        page = read(lambda: client.inbox_page(cursor=cursor, limit=20))
         for event in page.items:
             perform(ack(client, journal, event.id), journal)
-        cursor = page.next_cursor
+        cursor = inbox_resume(page, cursor)
         if not page.items:
             if stop.is_set():
                 return
