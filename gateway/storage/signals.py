@@ -41,6 +41,11 @@ class InboxSignals:
         for loop, event in woken:
             _wake(loop, event)
 
+    def waiting(self, unit_id: str) -> int:
+        """How many reads wait on `unit_id`'s inbox in this process now."""
+        with self._lock:
+            return len(self._waiters.get(unit_id, ()))
+
     async def first_found(self, unit_id: str, look: Callable[[], Awaitable[list[T]]], seconds: float, every: float) -> list[T]:
         """What `look` finds: at once if it finds something, else once something commits for
         `unit_id`'s inbox (looking again every `every` seconds), or nothing after `seconds`."""
