@@ -337,6 +337,8 @@ def verify_request(
     claims = parsed.claims
     expected = {"iss": unit_id, "aud": audience, "htm": method.upper(), "htu": target}
     wrong = sorted(name for name, value in expected.items() if claims.get(name) != value)
+    if wrong:
+        raise SignatureRejected("signature-request-mismatch", f"claims that do not match this request: {', '.join(wrong)}")
     signed_digests = {"dig": claims.get("dig")}
     if isinstance(claims.get("hdr"), dict):
         signed_digests |= {f"hdr.{name}": value for name, value in claims["hdr"].items()}
@@ -344,9 +346,7 @@ def verify_request(
         if (why := digest_form_problem(value)) is not None:
             raise SignatureRejected("signature-digest-malformed", f"{name}: {why}")
     if (claims.get("hdr") or {}) != header_digests(headers or {}):
-        wrong.append("hdr")
-    if wrong:
-        raise SignatureRejected("signature-request-mismatch", f"claims that do not match this request: {', '.join(wrong)}")
+        raise SignatureRejected("signature-request-mismatch", "claims that do not match this request: hdr")
     if claims.get("dig") != digest:
         raise SignatureRejected("signature-digest-mismatch", "dig is not the SHA-256 digest of the body received")
     iat, jti = claims.get("iat"), claims.get("jti")

@@ -33,7 +33,15 @@ CURSOR_HELP = ("The `next_cursor` of the previous page, or the `seq` of the last
                "the events after seq 17).")
 
 
-@router.get("", summary="Events addressed to your unit (or, for a head office, to one of its units), oldest first")
+_HEADERS = {
+    "Link": "`<…>; rel=\"next\"` while more events are waiting",
+    "Deprecation": "Only when the deprecated `after` was used: `@1796083200` (RFC 9745)",
+    "Sunset": "Only when the deprecated `after` was used: until when it is answered (RFC 8594)",
+}
+
+
+@router.get("", summary="Events addressed to your unit (or, for a head office, to one of its units), oldest first",
+            responses={200: {"headers": {name: {"description": text, "schema": {"type": "string"}} for name, text in _HEADERS.items()}}})
 async def list_events(
     request: Request,
     response: Response,
