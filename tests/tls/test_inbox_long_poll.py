@@ -10,9 +10,11 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 
 import httpx
 
+from gateway import jobs
 from gateway.app import create_app
 from gateway.client import GatewayClient
 from gateway.domain.events import Side
@@ -79,6 +81,18 @@ def test_an_event_another_process_commits_is_found_on_the_next_look(settings, te
         answer = read.result(timeout=10)
         assert time.monotonic() - started < 3
         assert [e["seq"] for e in answer.json()["items"]] == [seq + 1]
+
+
+def test_a_reminder_this_process_sends_wakes_its_recipients_waiting_read(settings, test_pki):
+    with gateway(settings, inbox_repoll_seconds=60) as (url, state), client(url, test_pki, "al-omrane") as omrane, \
+            client(url, test_pki, "imr") as imr, ThreadPoolExecutor(1) as pool:
+        case = imr.post("/v1/cases", json=case_payload()).json()
+        seq = max([e["seq"] for e in omrane.get("/v1/inbox").json()["items"]], default=0)
+        [read] = waiting(state, pool, lambda: omrane.get("/v1/inbox", params={"cursor": str(seq), "wait": 20}))
+        escalated = datetime.fromisoformat(case["times"]["deadline"]) + timedelta(days=settings.escalation_days + 1)
+        assert jobs.send_reminders(state.runtime, now=escalated) >= 1  # the head office's escalation among them
+        answer = read.result(timeout=5)
+        assert [e["kind"] for e in answer.json()["items"]] == ["reminder"]
 
 
 def test_a_wait_ends_empty_at_its_time_or_the_gateways_maximum(settings, test_pki):
