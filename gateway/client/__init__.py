@@ -7,7 +7,7 @@ and verifies every receipt. Sync (`GatewayClient`) and async (`AsyncGatewayClien
         print(accepted.value.id, accepted.receipt.id)
 """
 
-from gateway.client.core import Accepted, Downloaded, Receipt
+from gateway.client.core import Accepted, Downloaded, Receipt, inbox_resume
 from gateway.client.errors import (
     BadRequest,
     Conflict,
@@ -35,5 +35,5 @@ __all__ = [
     "Forbidden", "GatewayClient",
     "GatewayError", "HousingProject", "LedgerInconsistent", "MessageCreate", "NotFound", "PayloadTooLarge", "PreconditionFailed", "Receipt",
     "ReceiptInvalid", "ServerError", "SignatureRefused", "ThematicFileCreate", "ThematicMessageCreate", "TransitionRefused",
-    "Unauthenticated", "UnsupportedDocument", "ValidationFailed",
+    "Unauthenticated", "UnsupportedDocument", "ValidationFailed", "inbox_resume",
 ]

@@ -26,7 +26,8 @@ import pytest
 
 from gateway import samples
 from gateway.client import CaseCreate, Conflict, GatewayClient, LedgerInconsistent, MessageCreate, ReceiptInvalid, ServerError
-from gateway.client.core import Call, Upload, inbox_resume, raise_for_problem
+from gateway.client import inbox_resume
+from gateway.client.core import Call, Upload, raise_for_problem
 from gateway.contract.cases import CaseDetail, MessageOut
 from gateway.contract.documents import DocumentOut
 from gateway.contract.inbox import InboxEventOut
