@@ -115,7 +115,7 @@ class Tally:
 
 def _deliver(client: GatewayClient, tally: Tally) -> None:
     """What a back-end does on each poll: read the inbox and acknowledge every event."""
-    for event in list(client.iter_inbox(after=getattr(client, "inbox_cursor", None))):
+    for event in list(client.iter_inbox(getattr(client, "inbox_cursor", None))):
         client.ack(event.id)
         tally.receipts += 1
 

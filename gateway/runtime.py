@@ -47,6 +47,7 @@ from gateway.services.vault import Vault
 from gateway.storage.blobs import BlobStore
 from gateway.storage.engine import Database
 from gateway.storage.migrations import check_up_to_date
+from gateway.storage.signals import InboxSignals
 from gateway.storage.writers import PooledWriter, SerialWriter, Writer
 
 REGISTRY = "the institution registry (JSON; see README, The registry)"
@@ -78,6 +79,11 @@ class Runtime:
     def metrics(self) -> GatewayMetrics:
         """What this process counts (gateway.ops.metrics), served by the operations listener."""
         return GatewayMetrics()
+
+    @cached_property
+    def inbox_signals(self) -> InboxSignals:
+        """Wakes the inbox reads waiting in this process when a write delivers to their inbox."""
+        return InboxSignals()
 
     @cached_property
     def rate_limiter(self) -> RateLimiter:

@@ -43,6 +43,9 @@ ENGINES = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
 # What a child process imports: this checkout's server and client distribution, whatever the venv installed.
 CHECKOUT_PYTHONPATH = os.pathsep.join(str(Path(__file__).resolve().parents[1] / part) for part in ("", "clients/python/src"))
 UNLIMITED = {"rate_limit_unit_per_second": 0, "rate_limit_institution_per_second": 0}
+# For the schemathesis runs too: an inbox read answers at once, whatever `wait=` it generates
+# (each would otherwise hold the run for up to GATEWAY_INBOX_MAX_WAIT_SECONDS; tests/tls/test_inbox_long_poll.py waits).
+NO_LONG_POLLS = {"inbox_max_wait_seconds": 0}
 
 # A second respondent, to show that institutions only see their own cases.
 OTHER_RESPONDENT = ("ac-casa", Role.RESPONDENT, "Al Omrane Casablanca-Settat", "العمران الدار البيضاء سطات")

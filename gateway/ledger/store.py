@@ -96,6 +96,11 @@ class Ledger:
         self.origin, self.signer, self.publish = origin, signer, publish
         self._edge: tuple[int, dict[merkle.NodeId, bytes]] = (0, {})
 
+    def empty_checkpoint(self) -> str:
+        """The signed checkpoint of the empty tree, whose root is the hash of nothing (RFC 9162
+        §2.1.1). It is stored nowhere: Ed25519 signs deterministically, so it is the same note each time."""
+        return sign_note(Checkpoint(self.origin, 0, merkle.EMPTY_ROOT).body(), self.signer)
+
     def append(self, session: Session, event: NewEntry) -> Appended:
         seq = sequences.advance(session, SEQUENCE)
         entry = Entry(seq=seq, at=timestamp(datetime.now(UTC)), **dataclasses.asdict(event))

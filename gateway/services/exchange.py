@@ -133,6 +133,8 @@ class Exchange:
                 raise
             if appended is not None:
                 self.runtime.ledger.committed(appended)
+            if unit is not None and unit.notices:
+                self.runtime.inbox_signals.committed(notice.recipient.unit_id for notice in unit.notices)
             return Response(stored.body, status_code=stored.status_code, headers=stored.headers, media_type="application/json"), unit
         raise AssertionError("unreachable: the last attempt returns or raises")
 

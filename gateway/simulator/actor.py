@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from random import Random
 
-from gateway.simulator.sdk import DocumentCorrupted, GatewayClient, GatewayError, MessageCreate, ReceiptInvalid
+from gateway.simulator.sdk import DocumentCorrupted, GatewayClient, GatewayError, MessageCreate, ReceiptInvalid, inbox_resume
 from imr_alomrane_gateway_client.vocabulary import CaseStatus, InboxEventKind, Language, MessageKind, Role
 from gateway.simulator import material
 from gateway.simulator.scenarios import ATTACH, SCENARIOS, TRANSFER, Scenario, Step, next_step
@@ -172,9 +172,9 @@ class Actor:
         """The events of one inbox not seen yet. Each is taken once (by its seq), whether or not a
         caught-up page hands back a cursor."""
         while True:
-            page = self._patiently(lambda: self.client.inbox_page(after=self.inboxes[unit], unit=unit))
+            page = self._patiently(lambda: self.client.inbox_page(cursor=self.inboxes[unit], unit=unit))
             fresh = [event for event in page.items if event.seq > self.seen.get(unit, -1)]
-            self.inboxes[unit] = page.next_cursor or self.inboxes[unit]
+            self.inboxes[unit] = inbox_resume(page, self.inboxes[unit])
             if fresh:
                 self.seen[unit] = fresh[-1].seq
             yield from fresh

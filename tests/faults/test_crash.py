@@ -25,7 +25,7 @@ import httpx
 import pytest
 
 from gateway import samples
-from imr_alomrane_gateway_client import CaseCreate, Conflict, GatewayClient, LedgerInconsistent, MessageCreate, ReceiptInvalid, ServerError
+from imr_alomrane_gateway_client import CaseCreate, Conflict, GatewayClient, LedgerInconsistent, MessageCreate, ReceiptInvalid, ServerError, inbox_resume
 from imr_alomrane_gateway_client.core import Call, Upload
 from imr_alomrane_gateway_client.contract.cases import CaseDetail, MessageOut
 from imr_alomrane_gateway_client.contract.documents import DocumentOut
@@ -205,10 +205,10 @@ def inbox_reader(client: GatewayClient, journal: Journal, stop: threading.Event)
     """Read the inbox from where it left off and acknowledge each event, each with its own key."""
     cursor = None
     for _ in range(MAX_OPERATIONS_PER_THREAD):
-        page = read(lambda: client.inbox_page(after=cursor, limit=20))
+        page = read(lambda: client.inbox_page(cursor=cursor, limit=20))
         for event in page.items:
             perform(ack(client, journal, event.id), journal)
-        cursor = page.next_cursor
+        cursor = inbox_resume(page, cursor)
         if not page.items:
             if stop.is_set():
                 return

@@ -42,9 +42,9 @@ def test_a_whole_case_through_the_sdk_with_every_receipt_verified(sdk):
     assert imr.get_case(case_id).status == "closed"
     delivery = [r.kind for r in imr.receipts_for(f"/v1/cases/{case_id}")]
     assert delivery == ["acceptance", "delivery"]
-    later = list(omrane.iter_inbox(after=omrane.inbox_cursor))  # IMR's information_response and closure
+    later = list(omrane.iter_inbox(omrane.inbox_cursor))  # IMR's information_response and closure
     assert [e.seq for e in later] == [2, 3, 4, 5] and {e.case_id for e in later} == {case_id}
-    assert list(omrane.iter_inbox(after=omrane.inbox_cursor)) == []
+    assert list(omrane.iter_inbox(omrane.inbox_cursor)) == []
 
 
 def test_problems_become_typed_exceptions(sdk):

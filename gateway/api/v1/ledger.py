@@ -37,8 +37,9 @@ def key(caller: CurrentInstitution, keys: KeyRingDep) -> LedgerKeyOut:
 
 
 @router.get("/checkpoint", summary="The latest signed checkpoint (or the one of a given size)")
-def checkpoint(caller: CurrentInstitution, session: SessionDep, size: Size | None = None) -> CheckpointOut:
-    found, note = service.checkpoint(session, size)
+def checkpoint(caller: CurrentInstitution, session: SessionDep, keys: KeyRingDep, size: Index | None = None) -> CheckpointOut:
+    """Size 0, and an empty ledger's latest, is the empty tree's checkpoint (root: the SHA-256 of nothing)."""
+    found, note = service.checkpoint(session, keys.ledger, size)
     return CheckpointOut(size=found, note=note)
 
 

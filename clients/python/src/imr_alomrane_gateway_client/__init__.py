@@ -8,7 +8,7 @@ and verifies every receipt. Sync (`GatewayClient`) and async (`AsyncGatewayClien
         print(accepted.value.id, accepted.receipt.id)
 """
 
-from imr_alomrane_gateway_client.core import Accepted, Downloaded, Receipt
+from imr_alomrane_gateway_client.core import Accepted, Downloaded, Receipt, inbox_resume
 from imr_alomrane_gateway_client.errors import (
     BadRequest,
     Conflict,
@@ -38,5 +38,5 @@ __all__ = [
     "Forbidden", "GatewayClient",
     "GatewayError", "HousingProject", "LedgerInconsistent", "MessageCreate", "NotFound", "PayloadTooLarge", "PreconditionFailed", "Receipt",
     "ReceiptInvalid", "ServerError", "SignatureRefused", "ThematicFileCreate", "ThematicMessageCreate", "TransitionRefused",
-    "TrustRoots", "Unauthenticated", "UnknownGatewayKey", "UnsupportedDocument", "ValidationFailed",
+    "TrustRoots", "Unauthenticated", "UnknownGatewayKey", "UnsupportedDocument", "ValidationFailed", "inbox_resume",
 ]

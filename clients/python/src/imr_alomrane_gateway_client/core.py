@@ -119,6 +119,7 @@ class Call(Generic[T]):
     body: BaseModel | Upload | None = None
     params: dict[str, Any] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
+    waits: float = 0  # how long the gateway may hold the answer (an inbox long poll): added to the read timeout
 
     @property
     def is_write(self) -> bool:
@@ -132,7 +133,10 @@ class Call(Generic[T]):
             return client.build_request(self.method, self.path, params=params, content=self.body.content(client), headers=headers)
         content = self.body.model_dump_json(exclude_none=True).encode() if self.body is not None else None
         headers = {**self.headers, **({"Content-Type": "application/json"} if content is not None else {})}
-        return client.build_request(self.method, self.path, params=params, content=content, headers=headers)
+        timeout = client.timeout
+        if self.waits:
+            timeout = httpx.Timeout(timeout.connect, read=(timeout.read or 0) + self.waits, write=timeout.write, pool=timeout.pool)
+        return client.build_request(self.method, self.path, params=params, content=content, headers=headers, timeout=timeout)
 
 
 def _model(model: type[T]) -> Callable[[Any], T]:
@@ -247,10 +251,11 @@ class Operations:
         return self._run(Call("DELETE", f"/v1/thematic-files/{file_id}/cases/{case_id}", _model(ThematicFileDetail),
                               headers=_idempotent(idempotency_key)))
 
-    def inbox_page(self, *, after: str | None = None, limit: int | None = None, unit: str | None = None):
-        """Your unit's inbox, or (a head office) the inbox of one of its units."""
-        params = {"after": after, "limit": limit, "unit": unit}
-        return self._run(Call("GET", "/v1/inbox", _model(Page[InboxEventOut]), params=params))
+    def inbox_page(self, *, cursor: str | None = None, limit: int | None = None, unit: str | None = None, wait: int | None = None):
+        """Your unit's inbox, or (a head office) the inbox of one of its units, after `cursor` (a
+        `next_cursor`, or the seq of the last event processed); waiting up to `wait` seconds for one."""
+        params = {"cursor": cursor, "limit": limit, "unit": unit, "wait": wait}
+        return self._run(Call("GET", "/v1/inbox", _model(Page[InboxEventOut]), params=params, waits=wait or 0))
 
     def ack(self, event_id: str):
         return self._run(Call("POST", f"/v1/inbox/{event_id}/ack", _model(InboxEventOut), headers=_idempotent(None)))
@@ -267,6 +272,14 @@ class Operations:
     def key_history(self):
         """Every key the gateway ever published (GET /v1/keys/history): what to review, then pin as `receipt_keys`."""
         return self._run(Call("GET", "/v1/keys/history", _model(KeyHistoryOut)))
+
+
+def inbox_resume(page: Page[InboxEventOut], cursor: str | None) -> str | None:
+    """Where to read the inbox next, after `page` (read at `cursor`): its `next_cursor` while more
+    are waiting, else the seq of its last event (the gateway takes either), else `cursor` again."""
+    if page.next_cursor is not None:
+        return page.next_cursor
+    return str(page.items[-1].seq) if page.items else cursor
 
 
 def _upload(path: str, source: bytes | Path, filename: str | None, idempotency_key: str | None) -> Call[DocumentOut]:

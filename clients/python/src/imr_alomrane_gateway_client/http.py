@@ -19,6 +19,7 @@ from imr_alomrane_gateway_client.core import (
     Steps,
     download_request,
     downloaded,
+    inbox_resume,
     raise_for_problem,
     staged_file,
 )
@@ -127,14 +128,15 @@ class GatewayClient(_Settings, Operations):
                     out.write(chunk)
         return destination
 
-    def iter_inbox(self, after: str | None = None, limit: int | None = None):
-        """Every event available now, oldest first; `self.inbox_cursor` is where to resume."""
-        self.inbox_cursor = after
+    def iter_inbox(self, cursor: str | None = None, limit: int | None = None, wait: int | None = None):
+        """Every event available now (or, with `wait`, the first to come within that many seconds
+        and any behind it), oldest first; `self.inbox_cursor` is where to resume."""
+        self.inbox_cursor = cursor
         while True:
-            page = self.inbox_page(after=self.inbox_cursor, limit=limit)
+            page = self.inbox_page(cursor=self.inbox_cursor, limit=limit, wait=wait)
             yield from page.items
-            self.inbox_cursor = page.next_cursor
-            if not page.items:
+            self.inbox_cursor = inbox_resume(page, self.inbox_cursor)
+            if page.next_cursor is None:
                 return
 
     def close(self) -> None:
@@ -195,14 +197,14 @@ class AsyncGatewayClient(_Settings, Operations):
                     out.write(chunk)
         return destination
 
-    async def iter_inbox(self, after: str | None = None, limit: int | None = None):
-        self.inbox_cursor = after
+    async def iter_inbox(self, cursor: str | None = None, limit: int | None = None, wait: int | None = None):
+        self.inbox_cursor = cursor
         while True:
-            page = await self.inbox_page(after=self.inbox_cursor, limit=limit)
+            page = await self.inbox_page(cursor=self.inbox_cursor, limit=limit, wait=wait)
             for event in page.items:
                 yield event
-            self.inbox_cursor = page.next_cursor
-            if not page.items:
+            self.inbox_cursor = inbox_resume(page, self.inbox_cursor)
+            if page.next_cursor is None:
                 return
 
     async def aclose(self) -> None:

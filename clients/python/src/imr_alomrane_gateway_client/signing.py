@@ -62,20 +62,51 @@ def sha256_field(raw: bytes) -> str:
 
 def parse_content_digest(header: str) -> str | None:
     """The `sha-256=:…:` member of a `Content-Digest` dictionary (RFC 9530), normalised, or None
-    if it has none that is well formed. Other algorithms the sender listed are ignored."""
+    if it has none (other algorithms the sender listed are ignored); ValueError saying why if its
+    sha-256 member is not one."""
     for member in header.split(","):
         name, _, value = member.strip().partition("=")
-        if name.strip().lower() != "sha-256":
-            continue
-        value = value.strip()
-        if len(value) < 2 or value[0] != ":" or value[-1] != ":":
-            return None
-        try:
-            raw = base64.b64decode(value[1:-1], validate=True)
-        except ValueError:
-            return None
-        return sha256_field(raw) if len(raw) == 32 else None
+        if name.strip().lower() == "sha-256":
+            return _sha256_member(value.strip())
     return None
+
+
+def _sha256_member(value: str) -> str:
+    """A sha-256 member's value, `:<standard base64 with padding>:` (an RFC 8941 byte sequence)."""
+    if len(value) < 2 or value[0] != ":" or value[-1] != ":":
+        raise ValueError("the sha-256 value is a byte sequence between colons: sha-256=:<base64>:")
+    encoded = value[1:-1]
+    try:
+        raw = base64.b64decode(encoded, validate=True)
+    except ValueError:
+        raw = _lenient_b64(encoded)
+        if raw is not None and len(raw) == 32:
+            raise ValueError(f"base64url or unpadded base64 is not accepted: RFC 9530 uses standard base64 with padding, "
+                             f"here {sha256_field(raw)}") from None
+        raise ValueError("the sha-256 value is not base64") from None
+    if len(raw) != 32:
+        raise ValueError(f"a SHA-256 digest is 32 bytes, not {len(raw)}")
+    return sha256_field(raw)
+
+
+def _lenient_b64(encoded: str) -> bytes | None:
+    """What base64url or unpadded base64 decodes to (to say what the sender meant), else None."""
+    unpadded = encoded.rstrip("=").replace("-", "+").replace("_", "/")
+    try:
+        return base64.b64decode(unpadded + "=" * (-len(unpadded) % 4), validate=True)
+    except ValueError:
+        return None
+
+
+def digest_form_problem(value: object) -> str | None:
+    """Why a signed digest (`dig`, an `hdr` value) is not exactly `sha-256=:<padded standard base64>:`, or None."""
+    if not isinstance(value, str):
+        return "a digest is a string: sha-256=:<base64>:"
+    try:
+        canonical = parse_content_digest(value)
+    except ValueError as malformed:
+        return str(malformed)
+    return None if canonical == value else "a digest is exactly sha-256=:<base64>: and nothing else"
 
 
 def header_digests(headers: Mapping[str, str]) -> dict[str, str]:
@@ -306,14 +337,23 @@ def verify_request(
     claims = parsed.claims
     expected = {"iss": unit_id, "aud": audience, "htm": method.upper(), "htu": target}
     wrong = sorted(name for name, value in expected.items() if claims.get(name) != value)
-    if (claims.get("hdr") or {}) != header_digests(headers or {}):
-        wrong.append("hdr")
     if wrong:
         raise SignatureRejected("signature-request-mismatch", f"claims that do not match this request: {', '.join(wrong)}")
+    signed_digests = {"dig": claims.get("dig")}
+    if isinstance(claims.get("hdr"), dict):
+        signed_digests |= {f"hdr.{name}": value for name, value in claims["hdr"].items()}
+    for name, value in signed_digests.items():
+        if (why := digest_form_problem(value)) is not None:
+            raise SignatureRejected("signature-digest-malformed", f"{name}: {why}")
+    if (claims.get("hdr") or {}) != header_digests(headers or {}):
+        raise SignatureRejected("signature-request-mismatch", "claims that do not match this request: hdr")
     if claims.get("dig") != digest:
         raise SignatureRejected("signature-digest-mismatch", "dig is not the SHA-256 digest of the body received")
     iat, jti = claims.get("iat"), claims.get("jti")
-    if not isinstance(iat, int) or isinstance(iat, bool) or abs(now - iat) > max_skew_seconds:
+    if not isinstance(iat, int) or isinstance(iat, bool):
+        raise SignatureRejected("signature-malformed", "iat is a whole number of seconds since 1970 (a JWT NumericDate without "
+                                "a fraction: Math.floor(Date.now() / 1000) in JavaScript)")
+    if abs(now - iat) > max_skew_seconds:
         raise SignatureRejected("signature-stale", f"iat must be within {max_skew_seconds} seconds of the gateway's clock")
     if not isinstance(jti, str) or not 8 <= len(jti) <= 128:
         raise SignatureRejected("signature-malformed", "jti must be a string of 8 to 128 characters")

@@ -38,6 +38,12 @@ def _in_utc(value: datetime) -> datetime:
 Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339_only), AfterValidator(_in_utc)]
 
 
+def utc_text(moment: datetime, timespec: str = "auto") -> str:
+    """An instant as the gateway writes every one it emits (the API's datetimes, receipt claims,
+    files): RFC 3339 in UTC with `Z`, as pydantic writes the contract's."""
+    return moment.astimezone(UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
+
+
 def text(max_length: int) -> Any:
     """Free text, kept exactly as sent (no trimming, no normalisation: Arabic and French round-trip),
     except NUL, which no database stores faithfully."""
@@ -70,7 +76,8 @@ class Page(BaseModel, Generic[T]):
     """One page of a list; follow `next_cursor` (also in the `Link: rel="next"` header) for more."""
 
     items: list[T]
-    next_cursor: str | None = Field(description="Opaque; absent on the last page.")
+    next_cursor: str | None = Field(default=None, exclude_if=lambda cursor: cursor is None,
+                                    description="Opaque; absent on the last page (for the inbox: absent once you are caught up).")
 
 
 class FieldError(BaseModel):
