@@ -35,8 +35,8 @@ def production_env(root: Path, **overrides: str) -> dict[str, str]:
         "GATEWAY_PKI_DIR": str(root / "pki"), "GATEWAY_REGISTRY_FILE": str(root / "registry.json"),
         "GATEWAY_TLS_CERT": str(root / "pki" / "server.pem"), "GATEWAY_TLS_KEY": str(root / "pki" / "server.key"),
         "GATEWAY_DATABASE_URL": f"sqlite:///{root / 'gateway.db'}", "GATEWAY_BLOB_DIR": str(root / "blobs"),
-        # Off: the cases run side by side, and would otherwise race for the one operations port.
-        "GATEWAY_OPS_PORT": "0",
+        # Off: the cases run side by side, and would otherwise race for the one operations (and public) port.
+        "GATEWAY_OPS_PORT": "0", "GATEWAY_PUBLIC_PORT": "0",
     }
     return env | {name: value.format(root=root) for name, value in overrides.items()}
 
@@ -58,6 +58,7 @@ CASES = {
     "proxy mode without proxies": (["serve"], {"GATEWAY_TRUST_PROXY_CLIENT_CERT": "true"}, "GATEWAY_TRUST_PROXY_CLIENT_CERT"),
     "a proxy that is no address": (["serve"], {"GATEWAY_TRUSTED_PROXIES": "proxy.internal"}, "GATEWAY_TRUSTED_PROXIES"),
     "an operations address not of this machine": (["serve"], {"GATEWAY_OPS_HOST": "192.0.2.1", "GATEWAY_OPS_PORT": "9180"}, "GATEWAY_OPS_HOST / GATEWAY_OPS_PORT"),
+    "a public address not of this machine": (["serve"], {"GATEWAY_PUBLIC_HOST": "192.0.2.1", "GATEWAY_PUBLIC_PORT": "8444"}, "GATEWAY_PUBLIC_HOST / GATEWAY_PUBLIC_PORT"),
     "ledger key without its key": (["ledger", "key"], {"GATEWAY_CHECKPOINT_KEY": "{root}/nowhere.key"}, "GATEWAY_CHECKPOINT_KEY"),
     "rotation without the master key": (["master-key", "rotate"], {"GATEWAY_MASTER_KEY_FILE": "{root}/nowhere.key"}, "GATEWAY_MASTER_KEY_FILE"),
     "any command, invalid settings": (["blobs", "collect", "--dry-run"], {"GATEWAY_PORT": "https"}, "GATEWAY_PORT"),
