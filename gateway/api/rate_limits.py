@@ -111,6 +111,8 @@ def client_network(address: str) -> str:
         parsed = ipaddress.ip_address(address)
     except ValueError:
         return address  # not an IP address (a Unix socket, a test client): itself
-    if parsed.version == 6 and parsed.ipv4_mapped is None:
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
         return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
-    return str(parsed.ipv4_mapped or parsed)
+    return str(parsed)
