@@ -58,7 +58,6 @@ CASES = {
     "proxy mode without proxies": (["serve"], {"GATEWAY_TRUST_PROXY_CLIENT_CERT": "true"}, "GATEWAY_TRUST_PROXY_CLIENT_CERT"),
     "a proxy that is no address": (["serve"], {"GATEWAY_TRUSTED_PROXIES": "proxy.internal"}, "GATEWAY_TRUSTED_PROXIES"),
     "an operations address not of this machine": (["serve"], {"GATEWAY_OPS_HOST": "192.0.2.1", "GATEWAY_OPS_PORT": "9180"}, "GATEWAY_OPS_HOST / GATEWAY_OPS_PORT"),
-    "a public address not of this machine": (["serve"], {"GATEWAY_PUBLIC_HOST": "192.0.2.1", "GATEWAY_PUBLIC_PORT": "8444"}, "GATEWAY_PUBLIC_HOST / GATEWAY_PUBLIC_PORT"),
     "ledger key without its key": (["ledger", "key"], {"GATEWAY_CHECKPOINT_KEY": "{root}/nowhere.key"}, "GATEWAY_CHECKPOINT_KEY"),
     "rotation without the master key": (["master-key", "rotate"], {"GATEWAY_MASTER_KEY_FILE": "{root}/nowhere.key"}, "GATEWAY_MASTER_KEY_FILE"),
     "any command, invalid settings": (["blobs", "collect", "--dry-run"], {"GATEWAY_PORT": "https"}, "GATEWAY_PORT"),
