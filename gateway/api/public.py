@@ -3,7 +3,7 @@ served without a client certificate on `GATEWAY_PUBLIC_HOST:GATEWAY_PUBLIC_PORT`
 
 It serves the gateway's own app, but only its PUBLIC_ROUTES: the server marks each request it
 takes there (`PUBLIC_LISTENER` in the ASGI scope, which no client can set), and `PublicGate`, a
-middleware of the app, answers every other path 404 and any method but GET and HEAD 405, after
+middleware of the app, answers every other path 404 and any method but GET 405, after
 taking a token from the client address's bucket (429 `rate-limited` past it: anyone can reach this
 listener). The public routes serve registered clients on the main listener as before
 (`PublicReader`: a registered caller there, nobody in particular here)."""
@@ -22,7 +22,7 @@ PUBLIC_LISTENER = "gateway.public_listener"
 REFERENCE_HTML = "/openapi/v1.html"
 JWKS = "/.well-known/jwks.json"
 PUBLIC_ROUTES = (JWKS, "/v1/keys/history", "/v1/ledger/key", "/v1/ledger/checkpoint", PROBLEM_BASE + "{slug}", REFERENCE_HTML)
-READ_METHODS = ("GET", "HEAD")
+READ_METHODS = ("GET",)  # as the app serves them (its routes answer HEAD 405)
 _PATTERNS = [compile_path(template)[0] for template in PUBLIC_ROUTES]
 
 
