@@ -30,11 +30,15 @@ RUN groupadd --system --gid 10001 gateway \
 WORKDIR /app
 COPY --from=build /app/.venv /app/.venv
 COPY migrations ./migrations
-ENV PATH=/app/.venv/bin:$PATH PYTHONUNBUFFERED=1 GATEWAY_HOST=0.0.0.0 GATEWAY_MIGRATIONS_DIR=/app/migrations
+# The contract and its reference documentation (openapi/v1.html, when generated), served at /openapi/v1.html.
+COPY openapi ./openapi
+ENV PATH=/app/.venv/bin:$PATH PYTHONUNBUFFERED=1 GATEWAY_HOST=0.0.0.0 GATEWAY_MIGRATIONS_DIR=/app/migrations \
+    GATEWAY_PUBLIC_HOST=0.0.0.0 GATEWAY_REFERENCE_HTML_FILE=/app/openapi/v1.html
 USER 10001:10001
 VOLUME ["/app/var"]
-# 8443: the API (mutual TLS, or plain HTTP for the proxy); 9180: the operations listener (GATEWAY_OPS_PORT).
-EXPOSE 8443 9180
+# 8443: the API (mutual TLS, or plain HTTP for the proxy); 8444: the public listener (GATEWAY_PUBLIC_PORT);
+# 9180: the operations listener (GATEWAY_OPS_PORT).
+EXPOSE 8443 8444 9180
 # Alive means the operations listener answers /healthz (the slim image has no curl: Python's urllib).
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
   CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('GATEWAY_OPS_PORT', '9180'), timeout=4)"]

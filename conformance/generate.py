@@ -42,7 +42,7 @@ from gateway.samples import pdf
 from gateway.security.keys import KeyRing
 from imr_alomrane_gateway_client.signers import ES256, Ed25519Key, Es256Key, verify
 from imr_alomrane_gateway_client.signing import (
-    REQUEST_TYPE, RECEIPT_TYPE, CompactJws, Signer, VerificationKey, content_digest, public_jwk, request_claims,
+    RECEIPTS, REQUEST_TYPE, REQUESTS, RECEIPT_TYPE, CompactJws, Signer, VerificationKey, content_digest, public_jwk, request_claims,
 )
 from gateway.services.receipts import ACCEPTANCE, DELIVERY, receipt_claims
 
@@ -128,7 +128,9 @@ class TestKeys:
 
     def keyring(self) -> KeyRing:
         """The gateway's key ring with these keys: what it publishes as its JWKS."""
-        keys = {signer.kid: VerificationKey(kid=signer.kid, owner=owner, jwk=public_jwk(self.es256[owner].public_key()))
+        keys = {signer.kid: VerificationKey(kid=signer.kid, owner=owner, jwk=public_jwk(self.es256[owner].public_key()),
+                                            purpose=RECEIPTS if owner == GATEWAY_ID else REQUESTS,
+                                            institution=None if owner == GATEWAY_ID else owner)  # head offices: the unit is the institution
                 for owner, signer in self.signers.items()}  # the gateway's first, as the gateway lists them
         own = keys[self.receipts.kid]
         return KeyRing(GATEWAY_ID, self.receipts, keys, Ledger(ORIGIN, self.note_signer), {WITNESS: [self.witness_verifier]}, (own,))
@@ -164,6 +166,7 @@ def keys_document(keys: TestKeys) -> dict[str, Any]:
                                               WITNESS),
         },
         "jwks": keys.keyring().jwks(),
+        "institutions_jwks": keys.keyring().institution_jwks(),
         "ledger_key": {"origin": ORIGIN, "note_key": keys.note_signer.verifier.key_string},
     }
 

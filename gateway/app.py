@@ -10,11 +10,12 @@ from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 from starlette.types import ASGIApp
 
 from gateway.api import problems
-from gateway.api.deps import WRITE_METHODS
+from gateway.api.deps import WRITE_METHODS, PublicReader
+from gateway.api.public import JWKS, REFERENCE_HTML, PublicGate
 from gateway.api.limits import RequestGuard
 from gateway.api.v1 import router as v1_router
 from gateway.config import Settings
@@ -143,13 +144,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise ProblemError("not-found", "no such problem type")
         return JSONResponse({"type": problem_type.uri, "status": problem_type.status, "titles": problem_type.titles})
 
-    @app.get("/.well-known/jwks.json", tags=["keys"], summary="Public keys: the gateway's (receipts) and the institutions' (requests)")
+    @app.get(JWKS, tags=["keys"], summary="The gateway's key set: its receipt keys and its checkpoint key, and no other")
     def jwks(request: Request) -> JSONResponse:
+        """Verify receipts against this set alone (ES256 keys, purpose `receipts`); the institutions'
+        request keys are another set, /v1/institutions/keys."""
         return JSONResponse(request.app.state.runtime.keys.jwks(), headers={"Cache-Control": "max-age=300"})
+
+    @app.get(REFERENCE_HTML, include_in_schema=False)
+    def reference_documentation(caller: PublicReader, request: Request) -> FileResponse:
+        """The reference documentation generated from openapi/v1.json, when it was generated."""
+        path = request.app.state.settings.reference_html_path
+        if not path.is_file():
+            raise ProblemError("not-found", "the reference documentation was not generated for this installation")
+        return FileResponse(path, media_type="text/html; charset=utf-8")
 
     app.include_router(v1_router)
     app.add_middleware(RequestGuard, max_bytes=settings.max_body_bytes, max_stream_bytes=settings.max_document_bytes)
     app.add_middleware(PinnedTrust)
+    app.add_middleware(PublicGate)  # outermost of these: a request the public listener does not serve goes no further
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     return app
 

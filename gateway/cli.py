@@ -41,8 +41,7 @@ def _runtime(settings: Settings) -> Iterator[Runtime]:
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.security.dev import ensure_dev_setup
-    from gateway.ops.listener import operations_socket
-    from gateway.server import serve_forever
+    from gateway.server import Sockets, serve_forever
     from gateway.storage.migrations import upgrade
 
     # Behind a proxy the gateway holds no server certificate: there is no development set-up to make.
@@ -54,7 +53,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         runtime.check_configuration()
         if not settings.trust_proxy_client_cert:
             runtime.check_server_tls()
-    operations = operations_socket(settings)  # bound now: a port already taken stops the start-up here
+    sockets = Sockets.bound(settings)  # the side listeners' ports, bound now: one already taken stops the start-up here
     with reachable_database():
         upgrade(settings.database_url, master_key=settings.load_master_key(), lock_wait_seconds=settings.migration_lock_wait_seconds)
     host, port = args.host or settings.host, args.port or settings.port
@@ -68,7 +67,12 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             f"https://{host}:{port}/v1/me",
             flush=True,
         )
-    serve_forever(settings, operations, host=host, port=port, log_level=args.log_level)
+    if sockets.public is not None:
+        scheme = "http" if settings.trust_proxy_client_cert else "https"
+        print(f"public listener on {scheme}://{settings.public_host}:{settings.public_port} (no client certificate): "
+              "the gateway's keys, the key history, the ledger key and checkpoints, problem types, the reference documentation",
+              flush=True)
+    serve_forever(settings, sockets, host=host, port=port, log_level=args.log_level)
     return 0
 
 
@@ -489,7 +493,7 @@ def _new_keys(settings: Settings, files: GatewayKeyFiles, made: dict[str, KeySig
 
     from imr_alomrane_gateway_client.ledger.checkpoint import NoteSigner
     from gateway.security.encryption import MasterKey
-    from gateway.security.keys import gateway_key, key_file
+    from gateway.security.keys import checkpoint_jwk, gateway_key, key_file
     from imr_alomrane_gateway_client.signers import EDDSA, ES256
 
     def place(algorithm: str, path: Path, setting: str, label: str | None) -> tuple[KeySigner, str, str]:
@@ -500,14 +504,17 @@ def _new_keys(settings: Settings, files: GatewayKeyFiles, made: dict[str, KeySig
     receipt, receipt_place, receipt_setting = place(ES256, files.signing, "SIGNING_KEY", settings.pkcs11_signing_key_label)
     checkpoint, checkpoint_place, checkpoint_setting = place(EDDSA, files.checkpoint, "CHECKPOINT_KEY", settings.pkcs11_checkpoint_key_label)
     published = gateway_key(receipt, settings.gateway_id)[1].published()
-    note_key = NoteSigner(settings.origin, checkpoint).verifier.key_string
+    verifier = NoteSigner(settings.origin, checkpoint).verifier
+    published_checkpoint = checkpoint_jwk(verifier, settings.gateway_id)
     master_id = MasterKey.from_text(files.master.read_text()).id
     return (
         f"created (each file 0600: readable by its owner only):\n"
-        f"receipt signing key (EC P-256) {receipt_place}; the JWKS will publish, kid {published['kid']}:\n"
+        f"receipt signing key (EC P-256) {receipt_place}; the gateway's JWKS will publish, kid {published['kid']}:\n"
         f"  {json.dumps(published, separators=(',', ':'))}\n"
-        f"checkpoint key (Ed25519) {checkpoint_place}; its verifier key, for auditors and witnesses (origin {settings.origin}):\n"
-        f"  {note_key}\n"
+        f"checkpoint key (Ed25519) {checkpoint_place}; the gateway's JWKS will publish, kid {published_checkpoint['kid']}:\n"
+        f"  {json.dumps(published_checkpoint, separators=(',', ':'))}\n"
+        f"  and its verifier key, for auditors and witnesses (origin {settings.origin}):\n"
+        f"  {verifier.key_string}\n"
         f"master key {files.master} (id {master_id}): back it up now, apart from the database backups\n"
         f"settings:\n  {receipt_setting}\n  {checkpoint_setting}\n  GATEWAY_MASTER_KEY_FILE={files.master}"
     )

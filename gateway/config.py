@@ -20,6 +20,7 @@ from gateway.security.encryption import MasterKey
 from gateway.storage.blobs import BlobStore, LocalBlobStore
 
 VAR_DIR = Path("var")
+REFERENCE_HTML = Path(__file__).resolve().parents[1] / "openapi" / "v1.html"  # the checkout's (`gateway contract` writes it)
 MASTER_KEY = "32 random bytes, base64"
 _PKCS11_PARTS = ("GATEWAY_PKCS11_TOKEN_LABEL", "GATEWAY_PKCS11_PIN", "GATEWAY_PKCS11_PIN_FILE",
                  "GATEWAY_PKCS11_SIGNING_KEY_LABEL", "GATEWAY_PKCS11_CHECKPOINT_KEY_LABEL")
@@ -168,6 +169,32 @@ class Settings(BaseSettings):
     ops_check_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = Field(
         default=2, description="Longest /readyz waits for the database, and /metrics for the figures it reads there."
     )
+    # The public listener (gateway.api.public): what anyone verifying receipts needs, without a client certificate.
+    public_host: str = Field(default="127.0.0.1", description="Where the public listener (the gateway's keys, checkpoints, "
+                             "problem types, reference documentation) listens.")
+    public_port: Annotated[int, Field(ge=0, le=65535)] = Field(
+        default=8444, description="Its port: HTTPS with the server certificate and no client certificate (plain HTTP behind "
+        "a TLS-terminating proxy, as the main listener), serving the public routes only (0: off)."
+    )
+    public_max_connections: Annotated[int, Field(ge=1, le=100_000)] = Field(
+        default=256, description="Open connections to the public listener, at most (taken from what the descriptor limit "
+        "leaves the main listener); per address, GATEWAY_MAX_CONNECTIONS_PER_ADDRESS applies there too."
+    )
+    public_rate_limit_per_second: Annotated[float, Field(ge=0, le=100_000)] = Field(
+        default=5, description="Requests per second one client address (an IPv6 /64) may sustain on the public listener "
+        "(0: no limit); 429 rate-limited above."
+    )
+    public_rate_limit_burst: Annotated[int, Field(ge=1, le=1_000_000)] = Field(
+        default=60, description="Requests one client address may send the public listener at once before its sustained rate applies."
+    )
+    public_rate_limit_addresses: Annotated[int, Field(ge=1, le=10_000_000)] = Field(
+        default=100_000, description="Client addresses whose buckets the public listener keeps, the least recently seen "
+        "dropped beyond (about 200 bytes each)."
+    )
+    reference_html_file: Path | None = Field(
+        default=None, description="The reference documentation (one HTML file generated from openapi/v1.json), served at "
+        "/openapi/v1.html; default the checkout's openapi/v1.html."
+    )
     log_format: Literal["json", "text"] = Field(
         default="json", description="`gateway serve`'s log lines: JSON, one object per line, or plain text."
     )
@@ -280,6 +307,10 @@ class Settings(BaseSettings):
     @property
     def checkpoint_key_path(self) -> Path:
         return self.checkpoint_key or self.pki_dir / "gateway-checkpoint.key"
+
+    @property
+    def reference_html_path(self) -> Path:
+        return self.reference_html_file or REFERENCE_HTML
 
     @property
     def origin(self) -> str:

@@ -32,7 +32,7 @@ import ssl
 import time
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httptools
@@ -85,7 +85,9 @@ class EdgeLimits:
             max_header_count=settings.max_header_count, tls_handshake_timeout=settings.tls_handshake_timeout_seconds,
             header_timeout=settings.header_timeout_seconds, body_idle_timeout=settings.body_idle_timeout_seconds,
             body_timeout=settings.body_timeout_seconds, keepalive_timeout=settings.keepalive_timeout_seconds,
-            max_connections=descriptor_bound(settings.max_connections, settings.database_pool_size),
+            # the public listener's connections come out of the same descriptors
+            max_connections=descriptor_bound(settings.max_connections,
+                                             settings.database_pool_size + (settings.public_max_connections if settings.public_port else 0)),
             max_connections_per_address=settings.max_connections_per_address,
             max_connections_per_certificate=settings.max_connections_per_certificate,
             tls_handshakes_per_address=settings.tls_handshakes_per_address,
@@ -94,8 +96,9 @@ class EdgeLimits:
 
 
 def descriptor_bound(configured: int, pool_size: int) -> int:
-    """The connection limit, lowered to what the process's descriptor limit can hold: past it,
-    accept() would fail for everyone, the legitimate institutions included."""
+    """The connection limit, lowered to what the process's descriptor limit can hold beside
+    `pool_size` other descriptors: past it, accept() would fail for everyone, the legitimate
+    institutions included."""
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY:
         return configured
@@ -186,10 +189,15 @@ def _decrement(counts: Counter[str], key: str) -> None:
 
 class Edge:
     """One per listening socket: its limits, its TLS context (None behind a TLS-terminating proxy)
-    and the admission counts its connections share. `protocol` is uvicorn's `http` class."""
+    and the admission counts its connections share. `protocol` is uvicorn's `http` class. The
+    public listener's edge asks for no client certificate: its context is its own, not the
+    registry's, and its connections are counted by address only."""
 
-    def __init__(self, settings: Settings, tls_context: ssl.SSLContext | None) -> None:
+    def __init__(self, settings: Settings, tls_context: ssl.SSLContext | None, *, client_certificates: bool = True) -> None:
         self.limits = EdgeLimits.from_settings(settings)
+        if not client_certificates:
+            self.limits = replace(self.limits, max_connections=min(settings.public_max_connections, self.limits.max_connections))
+        self.client_certificates = client_certificates
         self.tls_context = tls_context
         networks = settings.proxy_networks
         self.admission = Admission(self.limits, lambda address: peer_is_trusted_proxy(address, networks))
@@ -266,6 +274,13 @@ class EdgeProtocol(HttpToolsProtocol):
             self._release()
             return
         self._attach(tls)
+        if self.edge.client_certificates:
+            self._admit_certificate(tls)
+        early, self.early = b"".join(self.early), []
+        if early:
+            self.data_received(early)
+
+    def _admit_certificate(self, tls) -> None:
         ssl_object: ssl.SSLObject = tls.get_extra_info("ssl_object")
         der = ssl_object.getpeercert(binary_form=True)  # the handshake required one
         fingerprint = hashlib.sha256(der).hexdigest()
@@ -276,14 +291,11 @@ class EdgeProtocol(HttpToolsProtocol):
         else:
             self.app = problem_app(CATALOGUE["too-many-connections"], "too many connections for this certificate",
                                    self.limits.retry_after_seconds)
-        early, self.early = b"".join(self.early), []
-        if early:
-            self.data_received(early)
 
     def _tls_context(self) -> ssl.SSLContext:
         """The context of the registry version in force (its CRLs), which the app's lifespan shares
         with the server as `runtime`; the edge's own before that (or for an app without one)."""
-        runtime = runtime_in(self.app_state)
+        runtime = runtime_in(self.app_state) if self.edge.client_certificates else None
         trust = runtime.trust if runtime is not None else None
         return trust.tls_context if trust is not None and trust.tls_context is not None else self.edge.tls_context
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from cryptography import x509
 
-from gateway.api.rate_limits import Rate, RateLimiter
+from gateway.api.rate_limits import AddressLimiter, Rate, RateLimiter
 from gateway.config import Settings
 from gateway.ledger import integrity
 from imr_alomrane_gateway_client.ledger.checkpoint import NoteSigner
@@ -92,6 +92,13 @@ class Runtime:
             Rate(settings.rate_limit_unit_per_second, settings.rate_limit_unit_burst),
             Rate(settings.rate_limit_institution_per_second, settings.rate_limit_institution_burst),
         )
+
+    @cached_property
+    def public_rate_limiter(self) -> AddressLimiter:
+        """The public listener's, per client address (gateway.api.public)."""
+        settings = self.settings
+        return AddressLimiter(Rate(settings.public_rate_limit_per_second, settings.public_rate_limit_burst),
+                              settings.public_rate_limit_addresses)
 
     @cached_property
     def database(self) -> Database:

@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +20,12 @@ from gateway.app import create_app
 from gateway.config import Settings
 from gateway.edge import Edge
 from gateway.ops import hangup
-from gateway.ops.listener import OperationsListener, operations_socket
+from gateway.api.public import PUBLIC_ROUTES, serving_publicly
+from gateway.ops.listener import Listener, OperationsListener, SideListener, listening_socket, operations_socket
 from gateway.ops.logs import logging_config
 from gateway.runtime import runtime_in
 from gateway.security.dev import ensure_dev_setup
-from gateway.security.tls import server_tls_context
+from gateway.security.tls import public_tls_context, server_tls_context
 from gateway.storage.migrations import upgrade
 
 log = logging.getLogger(__name__)
@@ -55,53 +57,98 @@ def server_config(settings: Settings, app: Any = None, **options: Any) -> uvicor
     return uvicorn.Config(app or create_app(settings), **{**defaults, **options})
 
 
-class GatewayServer(uvicorn.Server):
-    """uvicorn serving the gateway, and the operations listener (gateway.ops.listener) beside it
-    once the app has started (it answers from the app's runtime), stopped before the app is."""
+@dataclass(frozen=True)
+class Sockets:
+    """The side listeners' sockets, bound before the database is touched (None: that one is off)."""
 
-    def __init__(self, config: uvicorn.Config, operations: socket.socket | None) -> None:
+    operations: socket.socket | None = None
+    public: socket.socket | None = None
+
+    @classmethod
+    def bound(cls, settings: Settings) -> Sockets:
+        """Bound now: a port already taken stops the start-up with one line naming its setting."""
+        operations = operations_socket(settings)
+        try:
+            return cls(operations, listening_socket(settings.public_host, settings.public_port, "GATEWAY_PUBLIC", "the public listener"))
+        except BaseException:
+            if operations is not None:
+                operations.close()
+            raise
+
+
+def public_listener(settings: Settings, app: Any, listening: socket.socket, state: dict[str, Any]) -> SideListener:
+    """The public listener (gateway.api.public): the gateway's app, its public routes only, over TLS
+    with the server certificate and no client certificate (plain HTTP behind the proxy, as the main
+    listener), through an edge of its own; it shares the app's lifespan state (its runtime)."""
+    tls = None if settings.trust_proxy_client_cert else public_tls_context(str(settings.server_cert_path), str(settings.server_key_path))
+    config = uvicorn.Config(
+        serving_publicly(app), lifespan="off", log_config=None, access_log=False, server_header=False, proxy_headers=False,
+        ws="none", loop="asyncio", http=Edge(settings, tls, client_certificates=False).protocol,
+        timeout_keep_alive=settings.keepalive_timeout_seconds, timeout_graceful_shutdown=1,
+    )
+
+    class Public(Listener):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            self.lifespan.state.update(state)
+            await super().startup(sockets)
+
+    return SideListener(Public(config), listening, "public listener", "http" if tls is None else "https",
+                        ", ".join(PUBLIC_ROUTES))
+
+
+class GatewayServer(uvicorn.Server):
+    """uvicorn serving the gateway, and beside it the operations listener (gateway.ops.listener) and
+    the public listener (gateway.api.public), started once the app has started (they answer from
+    the app's runtime) and stopped before the app is."""
+
+    def __init__(self, config: uvicorn.Config, sockets: Sockets) -> None:
         super().__init__(config)
-        self.operations_socket = operations
-        self.operations: OperationsListener | None = None
+        self.sockets = sockets
+        self.beside: list[SideListener] = []
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         runtime = runtime_in(self.lifespan.state)
-        if self.operations_socket is not None and runtime is not None:
-            self.operations = OperationsListener(runtime, self.operations_socket)
-            await self.operations.start()
+        if runtime is None:
+            return
+        if self.sockets.operations is not None:
+            self.beside.append(OperationsListener(runtime, self.sockets.operations))
+        if self.sockets.public is not None:
+            self.beside.append(public_listener(runtime.settings, self.config.app, self.sockets.public, self.lifespan.state))
+        for listener in self.beside:
+            await listener.start()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        """Inbox reads waiting for events answer at once, rather than holding the shutdown up."""
-        if self.operations is not None:
-            await self.operations.stop()
+        """The side listeners stop, and inbox reads waiting for events answer at once rather than holding the shutdown up."""
+        for listener in self.beside:
+            await listener.stop()
         if (runtime := runtime_in(self.lifespan.state)) is not None:
             runtime.inbox_signals.close()
         await super().shutdown(sockets)
 
 
-def serve_forever(settings: Settings, operations: socket.socket | None, *, log_level: str = "info", **options: Any) -> None:
-    """Serve until SIGINT or SIGTERM, with the operations listener on `operations` (bound by the
-    caller: `operations_socket`). SIGHUP applies the registry file and the CRLs again
+def serve_forever(settings: Settings, sockets: Sockets, *, log_level: str = "info", **options: Any) -> None:
+    """Serve until SIGINT or SIGTERM, with the side listeners on `sockets` (bound by the caller:
+    `Sockets.bound`). SIGHUP applies the registry file and the CRLs again
     (gateway.ops.hangup); every other setting is read at start-up only. Every log line (uvicorn's,
     the gateway's, the access log) goes to stderr in `GATEWAY_LOG_FORMAT`, at `log_level`."""
     hangup.install()
     config = server_config(settings, log_level=log_level, log_config=logging_config(settings.log_format, log_level), **options)
     if not settings.trust_proxy_client_cert:
         log.info("mutual TLS on https://%s:%d (the edge runs TLS itself: uvicorn's start-up line says http)", config.host, config.port)
-    GatewayServer(config, operations).run()
+    GatewayServer(config, sockets).run()
 
 
 @contextmanager
 def scratch_settings(**overrides: Any) -> Iterator[Settings]:
     """A complete set-up in a temporary directory, gone afterwards: development PKI and registry,
     migrated database (SQLite in the directory unless `database_url` names another), blob store;
-    no operations listener unless `ops_port` is given. For the demo and the benchmarks."""
+    no operations or public listener unless `ops_port` or `public_port` is given. For the demo and the benchmarks."""
     with tempfile.TemporaryDirectory(prefix="gateway-") as directory:
         root = Path(directory)
         defaults = dict(
             database_url=f"sqlite:///{root / 'gateway.db'}", pki_dir=root / "pki", registry_file=root / "registry.json",
-            blob_dir=root / "blobs", ops_port=0,
+            blob_dir=root / "blobs", ops_port=0, public_port=0,
         )
         settings = Settings(_env_file=None, **{**defaults, **overrides})
         ensure_dev_setup(settings.pki_dir, settings.registry_file)
@@ -111,13 +158,14 @@ def scratch_settings(**overrides: Any) -> Iterator[Settings]:
 
 @contextmanager
 def background_gateway(settings: Settings, app: Any = None, *, log_level: str = "warning") -> Iterator[str]:
-    """Serve on a free loopback port until the block ends; yields the base URL. The operations
-    listener is where the settings say (set `ops_port` to a free port to reach it; 0: none)."""
+    """Serve on a free loopback port until the block ends; yields the base URL. The operations and
+    public listeners are where the settings say (set `ops_port`, `public_port` to a free port to
+    reach them; 0: none)."""
     port = free_port()
     scheme = "http" if settings.trust_proxy_client_cert else "https"
     server = GatewayServer(
         server_config(settings, app, host="127.0.0.1", port=port, log_level=log_level, lifespan="on", timeout_graceful_shutdown=1),
-        operations_socket(settings),
+        Sockets.bound(settings),
     )
     thread = threading.Thread(target=server.run, name="gateway", daemon=True)
     thread.start()

@@ -243,11 +243,11 @@ def database_url(arrangement, tmp_path: Path) -> Iterator[str]:
 def settings_for(database_url: str, test_pki: TestPki, registry_file: Path, directory: Path) -> Settings:
     """A test gateway's settings: the test keys and registry, its database, and in `directory` its
     blobs and what it keeps beside them (the restore guard's record of published checkpoints). No
-    operations listener (its default port would be shared by every gateway of the run): tests/ops
-    sets one on a free port."""
+    operations or public listener (their default ports would be shared by every gateway of the run):
+    tests/ops and tests/public set one on a free port."""
     return Settings(
         database_url=database_url, pki_dir=test_pki.dev.directory, registry_file=registry_file, blob_dir=directory / "blobs",
-        ops_port=0, _env_file=None,
+        ops_port=0, public_port=0, _env_file=None,
     )
 
 

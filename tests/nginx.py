@@ -11,22 +11,26 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from gateway.server import free_port
+
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy" / "nginx"
 SERVER_BLOCK = "/etc/nginx/gateway.conf"
 
 
-def nginx_config(main: str, directory: Path, pki: Path, listen: int, upstreams: dict[str, str]) -> Path:
+def nginx_config(main: str, directory: Path, pki: Path, listen: int, upstreams: dict[str, str], public_listen: int | None = None) -> Path:
     """Write the test's nginx.conf into `directory` and return its path. `main` is one of the
-    deploy/nginx files that include gateway.conf: an http-level file (one-host.conf), wrapped in a
-    main context here, or a whole nginx.conf (compose.conf). `upstreams` maps each upstream server
-    the file names to the address the test has for it."""
-    server_block = directory / "gateway.conf"
-    server_block.write_text(
-        (DEPLOY / "gateway.conf").read_text().replace("listen 443 ssl;", f"listen 127.0.0.1:{listen} ssl;")
-        .replace("/etc/gateway/pki", str(pki))
-    )
-    text = main.replace(f"include {SERVER_BLOCK};", f"include {server_block};")
+    deploy/nginx files that include gateway.conf and public.conf: an http-level file (one-host.conf),
+    wrapped in a main context here, or a whole nginx.conf (compose.conf). `upstreams` maps each
+    upstream server the file names to the address the test has for it; public.conf listens on
+    `public_listen` (a free port if not given)."""
+    text = main
+    for name, default, port in (("gateway.conf", "listen 443 ssl;", listen), ("public.conf", "listen 8444 ssl;", public_listen or free_port())):
+        server_block = directory / name
+        server_block.write_text(
+            (DEPLOY / name).read_text().replace(default, f"listen 127.0.0.1:{port} ssl;").replace("/etc/gateway/pki", str(pki))
+        )
+        text = text.replace(f"include /etc/nginx/{name};", f"include {server_block};")
     for named, actual in upstreams.items():
         assert f"server {named}" in text, named
         text = text.replace(f"server {named}", f"server {actual}")

@@ -17,6 +17,7 @@ from fastapi import Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
+from gateway.api.public import is_public
 from gateway.config import Settings
 from gateway.domain.party import Party
 from imr_alomrane_gateway_client.vocabulary import Role
@@ -124,6 +125,17 @@ async def current_institution(request: Request, runtime: RuntimeDep) -> Party:
 
 
 CurrentInstitution = Annotated[Party, Depends(current_institution)]
+
+
+async def public_reader(request: Request, runtime: RuntimeDep) -> Party | None:
+    """Who reads a public route: nobody in particular on the public listener (gateway.api.public,
+    which limits each client address), a registered caller on the main listener."""
+    if is_public(request.scope):
+        return None
+    return await current_institution(request, runtime)
+
+
+PublicReader = Annotated[Party | None, Depends(public_reader)]
 
 
 def require_roles(*roles: Role) -> Callable[[Party], Awaitable[Party]]:

@@ -43,15 +43,21 @@ T = TypeVar("T")
 def operations_socket(settings: Settings) -> socket.socket | None:
     """The listening socket, bound now so that a port already taken stops the start-up with one
     line naming the setting; None when the listener is off."""
-    if not settings.ops_port:
+    return listening_socket(settings.ops_host, settings.ops_port, "GATEWAY_OPS", "the operations listener")
+
+
+def listening_socket(host: str, port: int, prefix: str, listener: str) -> socket.socket | None:
+    """A second listener's socket (`prefix`_HOST and `prefix`_PORT name it; port 0: none), bound
+    before the database is touched: a port already taken is one ConfigurationError line."""
+    if not port:
         return None
     try:
-        return socket.create_server((settings.ops_host, settings.ops_port))
+        return socket.create_server((host, port))
     except OSError as error:
         raise ConfigurationError(
-            "GATEWAY_OPS_HOST / GATEWAY_OPS_PORT",
-            f"cannot listen on {settings.ops_host}:{settings.ops_port}: {os.strerror(error.errno) if error.errno else error}",
-            "set a valid value: a free port on an address of this machine, or GATEWAY_OPS_PORT=0 to turn the operations listener off",
+            f"{prefix}_HOST / {prefix}_PORT",
+            f"cannot listen on {host}:{port}: {os.strerror(error.errno) if error.errno else error}",
+            f"set a valid value: a free port on an address of this machine, or {prefix}_PORT=0 to turn {listener} off",
         ) from None
 
 
@@ -154,7 +160,7 @@ class Operations:
         return Starlette(routes=[Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics)])
 
 
-class _Listener(uvicorn.Server):
+class Listener(uvicorn.Server):
     """uvicorn in the gateway server's event loop: signals are the gateway server's to handle."""
 
     @contextmanager
@@ -162,13 +168,13 @@ class _Listener(uvicorn.Server):
         yield
 
 
-class OperationsListener:
-    def __init__(self, runtime: Runtime, listening: socket.socket) -> None:
-        self.operations = Operations(runtime)
-        self.socket = listening
-        config = uvicorn.Config(self.operations.app(), lifespan="off", log_config=None, access_log=False, server_header=False,
-                                timeout_graceful_shutdown=1)
-        self.server = _Listener(config)
+class SideListener:
+    """A uvicorn server on a socket of its own, beside the gateway's, in the same event loop:
+    started once the app has started (it reads the app's runtime), stopped before the app is."""
+
+    def __init__(self, server: uvicorn.Server, listening: socket.socket, name: str, scheme: str, serves: str) -> None:
+        """Logged once it listens: `<name> on <scheme>://<host>:<port> (<serves>)`."""
+        self.server, self.socket, self.name, self.scheme, self.serves = server, listening, name, scheme, serves
         self.task: asyncio.Task | None = None
 
     async def start(self) -> None:
@@ -176,13 +182,24 @@ class OperationsListener:
         while not self.server.started:
             if self.task.done():
                 self.task.result()  # raises what stopped it
-                raise RuntimeError("the operations listener stopped at start-up")
+                raise RuntimeError(f"the {self.name} stopped at start-up")
             await asyncio.sleep(0.01)
         host, port = self.socket.getsockname()[:2]
-        log.info("operations listener on http://%s:%d (/healthz, /readyz, /metrics)", host, port)
+        log.info("%s on %s://%s:%d (%s)", self.name, self.scheme, host, port, self.serves)
 
     async def stop(self) -> None:
         self.server.should_exit = True
         if self.task is not None:
             await self.task
+
+
+class OperationsListener(SideListener):
+    def __init__(self, runtime: Runtime, listening: socket.socket) -> None:
+        self.operations = Operations(runtime)
+        config = uvicorn.Config(self.operations.app(), lifespan="off", log_config=None, access_log=False, server_header=False,
+                                timeout_graceful_shutdown=1)
+        super().__init__(Listener(config), listening, "operations listener", "http", "/healthz, /readyz, /metrics")
+
+    async def stop(self) -> None:
+        await super().stop()
         self.operations.probe.close()

@@ -1,5 +1,6 @@
 """The key ring: every verification key (institutions' from the registry, the gateway's own) and
-the gateway's receipt signer, built when a registry version is put in force (gateway.security.trust)
+the gateway's receipt signer, published as two key sets that cannot be confused (the gateway's, the
+institutions'), built when a registry version is put in force (gateway.security.trust)
 so that no request parses a key."""
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from gateway.ledger.store import Ledger
 from imr_alomrane_gateway_client.signers import load_private_key
 from gateway.security.registry import Registry
 from imr_alomrane_gateway_client.signers import KeySigner, expect, software_signer
-from imr_alomrane_gateway_client.signing import Signer, VerificationKey, public_jwk
+from imr_alomrane_gateway_client.signing import RECEIPTS, REQUESTS, SIGNATURE_KEY, Signer, VerificationKey, public_jwk, thumbprint
+
+LEDGER_CHECKPOINTS = "ledger-checkpoints"  # the checkpoint key's purpose
 
 
 def key_file(path: Path, algorithm: str) -> KeySigner:
@@ -26,9 +29,22 @@ def key_file(path: Path, algorithm: str) -> KeySigner:
 
 
 def gateway_key(signer: KeySigner, gateway_id: str) -> tuple[Signer, VerificationKey]:
-    """The receipt signer and the public key the JWKS publishes for it (kid: its RFC 7638 thumbprint)."""
+    """The receipt signer and the public key the gateway's key set publishes for it (kid: its RFC 7638 thumbprint)."""
     receipts = Signer.of(signer)  # first: it checks the key is EC P-256
-    return receipts, VerificationKey(kid=receipts.kid, owner=gateway_id, jwk=public_jwk(signer.public_key))  # type: ignore[arg-type]
+    public = public_jwk(signer.public_key)  # type: ignore[arg-type]
+    return receipts, VerificationKey(kid=receipts.kid, owner=gateway_id, jwk=public, purpose=RECEIPTS)
+
+
+def checkpoint_jwk(note_key: NoteVerifier, gateway_id: str) -> dict[str, Any]:
+    """The ledger's checkpoint key as the gateway's key set publishes it: an OKP Ed25519 JWK (RFC
+    8037) whose kid is its RFC 7638 thumbprint, with its C2SP verifier key (`note_key`). It signs
+    checkpoints (C2SP signed notes), never a JWS: a verifier of receipts needs only the ES256 keys."""
+    raw = note_key.public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    public = {"kty": "OKP", "crv": "Ed25519", "x": base64.urlsafe_b64encode(raw).rstrip(b"=").decode()}
+    return {
+        **public, "kid": thumbprint(public), **SIGNATURE_KEY, "alg": "EdDSA", "owner": gateway_id, "purpose": LEDGER_CHECKPOINTS,
+        "note_key": note_key.key_string,
+    }
 
 
 def _witness_key(vkey: str) -> NoteVerifier:
@@ -42,7 +58,7 @@ def _witness_key(vkey: str) -> NoteVerifier:
 class KeyRing:
     gateway_id: str
     receipt_signer: Signer
-    keys: dict[str, VerificationKey]  # kid → key, institutions' and the gateway's
+    keys: dict[str, VerificationKey]  # kid → key, institutions' (purpose `requests`) and the gateway's receipt keys
     ledger: Ledger
     witnesses: dict[str, list[NoteVerifier]]  # institution → its cosignature keys
     own: tuple[VerificationKey, ...]  # the gateway's receipt keys, current first
@@ -57,13 +73,14 @@ class KeyRing:
         for old in retired:
             keys.setdefault(old.kid, old)
         own = tuple(keys.values())
-        for unit in (unit for institution in registry.institutions for unit in institution.all_units()):
+        for institution, unit in ((institution, unit) for institution in registry.institutions for unit in institution.all_units()):
             for entry in unit.signing_keys:
                 if entry.kid in keys:
                     raise ValueError(f"key id {entry.kid} is used twice")
                 keys[entry.kid] = VerificationKey(
                     kid=entry.kid,
                     owner=unit.id,  # the unit that signs with it: a request's `iss`
+                    institution=institution.id,
                     jwk=entry.jwk.model_dump(),
                     not_before=entry.not_before,
                     not_after=entry.not_after,
@@ -75,18 +92,17 @@ class KeyRing:
         return cls(gateway_id, signer, keys, ledger, witnesses, own)
 
     def gateway_jwks(self) -> list[dict[str, Any]]:
-        """The gateway's own published keys, each with its purpose: what a registry version records of them."""
-        return [*({**key.published(), "purpose": "receipts"} for key in self.own), self.checkpoint_jwk()]
-
-    def checkpoint_jwk(self) -> dict[str, Any]:
-        """The ledger's checkpoint key as a JWK (OKP Ed25519), with its C2SP verifier key."""
-        note_key = self.ledger.signer.verifier
-        raw = note_key.public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
-        return {
-            "kty": "OKP", "crv": "Ed25519", "x": base64.urlsafe_b64encode(raw).rstrip(b"=").decode(), "kid": note_key.key_id.hex(),
-            "use": "sig", "alg": "EdDSA", "owner": self.gateway_id, "purpose": "ledger-checkpoints", "note_key": note_key.key_string,
-        }
+        """The gateway's own keys, as /.well-known/jwks.json publishes them and a registry version records them:
+        its receipt keys (current first), then its checkpoint key."""
+        return [*(key.published() for key in self.own), checkpoint_jwk(self.ledger.signer.verifier, self.gateway_id)]
 
     def jwks(self) -> dict[str, Any]:
-        """RFC 7517 JWK Set: what anyone needs to verify requests, receipts and checkpoints on their own."""
-        return {"keys": [*(key.published() for key in self.keys.values()), self.checkpoint_jwk()]}
+        """The gateway's key set (RFC 7517 JWK Set): what anyone needs to verify its receipts and
+        checkpoints on their own. No institution's key is in it: a receipt signed by anyone else
+        finds no key here."""
+        return {"keys": self.gateway_jwks()}
+
+    def institution_jwks(self) -> dict[str, Any]:
+        """The institutions' key set (/v1/institutions/keys): each unit's request keys, which verify
+        the signed requests the gateway keeps as evidence, and never a receipt."""
+        return {"keys": [key.published() for key in self.keys.values() if key.purpose == REQUESTS]}

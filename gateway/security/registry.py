@@ -21,6 +21,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 from imr_alomrane_gateway_client.contract.common import InstitutionId, visible_name
 from gateway.domain.party import Party, Unit
 from imr_alomrane_gateway_client.regions import Region
+from imr_alomrane_gateway_client.signing import thumbprint
 from imr_alomrane_gateway_client.vocabulary import Role
 
 
@@ -49,13 +50,22 @@ class PublicJwk(_Strict):
 
 
 class RegisteredKey(_Strict):
-    """A request-signing key. Several may be valid at once (rotation); a revoked key stays listed."""
+    """A request-signing key. Several may be valid at once (rotation); a revoked key stays listed.
+    Its kid is its RFC 7638 thumbprint, as every published key's: no two keys can share a kid, and
+    a verifier can check that a kid names the key it is given."""
 
-    kid: str = Field(min_length=1, max_length=100)
+    kid: str = Field(description="The key's RFC 7638 thumbprint (SHA-256, base64url).")
     jwk: PublicJwk
     not_before: AwareDatetime | None = None
     not_after: AwareDatetime | None = None
     revoked: bool = False
+
+    @model_validator(mode="after")
+    def _kid_is_thumbprint(self) -> Self:
+        expected = thumbprint(self.jwk.model_dump())
+        if self.kid != expected:
+            raise ValueError(f"a signing key's kid is its RFC 7638 thumbprint: {expected} for this key, not {self.kid}")
+        return self
 
 
 class RegisteredUnit(_Strict):

@@ -43,6 +43,16 @@ def server_tls_context(cert: str, key: str, client_ca: str, crl_pem: str = "") -
     return context
 
 
+def public_tls_context(cert: str, key: str) -> ssl.SSLContext:
+    """The public listener's: TLS 1.2 or later with the same server certificate, asking for no
+    client certificate (anyone may verify a receipt)."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    context.verify_mode = ssl.CERT_NONE
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
 def _load_crls(context: ssl.SSLContext, crl_pem: str) -> None:
     """ssl reads CRLs from a file only (`cadata` takes certificates): through a private temporary one."""
     descriptor, path = tempfile.mkstemp(prefix="gateway-crl-", suffix=".pem")

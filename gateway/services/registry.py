@@ -26,13 +26,16 @@ from imr_alomrane_gateway_client.vocabulary import LedgerKind
 from gateway.ledger.store import Appended, Ledger, NewEntry
 from gateway.security.crl import Revocations
 from gateway.security.registry import CertificateRef, Registry
-from imr_alomrane_gateway_client.signing import content_digest
+from imr_alomrane_gateway_client.signing import REQUESTS, content_digest, public_members
 from gateway.storage import locks, sequences
 from gateway.storage.models import Institution, InstitutionCertificate, RegistryVersion, Unit
 from gateway.storage.upsert import upsert
 
 REGISTRY_LOCK = "gateway-registry"
 KEY_HISTORY = "/v1/keys/history"  # the resource of a `registry_changed` entry: where the keys' history is read
+# The two key sets, each where it is published: the gateway's own keys (receipts, checkpoints) and the
+# institutions' request keys. A key is in one of them, never both.
+GATEWAY_KEY_SET, INSTITUTIONS_KEY_SET = "/.well-known/jwks.json", "/v1/institutions/keys"
 
 
 def inbox_sequence(unit_id: str) -> str:
@@ -146,6 +149,11 @@ class PublishedKey:
     revoked: bool  # revoked in the registry
     owner_active: bool
 
+    @property
+    def key_set(self) -> str:
+        """Where it is published: the institutions' key set (request keys) or the gateway's (its own keys)."""
+        return INSTITUTIONS_KEY_SET if self.purpose == REQUESTS else GATEWAY_KEY_SET
+
     def trusted(self) -> bool:
         return not self.revoked and self.owner_active
 
@@ -241,12 +249,11 @@ def _digest(entry: dict[str, Any]) -> str:
 def published_keys(registry: Registry, gateway_keys: list[dict[str, Any]]) -> list[PublishedKey]:
     """Every key a version publishes: the institutions' and units' request keys, then the gateway's."""
     keys = [
-        PublishedKey(key.kid, unit.id, "requests", key.jwk.model_dump(), key.not_before, key.not_after, key.revoked, unit.active)
+        PublishedKey(key.kid, unit.id, REQUESTS, key.jwk.model_dump(), key.not_before, key.not_after, key.revoked, unit.active)
         for institution in registry.institutions for unit in institution.all_units() for key in unit.signing_keys
     ]
     for jwk in gateway_keys:
-        public = {name: value for name, value in jwk.items() if name not in ("kid", "owner", "purpose", "use", "alg", "note_key")}
-        keys.append(PublishedKey(jwk["kid"], jwk["owner"], jwk["purpose"], public, None, None, False, True))
+        keys.append(PublishedKey(jwk["kid"], jwk["owner"], jwk["purpose"], public_members(jwk), None, None, False, True))
     return keys
 
 

@@ -36,8 +36,8 @@ def production_env(root: Path, **overrides: str) -> dict[str, str]:
         "GATEWAY_PKI_DIR": str(root / "pki"), "GATEWAY_REGISTRY_FILE": str(root / "registry.json"),
         "GATEWAY_TLS_CERT": str(root / "pki" / "server.pem"), "GATEWAY_TLS_KEY": str(root / "pki" / "server.key"),
         "GATEWAY_DATABASE_URL": f"sqlite:///{root / 'gateway.db'}", "GATEWAY_BLOB_DIR": str(root / "blobs"),
-        # Off: the cases run side by side, and would otherwise race for the one operations port.
-        "GATEWAY_OPS_PORT": "0",
+        # Off: the cases run side by side, and would otherwise race for the one operations (and public) port.
+        "GATEWAY_OPS_PORT": "0", "GATEWAY_PUBLIC_PORT": "0",
     }
     return env | {name: value.format(root=root) for name, value in overrides.items()}
 

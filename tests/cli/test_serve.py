@@ -25,9 +25,10 @@ pytestmark = pytest.mark.tls
 GATEWAY = [sys.executable, "-m", "gateway.cli"]
 
 
-def serve(workdir: Path, port: int, ops_port: int) -> tuple[subprocess.Popen, str]:
+def serve(workdir: Path, port: int, ops_port: int, public_port: int) -> tuple[subprocess.Popen, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
-    env |= {"GATEWAY_PORT": str(port), "GATEWAY_OPS_PORT": str(ops_port), "PYTHONPATH": CHECKOUT_PYTHONPATH}
+    env |= {"GATEWAY_PORT": str(port), "GATEWAY_OPS_PORT": str(ops_port), "GATEWAY_PUBLIC_PORT": str(public_port),
+            "PYTHONPATH": CHECKOUT_PYTHONPATH}
     process = subprocess.Popen(
         [*GATEWAY, "serve", "--log-level", "warning"], cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
@@ -54,9 +55,9 @@ def call_until_up(command: list[str], workdir: Path) -> subprocess.CompletedProc
 
 
 def test_serve_on_a_fresh_directory_and_the_printed_curl_works(tmp_path):
-    port, ops_port = free_port(), free_port()
+    port, ops_port, public_port = free_port(), free_port(), free_port()
     for attempt in range(2):  # the second run reuses the PKI, registry and database
-        process, curl = serve(tmp_path, port, ops_port)
+        process, curl = serve(tmp_path, port, ops_port, public_port)
         try:
             result = call_until_up(shlex.split(curl) + ["--silent", "--show-error", "--fail"], tmp_path)
             assert result.returncode == 0, result.stderr
@@ -66,6 +67,9 @@ def test_serve_on_a_fresh_directory_and_the_printed_curl_works(tmp_path):
                 ["curl", "--silent", "--cacert", "var/pki/ca.pem", f"https://127.0.0.1:{port}/v1/me"], cwd=tmp_path, capture_output=True
             )
             assert no_cert.returncode != 0  # the handshake fails without a client certificate
+            public = subprocess.run(["curl", "--silent", "--fail", "--cacert", "var/pki/ca.pem", f"https://127.0.0.1:{public_port}/v1/ledger/key"],
+                                    cwd=tmp_path, capture_output=True, text=True)
+            assert public.returncode == 0 and "note_key" in public.stdout  # the public listener: no client certificate
         finally:
             process.terminate()
             process.wait(20)

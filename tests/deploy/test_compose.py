@@ -79,16 +79,19 @@ def test_nginx_balances_the_replicas_and_is_the_address_they_trust():
     mounts = dict(bind_mounts(nginx))
     assert mounts["./deploy/nginx/compose.conf"] == "/etc/nginx/nginx.conf"
     assert mounts["./deploy/nginx/gateway.conf"] == SERVER_BLOCK
-    upstream = re.search(r"upstream gateway \{(.*?)\}", (DEPLOY / "compose.conf").read_text(), re.DOTALL).group(1)
-    servers = re.findall(r"server (\S+?)[; ]", upstream)
-    assert servers == [f"{name}:{service['environment']['GATEWAY_PORT']}" for name, service in gateways().items()]
+    assert mounts["./deploy/nginx/public.conf"] == "/etc/nginx/public.conf"
+    for upstream_name, port_setting in (("gateway", "GATEWAY_PORT"), ("gateway_public", "GATEWAY_PUBLIC_PORT")):
+        upstream = re.search(rf"upstream {upstream_name} \{{(.*?)\}}", (DEPLOY / "compose.conf").read_text(), re.DOTALL).group(1)
+        servers = re.findall(r"server (\S+?)[; ]", upstream)
+        assert servers == [f"{name}:{service['environment'][port_setting]}" for name, service in gateways().items()]
     [address] = {service["environment"]["GATEWAY_TRUSTED_PROXIES"] for service in gateways().values()}
     assert nginx["networks"]["backend"]["ipv4_address"] == address
 
 
 def test_nginx_accepts_the_configuration_compose_mounts(test_pki, tmp_path):
     """The replicas' names resolve only on the compose network: `nginx -t` gets loopback addresses for them."""
-    ports = {f"{name}:{service['environment']['GATEWAY_PORT']}": f"127.0.0.1:{free_port()}" for name, service in gateways().items()}
+    ports = {f"{name}:{service['environment'][setting]}": f"127.0.0.1:{free_port()}"
+             for name, service in gateways().items() for setting in ("GATEWAY_PORT", "GATEWAY_PUBLIC_PORT")}
     config = nginx_config((DEPLOY / "compose.conf").read_text(), tmp_path, test_pki.dev.directory, free_port(), ports)
     result = nginx_test(config)
     assert result.returncode == 0, result.stderr

@@ -47,6 +47,7 @@ def gateway_env(settings: Settings, **overrides: str) -> dict[str, str]:
         "GATEWAY_REGISTRY_FILE": str(settings.registry_file),
         "GATEWAY_BLOB_DIR": str(settings.blob_dir),
         "GATEWAY_OPS_PORT": str(settings.ops_port),
+        "GATEWAY_PUBLIC_PORT": str(settings.public_port),
     }
     env |= {f"GATEWAY_{name.upper()}": str(value) for name, value in UNLIMITED.items()}
     return env | overrides

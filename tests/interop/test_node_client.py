@@ -17,7 +17,8 @@ from gateway.server import background_gateway
 INTEROP = Path(__file__).resolve().parent
 CHECKS = ["ledger-key", "receipt-verifies-with-jwks", "inclusion-in-receipt-checkpoint",
           "inclusion-in-latest-checkpoint", "consistency-of-checkpoints"]
-REFUSALS = ["receipt-claim-changed", "receipt-signature-changed", "receipt-forged-with-a-request-key", "entry-changed", "index-changed",
+REFUSALS = ["receipt-claim-changed", "receipt-signature-changed", "receipt-forged-with-a-request-key",
+            "receipt-forged-against-the-whole-gateway-set", "entry-changed", "index-changed",
             "inclusion-proof-changed", "inclusion-proof-too-long", "checkpoint-root-changed", "consistency-to-another-root"]
 
 

@@ -27,7 +27,7 @@ for (const vector of load('request-signatures.json').valid) {
   if (disposition) {
     check(vector.claims.hdr['content-disposition'] === digest(Buffer.from(disposition, 'latin1')), `${vector.name}: the hdr digest`);
   }
-  const requestKeys = createLocalJWKSet({ keys: keys.jwks.keys.filter((key) => key.owner === vector.unit) });
+  const requestKeys = createLocalJWKSet({ keys: keys.institutions_jwks.keys.filter((key) => key.owner === vector.unit) });
   const { payload, protectedHeader } = await compactVerify(vector.jws, requestKeys, { algorithms: ['ES256'] });
   check(protectedHeader.typ === REQUEST_TYPE && JSON.stringify(JSON.parse(new TextDecoder().decode(payload))) === JSON.stringify(vector.claims), `${vector.name}: the claims`);
   count('request signatures');

@@ -45,29 +45,16 @@ export async function verifyReceipt(token, keys, gatewayId) {
   return payload;
 }
 
-const byCodePoint = (a, b) => {
-  const [x, y] = [[...a], [...b]];
-  for (let i = 0; i < Math.min(x.length, y.length); i++) {
-    if (x[i] !== y[i]) return x[i].codePointAt(0) - y[i].codePointAt(0);
-  }
-  return x.length - y.length;
-};
-
-const SHORT_ESCAPES = { 0x22: '\\"', 0x5c: '\\\\', 0x08: '\\b', 0x0c: '\\f', 0x0a: '\\n', 0x0d: '\\r', 0x09: '\\t' };
-
+/** A JSON string as RFC 8785 (JCS) writes it, which is JSON.stringify's: `"` and `\` escaped, the
+ *  controls below U+0020 as \b \t \n \f \r or lowercase \u00xx, every other character as itself. */
 function quote(text) {
-  let out = '"';
-  for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i); // a UTF-16 code unit: a character outside the BMP is two escapes
-    if (SHORT_ESCAPES[unit]) out += SHORT_ESCAPES[unit];
-    else if (unit < 0x20 || unit > 0x7e) out += `\\u${unit.toString(16).padStart(4, '0')}`;
-    else out += text[i];
-  }
-  return `${out}"`;
+  check(text.isWellFormed(), 'a lone surrogate has no canonical form');
+  return JSON.stringify(text);
 }
 
-/** The canonical encoding of a ledger entry: keys sorted by code point, no whitespace, everything
- *  outside printable ASCII escaped as lowercase \uXXXX, integers in decimal. */
+/** The canonical encoding of a ledger entry, RFC 8785 (JCS): members sorted by UTF-16 code units
+ *  (JavaScript's own string order), no whitespace, strings as JSON.stringify writes them, integers
+ *  in decimal; the caller encodes it as UTF-8. */
 export function canonical(value) {
   if (value === null) return 'null';
   if (typeof value === 'boolean') return String(value);
@@ -77,7 +64,7 @@ export function canonical(value) {
   }
   if (typeof value === 'string') return quote(value);
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  return `{${Object.keys(value).sort(byCodePoint).map((key) => `${quote(key)}:${canonical(value[key])}`).join(',')}}`;
+  return `{${Object.keys(value).sort().map((key) => `${quote(key)}:${canonical(value[key])}`).join(',')}}`;
 }
 
 export const leafHash = (bytes) => sha256(Buffer.from([0]), bytes);

@@ -43,11 +43,13 @@ def keys_init(directory: Path, capsys) -> tuple[int, str, str]:
 
 
 def printed_parts(out: str) -> tuple[dict, str, dict[str, str]]:
-    """The JWK line, the verifier key line and the settings lines of keys init's output."""
+    """The receipt key's JWK line, the verifier key line and the settings lines of keys init's output
+    (the checkpoint key's JWK line is checked against the verifier key)."""
     lines = [line.strip() for line in out.splitlines()]
-    [jwk] = [json.loads(line) for line in lines if line.startswith("{")]
+    [jwk, checkpoint] = [json.loads(line) for line in lines if line.startswith("{")]
     [vkey] = [line for line in lines if line.startswith(f"{GATEWAY}/ledger+")]
     settings = dict(line.split("=", 1) for line in lines if line.startswith("GATEWAY_"))
+    assert checkpoint["note_key"] == vkey and checkpoint["kid"] == thumbprint(checkpoint)  # an RFC 7638 thumbprint too
     return jwk, vkey, settings
 
 
@@ -65,7 +67,8 @@ def test_keys_init_writes_three_owner_only_keys_of_the_right_kinds_and_prints_th
 
     jwk, vkey, settings = printed_parts(out)
     public = public_jwk(signing.public_key())
-    assert jwk == {**public, "kid": thumbprint(public), "use": "sig", "alg": "ES256", "owner": GATEWAY}
+    assert jwk == {**public, "kid": thumbprint(public), "use": "sig", "key_ops": ["verify"], "alg": "ES256", "owner": GATEWAY,
+                   "purpose": "receipts"}
     verifier = NoteVerifier.from_key_string(vkey)
     raw = checkpoint.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     assert verifier.name == f"{GATEWAY}/ledger" and verifier.public_key.public_bytes(Encoding.Raw, PublicFormat.Raw) == raw

@@ -27,7 +27,7 @@ from imr_alomrane_gateway_client.ledger.checkpoint import Checkpoint, NoteSigner
 from gateway.ledger.verify import verify_export
 from gateway.misconfiguration import ConfigurationError, from_settings
 from gateway.runtime import Runtime
-from gateway.security.keys import key_file
+from gateway.security.keys import gateway_key, key_file
 from gateway.security.signers import Pkcs11Signer, pkcs11_module
 from imr_alomrane_gateway_client.signers import EDDSA, ES256, verify
 from imr_alomrane_gateway_client.signing import RECEIPT_TYPE, Signer, keys_from_jwks, public_jwk, verify_receipt
@@ -61,7 +61,7 @@ def test_a_receipt_signed_in_the_token_is_python_joses_jws_and_verifies_with_jos
     jwk = {**public_jwk(key.public_key), "kid": signer.kid}
     assert json.loads(jws.verify(token, jwk, algorithms=["ES256"])) == CLAIMS
     assert json.loads(joserfc_jws.deserialize_compact(token, ECKey.import_key(jwk), algorithms=["ES256"]).payload) == CLAIMS
-    assert verify_receipt(token, keys_from_jwks({"keys": [{**jwk, "owner": GATEWAY}]}), GATEWAY) == CLAIMS
+    assert verify_receipt(token, keys_from_jwks({"keys": [gateway_key(key, GATEWAY)[1].published()]}), GATEWAY) == CLAIMS
     other_claims = python_jose_signing_input({**CLAIMS, "case": "c-2"}, signer.kid)
     with pytest.raises(BadSignatureError):
         joserfc_jws.deserialize_compact(other_claims + "." + token.rpartition(".")[2], ECKey.import_key(jwk), algorithms=["ES256"])
@@ -164,8 +164,8 @@ def test_keys_init_in_token_makes_the_labelled_keys_there_and_only_the_master_ke
     assert [path.name for path in (tmp_path / "keys").iterdir()] == ["master.key"]
     receipt, checkpoint = (token_signer(softhsm, label, algorithm) for label, algorithm in zip(labels.values(), (ES256, EDDSA)))
     kid = Signer.of(receipt).kid
-    assert json.dumps({**public_jwk(receipt.public_key), "kid": kid, "use": "sig", "alg": "ES256", "owner": GATEWAY},
-                      separators=(",", ":")) in out
+    assert json.dumps({**public_jwk(receipt.public_key), "kid": kid, "use": "sig", "key_ops": ["verify"], "alg": "ES256", "owner": GATEWAY,
+                       "purpose": "receipts"}, separators=(",", ":")) in out
     assert NoteSigner(f"{GATEWAY}/ledger", checkpoint).verifier.key_string in out
     assert "GATEWAY_PKCS11_SIGNING_KEY_LABEL=init-receipts" in out and "GATEWAY_PKCS11_CHECKPOINT_KEY_LABEL=init-checkpoints" in out
 

@@ -86,7 +86,7 @@ def test_a_revoked_key_and_a_deactivated_institution_are_refused_from_then_on(ru
     assert {"change": "unit_deactivated", "id": "al-omrane-marrakech-safi"} in changes
     history = engine_sql("SELECT active FROM institutions WHERE id = 'al-omrane'").scalar_one()
     assert not history and engine_sql("SELECT count(*) FROM units WHERE institution_id = 'al-omrane'").scalar_one() == 4  # kept
-    jwks = {key["kid"]: key for key in as_unit(gateway, test_pki.files("auditor"), "auditor").get("/.well-known/jwks.json").json()["keys"]}
+    jwks = {key["kid"]: key for key in as_unit(gateway, test_pki.files("auditor"), "auditor").get("/v1/institutions/keys").json()["keys"]}
     assert all(jwks[key["kid"]].get("revoked") for key in institution(json.loads(gateway.app.state.settings.registry_file.read_text()),
                                                                           "al-omrane")["signing_keys"])
 

@@ -39,9 +39,11 @@ def substitute_receipts(client, monkeypatch, signer: Signer) -> None:
 
 
 def test_a_receipt_signed_with_an_institutions_own_key_is_refused_though_the_set_lists_it(sdk, test_pki, monkeypatch):
-    imr = sdk("imr", receipt_keys=sdk("imr").jwks())  # the whole published set, institutions' request keys with the gateway's
+    reader = sdk("imr")
+    mixed = {"keys": reader.jwks()["keys"] + reader.http.get("/v1/institutions/keys").json()["keys"]}
+    imr = sdk("imr", receipt_keys=mixed)  # the gateway's keys and the institutions' request keys in one set, as before the split
     imr_key = Signer.from_private_key(load_private_key(test_pki.files("imr").signing_key))
-    assert imr_key.kid in {key["kid"] for key in imr.jwks()["keys"]}
+    assert imr_key.kid in {key["kid"] for key in mixed["keys"]}
     substitute_receipts(imr, monkeypatch, imr_key)
     with pytest.raises(UnknownGatewayKey, match=imr_key.kid):
         imr.open_case(CaseCreate(**case_payload()))

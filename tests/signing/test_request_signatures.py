@@ -252,6 +252,6 @@ def test_a_rotated_key_works_and_revoked_or_expired_ones_do_not(rotated):
             assert response.status_code == 201, (name, response.text)
         else:
             assert response.status_code == 401 and response.json()["type"] == f"/problems/{expected}", name
-    published = {key["kid"]: key for key in client.get("/.well-known/jwks.json").json()["keys"]}
+    published = {key["kid"]: key for key in client.get("/v1/institutions/keys").json()["keys"]}
     assert published[keys["revoked"].kid]["revoked"] is True and "exp" in published[keys["expired"].kid]
     assert published[keys["new"].kid]["owner"] == "imr"  # the kid is the key's RFC 7638 thumbprint

@@ -54,7 +54,7 @@ def verified_elsewhere(token: str, jwks: dict, typ: str, issuer: str, audience: 
 
 
 def test_every_stored_request_signature_verifies_with_joserfc_and_pyjwt(lived_case, omrane, engine_sql):
-    jwks = omrane.get("/.well-known/jwks.json").json()
+    jwks = omrane.get("/v1/institutions/keys").json()  # the institutions' key set: request keys
     stored = engine_sql(STORED_SIGNATURES).all()
     acknowledged = engine_sql("SELECT count(*) FROM inbox_events").scalar()
     assert Counter(table for table, _, _ in stored) == {"cases": 1, "messages": len(SHORT_LIFE), "documents": 1, "inbox_events": acknowledged}
@@ -70,7 +70,7 @@ def test_every_stored_request_signature_verifies_with_joserfc_and_pyjwt(lived_ca
 
 
 def test_every_receipt_verifies_with_joserfc_and_pyjwt(lived_case, omrane, engine_sql):
-    jwks = omrane.get("/.well-known/jwks.json").json()
+    jwks = omrane.get("/.well-known/jwks.json").json()  # the gateway's key set
     tokens = engine_sql("SELECT token FROM receipts").scalars().all()
     assert len(tokens) > len(SHORT_LIFE)
     for token in tokens:

@@ -25,12 +25,24 @@ ONE_HOST = (DEPLOY / "one-host.conf").read_text()
 
 @pytest.fixture
 def behind_nginx(settings, test_pki, tmp_path):
-    proxied = settings.model_copy(update={"trust_proxy_client_cert": True, "trusted_proxies": [f"{PROXY_ADDRESS}/32"]})
+    """nginx's two server blocks, in front of the gateway's two listeners: its URL (mutual TLS), the
+    gateway's, and nginx's public URL (server-only TLS, public.conf)."""
+    proxied = settings.model_copy(update={"trust_proxy_client_cert": True, "trusted_proxies": [f"{PROXY_ADDRESS}/32"],
+                                          "public_port": free_port()})
     with background_gateway(proxied) as upstream:
-        listen = free_port()
-        config = nginx_config(ONE_HOST, tmp_path, test_pki.dev.directory, listen, {"127.0.0.1:8080": upstream.removeprefix("http://")})
+        listen, public = free_port(), free_port()
+        upstreams = {"127.0.0.1:8080": upstream.removeprefix("http://"), "127.0.0.1:8444": f"127.0.0.1:{proxied.public_port}"}
+        config = nginx_config(ONE_HOST, tmp_path, test_pki.dev.directory, listen, upstreams, public)
         with running_nginx(config, listen) as url:
-            yield url, upstream
+            yield url, upstream, f"https://127.0.0.1:{public}"
+
+
+def test_the_public_listener_through_nginx_needs_no_certificate_and_serves_its_routes_only(behind_nginx, test_pki):
+    url, _, public = behind_nginx
+    with tls_client(test_pki, None, public) as anyone, tls_client(test_pki, "imr", url) as imr:
+        assert anyone.get("/v1/ledger/key").json() == imr.get("/v1/ledger/key").json()
+        forged = anyone.get("/v1/me", headers={"Client-Cert": "forged"})  # public.conf forwards no certificate, and /v1/me is not public
+        assert forged.status_code == 404 and forged.json()["type"] == "/problems/not-found"
 
 
 def tls_client(test_pki, name: str | None, url: str) -> httpx.Client:
@@ -42,7 +54,7 @@ def tls_client(test_pki, name: str | None, url: str) -> httpx.Client:
 
 
 def test_institutions_work_through_nginx_with_the_sdk(behind_nginx, test_pki, tmp_path):
-    url, _ = behind_nginx
+    url, _, _ = behind_nginx
     clients = {}
     for name in ("imr", "al-omrane"):
         files = test_pki.files(name)
@@ -61,14 +73,14 @@ def test_institutions_work_through_nginx_with_the_sdk(behind_nginx, test_pki, tm
 
 
 def test_nginx_refuses_clients_without_a_certificate(behind_nginx, test_pki):
-    url, _ = behind_nginx
+    url, _, _ = behind_nginx
     with tls_client(test_pki, None, url) as anonymous:
         response = anonymous.get("/v1/me")
     assert response.status_code == 400  # nginx: "No required SSL certificate was sent"; never forwarded
 
 
 def test_a_header_sent_by_the_client_is_overwritten_by_nginx(behind_nginx, test_pki):
-    url, _ = behind_nginx
+    url, _, _ = behind_nginx
     forged = quote(test_pki.dev.clients["imr"].cert.read_text(), safe="")
     with tls_client(test_pki, "al-omrane", url) as omrane:
         assert omrane.get("/v1/me", headers={"Client-Cert": forged}).json()["id"] == "al-omrane"
@@ -76,7 +88,7 @@ def test_a_header_sent_by_the_client_is_overwritten_by_nginx(behind_nginx, test_
 
 @pytest.mark.parametrize("spoof", [{}, {"X-Forwarded-For": PROXY_ADDRESS}, {"Forwarded": f"for={PROXY_ADDRESS}"}])
 def test_reaching_the_gateway_directly_with_a_forged_header_is_refused(behind_nginx, test_pki, spoof):
-    _, upstream = behind_nginx
+    _, upstream, _ = behind_nginx
     forged = quote(test_pki.dev.clients["imr"].cert.read_text(), safe="")
     response = httpx.get(f"{upstream}/v1/me", headers={"Client-Cert": forged, **spoof})
     assert response.status_code == 401

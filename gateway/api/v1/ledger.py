@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from gateway.api.bodies import StrictJsonRoute
-from gateway.api.deps import Auditor, CurrentInstitution, DatabaseDep, KeyRingDep, SessionDep, SettingsDep, WriteExchange
+from gateway.api.deps import Auditor, CurrentInstitution, DatabaseDep, KeyRingDep, PublicReader, SessionDep, SettingsDep, WriteExchange
 from gateway.api.pagination import MAX_POSITION, decode_position, encode_position, next_link
 from imr_alomrane_gateway_client.contract.common import InstitutionId, Page, Timestamp
 from imr_alomrane_gateway_client.ledger.entry import timestamp
@@ -26,21 +26,54 @@ from gateway.services.exchange import Answer, WriteUnit
 
 router = APIRouter(prefix="/ledger", tags=["ledger"], responses=PROBLEM_RESPONSES, route_class=StrictJsonRoute)
 MAX_ENTRIES = 1000
+NOTE_MEDIA_TYPE = "text/plain; charset=utf-8"
 Index = Annotated[int, Query(ge=0, le=MAX_POSITION)]
 Size = Annotated[int, Query(ge=1, le=MAX_POSITION)]
 
 
 @router.get("/key", summary="The checkpoint signer's C2SP verifier key")
-def key(caller: CurrentInstitution, keys: KeyRingDep) -> LedgerKeyOut:
+def key(caller: PublicReader, keys: KeyRingDep) -> LedgerKeyOut:
     ledger = keys.ledger
     return LedgerKeyOut(origin=ledger.origin, note_key=ledger.signer.verifier.key_string)
 
 
-@router.get("/checkpoint", summary="The latest signed checkpoint (or the one of a given size)")
-def checkpoint(caller: CurrentInstitution, session: SessionDep, keys: KeyRingDep, size: Index | None = None) -> CheckpointOut:
-    """Size 0, and an empty ledger's latest, is the empty tree's checkpoint (root: the SHA-256 of nothing)."""
+@router.get("/checkpoint", summary="The latest signed checkpoint (or the one of a given size)",
+            responses={200: {"content": {NOTE_MEDIA_TYPE: {"schema": {"type": "string"}}}}})
+def checkpoint(request: Request, response: Response, caller: PublicReader, session: SessionDep, keys: KeyRingDep,
+               size: Index | None = None) -> CheckpointOut:
+    """JSON by default; with `Accept: text/plain` the signed note itself, its exact bytes, as a static
+    log serves its `checkpoint` (C2SP tlog-checkpoint): what a verifier saves and checks. Size 0, and an
+    empty ledger's latest, is the empty tree's checkpoint (root: the SHA-256 of nothing)."""
     found, note = service.checkpoint(session, keys.ledger, size)
+    if prefers_note(request.headers.get("accept", "")):
+        return Response(note, media_type=NOTE_MEDIA_TYPE, headers={"Vary": "Accept"})  # type: ignore[return-value]
+    response.headers["Vary"] = "Accept"
     return CheckpointOut(size=found, note=note)
+
+
+def prefers_note(accept: str) -> bool:
+    """Whether the Accept header ranks text/plain above application/json (RFC 9110 §12.5.1: each
+    type takes the quality of the most specific range that matches it; a tie keeps JSON)."""
+    ranges: dict[str, float] = {}
+    for item in accept.split(","):
+        media_range, *parameters = (part.strip() for part in item.split(";"))
+        quality = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if media_range:
+            ranges[media_range.lower()] = max(quality, ranges.get(media_range.lower(), 0.0))
+
+    def quality_of(media_type: str) -> float:
+        kind = media_type.split("/")[0]
+        return next((ranges[name] for name in (media_type, f"{kind}/*", "*/*") if name in ranges), 0.0)
+
+    text = quality_of("text/plain")
+    return text > 0 and text > quality_of("application/json")
 
 
 @router.post("/cosignatures", status_code=201, summary="Add your witness cosignature to a checkpoint", response_model=CheckpointOut)

@@ -135,10 +135,22 @@ def public_jwk(key: ec.EllipticCurvePublicKey) -> dict[str, str]:
     return {"kty": "EC", "crv": "P-256", "x": _b64url(numbers.x.to_bytes(32, "big")), "y": _b64url(numbers.y.to_bytes(32, "big"))}
 
 
+# The members an RFC 7638 thumbprint hashes, by key type (RFC 7638 §3.2 for EC, RFC 8037 §2 for OKP):
+# also every public member a published key has besides its metadata.
+THUMBPRINT_MEMBERS = {"EC": ("crv", "kty", "x", "y"), "OKP": ("crv", "kty", "x")}
+
+
 def thumbprint(public: Mapping[str, str]) -> str:
-    """RFC 7638 JWK thumbprint: a key id that anyone can recompute from the key itself."""
-    canonical = json.dumps({name: public[name] for name in ("crv", "kty", "x", "y")}, separators=(",", ":"), sort_keys=True)
+    """RFC 7638 JWK thumbprint (SHA-256, base64url): the key id every key the gateway publishes has,
+    which anyone can recompute from the key itself."""
+    members = THUMBPRINT_MEMBERS[public["kty"]]
+    canonical = json.dumps({name: public[name] for name in members}, separators=(",", ":"), sort_keys=True)
     return _b64url(hashlib.sha256(canonical.encode()).digest())
+
+
+def public_members(jwk: Mapping[str, Any]) -> dict[str, str]:
+    """The key itself, without what a key set says about it (kid, use, alg, owner…)."""
+    return {name: jwk[name] for name in THUMBPRINT_MEMBERS[jwk["kty"]]}
 
 
 class _SignerKey(Key):
@@ -170,9 +182,16 @@ class Signer:
         return jws.sign(dict(claims), self.key, headers={"kid": self.kid, "typ": typ}, algorithm=ALGORITHM)
 
 
+# What a published key says it is for (RFC 7517 §4.2, §4.3): signatures, verified with it. Both
+# members, consistent, so that a verifier that reads either one selects it for verifying only.
+SIGNATURE_KEY = {"use": "sig", "key_ops": ["verify"]}
+REQUESTS, RECEIPTS = "requests", "receipts"  # a key's purpose, as its key set names it
+
+
 @dataclass(frozen=True)
 class VerificationKey:
-    """A public key from the registry (an institution's) or the gateway's own."""
+    """A public key from the registry (an institution's or a unit's: purpose `requests`) or the
+    gateway's own (`receipts`)."""
 
     kid: str
     owner: str
@@ -180,6 +199,8 @@ class VerificationKey:
     not_before: datetime | None = None
     not_after: datetime | None = None
     revoked: bool = False
+    purpose: str = REQUESTS
+    institution: str | None = None  # the owner's institution, for a request key
     key: Any = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -187,8 +208,10 @@ class VerificationKey:
             object.__setattr__(self, "key", jwk.construct(dict(self.jwk), ALGORITHM))
 
     def published(self) -> dict[str, Any]:
-        """The JWK as the JWKS endpoint publishes it."""
-        entry: dict[str, Any] = {**self.jwk, "kid": self.kid, "use": "sig", "alg": ALGORITHM, "owner": self.owner}
+        """The JWK as its key set publishes it: the gateway's (/.well-known/jwks.json) or the institutions' (/v1/institutions/keys)."""
+        entry: dict[str, Any] = {**self.jwk, "kid": self.kid, **SIGNATURE_KEY, "alg": ALGORITHM, "owner": self.owner, "purpose": self.purpose}
+        if self.institution:
+            entry["institution"] = self.institution
         if self.not_before:
             entry["nbf"] = int(self.not_before.timestamp())
         if self.not_after:
@@ -323,7 +346,7 @@ def verify_request(
         raise SignatureRejected("signature-missing", f"every write needs a {SIGNATURE_HEADER} header")
     parsed = CompactJws.read(token, REQUEST_TYPE, malformed="signature-malformed", refused="signature-algorithm-refused")
     key = parsed.key_from(keys)
-    if key is None:
+    if key is None or key.purpose != REQUESTS:
         raise SignatureRejected("signature-key-unknown", "the kid names no registered key")
     if key.owner != unit_id:
         raise SignatureRejected("signature-key-not-yours", "the key belongs to another unit than your certificate")
@@ -360,15 +383,21 @@ def verify_request(
     return VerifiedRequest(issuer=unit_id, kid=key.kid, jti=jti, iat=iat, token=token)
 
 
-def keys_from_jwks(document: Mapping[str, Any]) -> dict[str, VerificationKey]:
-    """Verification keys from a published JWK Set (what a client fetches from /.well-known/jwks.json)."""
+def keys_from_jwks(document: Mapping[str, Any], purpose: str = RECEIPTS) -> dict[str, VerificationKey]:
+    """The ES256 verification keys of a published JWK Set that serve `purpose`: the gateway's receipt
+    keys from /.well-known/jwks.json (the default), or with `requests` the institutions' from
+    /v1/institutions/keys. The one place a client picks keys from a set: a key for anything else
+    (the checkpoint key, a key published for another purpose or not for verifying) is left out."""
     keys = {}
     for entry in document.get("keys", []):
-        if entry.get("kty") == "EC" and entry.get("crv") == "P-256" and entry.get("kid"):
-            keys[entry["kid"]] = VerificationKey(
-                kid=entry["kid"], owner=str(entry.get("owner", "")), jwk={name: entry[name] for name in ("kty", "crv", "x", "y")},
-                revoked=bool(entry.get("revoked", False)),
-            )
+        if not (entry.get("kty") == "EC" and entry.get("crv") == "P-256" and entry.get("alg") == ALGORITHM and entry.get("kid")):
+            continue
+        if entry.get("purpose") != purpose or entry.get("use", "sig") != "sig" or "verify" not in entry.get("key_ops", ["verify"]):
+            continue
+        keys[entry["kid"]] = VerificationKey(
+            kid=entry["kid"], owner=str(entry.get("owner", "")), jwk=public_members(entry), revoked=bool(entry.get("revoked", False)),
+            purpose=purpose,
+        )
     return keys
 
 
@@ -377,7 +406,7 @@ def verify_receipt(token: str, keys: Mapping[str, VerificationKey], gateway_id: 
     evidence too: held to the same canonical form as a request, which the gateway's own meet."""
     parsed = CompactJws.read(token, RECEIPT_TYPE, malformed="receipt-invalid", refused="receipt-invalid")
     key = parsed.key_from(keys)
-    if key is None or key.owner != gateway_id:
+    if key is None or key.owner != gateway_id or key.purpose != RECEIPTS:
         raise SignatureRejected("receipt-invalid", "the receipt is not signed with a published gateway key")
     if not parsed.verifies_with(key):
         raise SignatureRejected("receipt-invalid", "the receipt signature does not verify")

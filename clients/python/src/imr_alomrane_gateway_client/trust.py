@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from imr_alomrane_gateway_client.ledger.checkpoint import NoteVerifier
-from imr_alomrane_gateway_client.signing import VerificationKey
+from imr_alomrane_gateway_client.signing import RECEIPTS, VerificationKey
 
 KeysDocument = Mapping[str, Any] | Path  # a key history or a JWK Set, or a JSON file holding one
 FIRST_USE_PATH = "/.well-known/jwks.json"  # what a client trusting on first use pins
@@ -34,7 +34,7 @@ FIRST_USE_PATH = "/.well-known/jwks.json"  # what a client trusting on first use
 def _is_gateway_receipt_key(entry: Mapping[str, Any], gateway_id: str) -> bool:
     """The one filter on published keys: the gateway's own receipt keys (EC P-256; its checkpoint key
     is Ed25519), never an institution's request key, which would let any institution mint receipts."""
-    return entry.get("owner") == gateway_id and entry.get("purpose", "receipts") == "receipts"
+    return entry.get("owner") == gateway_id and entry.get("purpose") == RECEIPTS
 
 
 def gateway_receipt_keys(document: Mapping[str, Any], gateway_id: str) -> dict[str, VerificationKey]:
@@ -49,7 +49,7 @@ def gateway_receipt_keys(document: Mapping[str, Any], gateway_id: str) -> dict[s
         ended = [datetime.fromisoformat(entry[name]) for name in ("trusted_until", "revoked_at") if entry.get(name)]
         keys[entry["kid"]] = VerificationKey(
             kid=entry["kid"], owner=gateway_id, jwk={name: jwk[name] for name in ("kty", "crv", "x", "y")},
-            not_after=min(ended) if ended else None, revoked=bool(entry.get("revoked")),
+            not_after=min(ended) if ended else None, revoked=bool(entry.get("revoked")), purpose=RECEIPTS,
         )
     return keys
 

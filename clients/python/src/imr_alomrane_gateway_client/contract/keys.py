@@ -9,7 +9,11 @@ class PublishedKeyOut(BaseModel):
     kid: str
     owner: str = Field(description="The unit that signs requests with it (their `iss`), or the gateway's id for its own keys.")
     purpose: Literal["requests", "receipts", "ledger-checkpoints"]
-    jwk: dict[str, str] = Field(description="The public key (RFC 7517 members: kty, crv, x, y).")
+    key_set: Literal["/.well-known/jwks.json", "/v1/institutions/keys"] = Field(
+        description="The key set that publishes it: the gateway's own keys (receipts, checkpoints) or the institutions' request keys. "
+        "A key is in one set only; a receipt verifies against the gateway's set alone."
+    )
+    jwk: dict[str, str] = Field(description="The public key (its RFC 7638 members: kty, crv, x, and y for EC); `kid` is its thumbprint.")
     not_before: AwareDatetime | None = Field(description="As the registry last listed it.")
     not_after: AwareDatetime | None
     first_version: int | None = Field(description="The first registry version that trusted it (null: none ever did).")

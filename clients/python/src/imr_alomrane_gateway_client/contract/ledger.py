@@ -31,7 +31,7 @@ class LedgerKeyOut(BaseModel):
 class EntryOut(BaseModel):
     index: int
     leaf_hash: str = Field(description="Hex SHA-256(0x00 || canonical entry bytes).")
-    entry: dict[str, Any] = Field(description="The entry; its canonical bytes are this object as sorted, compact ASCII JSON.")
+    entry: dict[str, Any] = Field(description="The entry; its canonical bytes are this object in RFC 8785 (JCS) form, UTF-8.")
 
 
 class InclusionProofOut(BaseModel):

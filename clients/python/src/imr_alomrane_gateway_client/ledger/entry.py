@@ -1,9 +1,13 @@
 """The ledger entry and its canonical encoding (what an outside verifier hashes).
 
-Canonical bytes: the entry's JSON object with keys sorted by code point, no whitespace, every
-non-ASCII character escaped as \\uXXXX (there is none today: every value is an identifier, a
-vocabulary word, a digest or a time), integers in plain decimal, UTF-8 encoded.
-Leaf hash = SHA-256(0x00 || those bytes).
+Canonical bytes: the RFC 8785 (JCS) form of the entry's JSON object (imr_alomrane_gateway_client.ledger.jcs, which
+says how keys sort, how characters are escaped and how numbers are written); every member is
+present, an absent value as `null`. Leaf hash = SHA-256(0x00 || those bytes).
+
+Every value an entry has held so far is printable ASCII (identifiers, vocabulary words, digests,
+times, paths of UUIDs, region codes, and the ASCII-only JSON of a registry change's `detail`), for
+which JCS is also what this code wrote before it named JCS (sorted keys, compact, `ensure_ascii`):
+no leaf hash of an existing ledger changes, and the self-check would name any that did.
 
 Version 2 (every entry written since units exist):
 
@@ -27,11 +31,11 @@ commitment a progress report reports on).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from imr_alomrane_gateway_client.ledger import jcs
 from imr_alomrane_gateway_client.ledger.merkle import leaf_hash
 
 VERSION = 2
@@ -77,7 +81,7 @@ class Entry:
         return {"v": self.v, **{name: getattr(self, name) for name in fields}}
 
     def canonical(self) -> bytes:
-        return json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+        return jcs.canonical(self.as_dict())
 
     def leaf_hash(self) -> bytes:
         return leaf_hash(self.canonical())
