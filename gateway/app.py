@@ -16,6 +16,8 @@ from starlette.types import ASGIApp
 from gateway.api import problems
 from gateway.api.deps import WRITE_METHODS
 from gateway.api.limits import RequestGuard
+from gateway.api.openapi import described
+from gateway.api.openapi.document import complete
 from gateway.api.v1 import router as v1_router
 from gateway.config import Settings
 from gateway.problems import CATALOGUE, PROBLEM_BASE, ProblemError
@@ -140,14 +142,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise ProblemError("not-found", "no such problem type")
         return JSONResponse({"type": problem_type.uri, "status": problem_type.status, "titles": problem_type.titles})
 
-    @app.get("/.well-known/jwks.json", tags=["keys"], summary="Public keys: the gateway's (receipts) and the institutions' (requests)")
+    @app.get("/.well-known/jwks.json", tags=["keys"], **described("getJwks"))
     def jwks(request: Request) -> JSONResponse:
         return JSONResponse(request.app.state.runtime.keys.jwks(), headers={"Cache-Control": "max-age=300"})
 
     app.include_router(v1_router)
     app.add_middleware(RequestGuard, max_bytes=settings.max_body_bytes, max_stream_bytes=settings.max_document_bytes)
     app.add_middleware(PinnedTrust)
-    app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
+    app.openapi = lambda: openapi_document(app, settings)  # type: ignore[method-assign]
     return app
 
 
@@ -166,8 +168,9 @@ class PinnedTrust:
             await self.app(scope, receive, send)
 
 
-def openapi_document(app: FastAPI) -> dict:
-    """OpenAPI 3.1 with the mutual-TLS security scheme applied to every operation."""
+def openapi_document(app: FastAPI, settings: Settings) -> dict:
+    """OpenAPI 3.1 with the mutual-TLS security scheme applied to every operation, completed into
+    the contract (gateway.api.openapi)."""
     if app.openapi_schema is None:
         document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
         document.setdefault("components", {})["securitySchemes"] = {
@@ -189,5 +192,5 @@ def openapi_document(app: FastAPI) -> dict:
                     operation["security"] = [{"institutionCertificate": [], "requestSignature": []}]
         for (method, path, status), links in LINKS.items():
             document["paths"][path][method]["responses"][status]["links"] = copy.deepcopy(links)
-        app.openapi_schema = document
+        app.openapi_schema = complete(document, app, settings)
     return app.openapi_schema

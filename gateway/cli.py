@@ -476,14 +476,17 @@ def _master_key_rotate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _contract(settings: Settings, args: argparse.Namespace) -> int:
-    from gateway.contract.export import stale_files, write_files
+    """The committed contract: openapi/v1.json, schemas/, and the reference page made from them."""
+    from gateway.api.openapi import reference
+    from gateway.contract.export import openapi_document, stale_files, write_files
 
+    root = Path(args.root)
     if args.check:
-        stale = stale_files(Path(args.root))
+        stale = stale_files(root) + ([root / reference.PAGE] if reference.is_stale(root, openapi_document()) else [])
         for path in stale:
             print(f"stale: {path} (run `gateway contract`)", file=sys.stderr)
         return 1 if stale else 0
-    for path in write_files(Path(args.root)):
+    for path in [*write_files(root), reference.write(root, openapi_document())]:
         print(f"wrote {path}")
     return 0
 

@@ -33,6 +33,7 @@ from gateway.security.dev import dev_registry, registry_entry
 from gateway.security.registry import Registry
 from gateway.security.tls import with_client_certificate
 from gateway.storage.migrations import upgrade
+from tests.contract_conformance import held_to_contract
 
 POSTGRES_URL = os.environ.get("GATEWAY_TEST_POSTGRES_URL")
 ENGINES = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
@@ -273,7 +274,7 @@ def institution_client(app, test_pki: TestPki, name: str, *, sign: bool = True, 
     """An HTTP client that presents `name`'s certificate (as the TLS layer would report it) and
     signs its writes with `name`'s signing key, as the SDK does."""
     pem = test_pki.files(name).cert.read_text()
-    client = TestClient(with_client_certificate(app, pem), headers=headers)
+    client = TestClient(with_client_certificate(held_to_contract(app), pem), headers=headers)
     if sign:
         client.auth = signer_for(test_pki, name)
     return client

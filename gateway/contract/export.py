@@ -16,13 +16,17 @@ from gateway.contract.documents import DocumentOut
 from gateway.contract.inbox import InboxEventOut
 from gateway.contract.institutions import InstitutionOut
 from gateway.contract.keys import KeyHistoryOut
-from gateway.contract.ledger import CheckpointOut, ConsistencyProofOut, CosignatureIn, EntryOut, InclusionProofOut
+from gateway.contract.ledger import (
+    CheckpointOut, ConsistencyProofOut, CosignatureIn, EntryOut, ExportCheckpointRecord, ExportEntryRecord, ExportHeaderRecord,
+    InclusionProofOut, ProcessingStatisticsOut,
+)
 from gateway.contract.receipts import ReceiptOut
 from gateway.contract.thematic import ThematicFileCreate, ThematicFileDetail, ThematicFileSummary, ThematicMessageCreate, ThematicMessageOut
 
 PAYLOADS: tuple[type[BaseModel], ...] = (
     CaseCreate, CaseDetail, CaseSummary, MessageCreate, MessageOut, DocumentOut, InboxEventOut, InstitutionOut, Problem, ReceiptOut,
-    CheckpointOut, ConsistencyProofOut, CosignatureIn, EntryOut, InclusionProofOut, KeyHistoryOut,
+    CheckpointOut, ConsistencyProofOut, CosignatureIn, EntryOut, InclusionProofOut, KeyHistoryOut, ProcessingStatisticsOut,
+    ExportHeaderRecord, ExportEntryRecord, ExportCheckpointRecord,
     ThematicFileCreate, ThematicFileDetail, ThematicFileSummary, ThematicMessageCreate, ThematicMessageOut,
 )
 
@@ -31,11 +35,15 @@ def _dump(document: dict) -> str:
     return json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
 
-def generated_files() -> dict[Path, str]:
+def openapi_document() -> dict:
     from gateway.app import create_app
     from gateway.config import Settings
 
-    files = {Path("openapi/v1.json"): _dump(create_app(Settings()).openapi())}
+    return create_app(Settings()).openapi()
+
+
+def generated_files() -> dict[Path, str]:
+    files = {Path("openapi/v1.json"): _dump(openapi_document())}
     for model in PAYLOADS:
         schema = model.model_json_schema(mode="validation" if model.model_config.get("extra") == "forbid" else "serialization")
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"

@@ -9,16 +9,16 @@ from fastapi import APIRouter, Query, Request, Response
 from gateway.api.bodies import StrictJsonRoute
 from gateway.api.deps import CaseParty, RuntimeDep, SessionDep, SettingsDep, WriteExchange
 from gateway.api.pagination import decode_position, encode_position, next_link
-from gateway.api.responses import PROBLEM_RESPONSES
+from gateway.api.openapi import described
 from gateway.contract.common import InstitutionId, Page
 from gateway.contract.inbox import InboxEventOut
 from gateway.services import inbox as service
 from gateway.services.exchange import Answer, WriteUnit
 
-router = APIRouter(prefix="/inbox", tags=["inbox"], responses=PROBLEM_RESPONSES, route_class=StrictJsonRoute)
+router = APIRouter(prefix="/inbox", tags=["inbox"], route_class=StrictJsonRoute)
 
 
-@router.get("", summary="Events addressed to your unit (or, for a head office, to one of its units), oldest first")
+@router.get("", **described("listInboxEvents"))
 def list_events(
     request: Request,
     response: Response,
@@ -41,7 +41,7 @@ def list_events(
     return Page[InboxEventOut](items=items, next_cursor=next_cursor)
 
 
-@router.post("/{event_id}/ack", summary="Record that an event was delivered (idempotent)", response_model=InboxEventOut)
+@router.post("/{event_id}/ack", **described("acknowledgeEvent"), response_model=InboxEventOut)
 async def acknowledge(event_id: str, caller: CaseParty, exchange: WriteExchange) -> Response:
     """The first acknowledgement records the delivery (a ledger entry, a receipt, and a delivery
     receipt for the sender); acknowledging again answers the same, with the first receipt."""

@@ -4,14 +4,14 @@ from fastapi import APIRouter
 
 from gateway.api.bodies import StrictJsonRoute
 from gateway.api.deps import CurrentInstitution, SessionDep
-from gateway.api.responses import PROBLEM_RESPONSES
+from gateway.api.openapi import described
 from gateway.contract.keys import KeyHistoryOut, PublishedKeyOut
 from gateway.services import registry as service
 
-router = APIRouter(prefix="/keys", tags=["keys"], responses=PROBLEM_RESPONSES, route_class=StrictJsonRoute)
+router = APIRouter(prefix="/keys", tags=["keys"], route_class=StrictJsonRoute)
 
 
-@router.get("/history", summary="Every key ever published, with the registry versions and times it was trusted")
+@router.get("/history", **described("getKeyHistory"))
 def history(caller: CurrentInstitution, session: SessionDep) -> KeyHistoryOut:
     version, records = service.key_history(session)
     return KeyHistoryOut(registry_version=version, keys=[
