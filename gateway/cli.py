@@ -605,7 +605,7 @@ def parser() -> argparse.ArgumentParser:
         "rotate", help="re-wrap every data key under GATEWAY_MASTER_KEY, using GATEWAY_RETIRED_MASTER_KEY(S|_FILES) to unwrap"
     ).set_defaults(run=_master_key_rotate)
 
-    contract = commands.add_parser("contract", help="regenerate openapi/v1.json and schemas/ from the models")
+    contract = commands.add_parser("contract", help="regenerate openapi/v1.json, schemas/ and the reference page openapi/v1.html from the models")
     contract.add_argument("--check", action="store_true", help="exit 1 if the committed files are stale")
     contract.add_argument("--root", default=".")
     contract.set_defaults(run=_contract)

@@ -8,8 +8,10 @@ every answer the suite's in-process clients get (tests/contract_conformance.py).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -19,9 +21,10 @@ from referencing.jsonschema import DRAFT202012
 
 from gateway.api.openapi import reference
 from gateway.api.openapi.operations import OPERATIONS
+from gateway.cli import main
 from gateway.contract.export import generated_files
 from tests.conftest import institution_client
-from tests.contract_conformance import held_to_contract
+from tests.contract_conformance import OBSERVED, held_to_contract
 from tests.factories import case_payload, message
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -133,9 +136,10 @@ def test_writes_declare_the_signature_idempotency_and_digest_headers_and_their_r
         taken = {parameter["name"]: parameter for parameter in operation["parameters"] if parameter["in"] == "header"}
         assert "X-Request-ID" in taken
         if method == "GET":
-            assert "Request-Signature" not in taken
+            assert "security" not in operation and "Idempotency-Key" not in taken
             continue
-        assert taken["Request-Signature"]["required"] and taken["Idempotency-Key"]["schema"]["maxLength"] == 257
+        assert operation["security"] == [{"institutionCertificate": [], "requestSignature": []}]
+        assert taken["Idempotency-Key"]["schema"]["maxLength"] == 257
         assert "Content-Digest" in taken
         success = next(answer for status, answer in operation["responses"].items() if int(status) < 300)
         if operation["operationId"] != "addCosignature":  # no ledger entry, so no receipt
@@ -160,8 +164,6 @@ def test_the_conformance_check_refuses_an_undeclared_problem_or_header():
             await send({"type": "http.response.body", "body": body})
         return held_to_contract(app)
 
-    import asyncio
-
     async def call(app):
         async def receive():
             return {"type": "http.request", "body": b""}
@@ -171,12 +173,14 @@ def test_the_conformance_check_refuses_an_undeclared_problem_or_header():
 
         await (await app)({"type": "http", "method": "GET", "path": "/v1/ledger/key"}, receive, send)
 
+    seen_before = set(OBSERVED)
     undeclared_problem = answering(409, [(b"content-type", b"application/problem+json")], b'{"type": "/problems/transition-refused"}')
     with pytest.raises(AssertionError, match="transition-refused"):
         asyncio.run(call(undeclared_problem))
     with pytest.raises(AssertionError, match="receipt"):
         asyncio.run(call(answering(200, [(b"receipt", b"x.y.z")], b"{}")))
     asyncio.run(call(answering(429, [(b"retry-after", b"1")], b'{"type": "/problems/rate-limited"}')))
+    OBSERVED.intersection_update(seen_before)  # not the gateway's answers: no evidence of what it sends
 
 
 def test_every_record_of_a_real_export_matches_its_schema(app, test_pki, imr, omrane):
@@ -202,3 +206,14 @@ def test_the_reference_page_is_made_from_this_document(tmp_path):
     changed = json.loads(json.dumps(SPEC))
     changed["info"]["version"] = "9.9.9"
     assert reference.is_stale(tmp_path, changed) and not reference.is_stale(tmp_path, SPEC)
+
+
+def test_contract_check_notices_a_stale_reference_page(tmp_path, capsys):
+    """`gateway contract --check` fails on a reference page made from another document, and passes on the committed files."""
+    assert main(["contract", "--check", "--root", str(ROOT)]) == 0
+    shutil.copytree(ROOT / "openapi", tmp_path / "openapi")
+    shutil.copytree(ROOT / "schemas", tmp_path / "schemas")
+    page = tmp_path / reference.PAGE
+    page.write_text(page.read_text(encoding="utf-8").replace('"version":"1.0.0"', '"version":"0.9.0"', 1), encoding="utf-8")
+    assert main(["contract", "--check", "--root", str(tmp_path)]) == 1
+    assert "stale: " + str(page) in capsys.readouterr().err

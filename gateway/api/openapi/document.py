@@ -12,7 +12,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 
 from gateway.api.deps import WRITE_METHODS
 from gateway.api.openapi import examples, headers, problems
-from gateway.api.openapi.operations import EVERY_REQUEST, EVERY_RESPONSE, EVERY_WRITE, OPERATIONS, STREAMED_WRITE, Operation
+from gateway.api.openapi.operations import EVERY_REQUEST, EVERY_WRITE, OPERATIONS, STREAMED_WRITE
 from gateway.config import Settings
 from gateway.contract.common import Problem
 
@@ -68,13 +68,14 @@ def _complete_operation(operation: dict[str, Any], route: APIRoute, method: str,
     for status in described.headers.keys() - {int(status) for status in answers}:
         answers[str(status)] = {"description": HTTPStatus(status).phrase}
     for status, answer in answers.items():
-        _complete_answer(answer, described, int(status), settings)
+        _complete_answer(answer, route.operation_id, method in WRITE_METHODS, int(status), settings)
     operation["responses"] = answers | problems.responses(problems.derived(route) | set(described.problems), PROBLEM_SCHEMA)
 
 
-def _complete_answer(answer: dict[str, Any], described: Operation, status: int, settings: Settings) -> None:
-    names = (*EVERY_RESPONSE, *(name for name in described.headers.get(status, ()) if name not in ("Content-Type", "Content-Length")))
-    answer["headers"] = headers.response_headers(names)
+def _complete_answer(answer: dict[str, Any], operation_id: str, write: bool, status: int, settings: Settings) -> None:
+    described = OPERATIONS[operation_id]
+    listed = (name for name in described.headers.get(status, ()) if name not in ("Content-Type", "Content-Length"))
+    answer["headers"] = headers.response_headers((*headers.sent_on(operation_id, *(("write",) if write else ())), *listed))
     if status in (200, 206) and "Content-Disposition" in described.headers.get(status, ()):
         binary = {"schema": {"type": "string", "format": "binary"}}
         answer["content"] = {media_type: dict(binary) for media_type in settings.document_types}

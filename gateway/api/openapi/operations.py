@@ -14,7 +14,7 @@ from typing import Any
 from gateway.api.openapi import examples as ex
 from gateway.domain import lifecycle, thematic
 from gateway.ops.context import REQUEST_ID_HEADER
-from gateway.security.signing import RECEIPT_HEADER, SIGNATURE_HEADER
+from gateway.security.signing import RECEIPT_HEADER
 
 RECEIPTED = (RECEIPT_HEADER, "Receipt-Location")
 PAGED = ("Link",)
@@ -67,8 +67,7 @@ def _documents(holder: str, path_example: Any, holder_ops: dict[str, str]) -> di
             who=_PARTIES if holder == "case" else _FILE_PARTIES,
             ledger="one `document_attached` entry; the other party's unit gets a `document_attached` inbox event.",
             answers={201: path_example}, headers={201: (*RECEIPTED, "Location")}, takes=("Content-Disposition",),
-            problems=("case-closed", "personal-data-erased", "document-type-refused", "invalid-filename")
-            if holder == "case" else ("document-type-refused", "invalid-filename"),
+            problems=("case-closed", "document-type-refused", "invalid-filename") + (("personal-data-erased",) if holder == "case" else ()),
         ),
         listing: Operation(summary=f"The {holder}'s documents", what=f"Every document attached to the {holder}, oldest first.",
                            who=_PARTIES if holder == "case" else _FILE_PARTIES, answers={200: [path_example]}),
@@ -246,12 +245,11 @@ OPERATIONS: dict[str, Operation] = {
     **_documents("thematic file", ex.THEMATIC_DOCUMENT, DOCUMENT_OPERATIONS["thematic file"]),
 }
 
-# Request headers every operation takes, and those every signed write takes (`True`: required).
+# Request headers every operation takes, and those every signed write takes besides its signature
+# (the `requestSignature` security scheme); `True`: required.
 EVERY_REQUEST = {REQUEST_ID_HEADER: False, "Accept-Language": False}
-EVERY_WRITE = {SIGNATURE_HEADER: True, "Idempotency-Key": False, "Content-Digest": False}
+EVERY_WRITE = {"Idempotency-Key": False, "Content-Digest": False}
 STREAMED_WRITE = {**EVERY_WRITE, "Content-Digest": True}
-# Headers every answer carries.
-EVERY_RESPONSE = (REQUEST_ID_HEADER,)
 
 
 def described(operation_id: str) -> dict[str, str]:

@@ -17,8 +17,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from gateway.api import deps
-from gateway.api.openapi.headers import response_headers
-from gateway.ops.context import REQUEST_ID_HEADER
+from gateway.api.openapi.headers import response_headers, sent_on
 from gateway.problems import CATALOGUE
 
 SIGNATURE = tuple(slug for slug in CATALOGUE if slug.startswith("signature-"))
@@ -110,7 +109,6 @@ def responses(slugs: set[str], problem_schema: str) -> dict[str, Any]:
         by_status.setdefault(CATALOGUE[slug].status, []).append(slug)
     answers = {}
     for status, group in sorted(by_status.items()):
-        retry = any(slug in RETRY_AFTER for slug in group)
         answers[str(status)] = {
             "description": "; ".join(f"`{slug}`: {CATALOGUE[slug].titles['en']}" for slug in group),
             "x-problem-types": [CATALOGUE[slug].uri for slug in group],
@@ -119,14 +117,6 @@ def responses(slugs: set[str], problem_schema: str) -> dict[str, Any]:
                 "examples": {example_name(slug, language): {"$ref": f"#/components/examples/{example_name(slug, language)}"}
                              for slug in group for language in ("fr", "ar")},
             }},
-            "headers": problem_headers(retry, range_refused=status == 416),
+            "headers": response_headers(sent_on("problem", str(status))),
         }
     return answers
-
-
-RETRY_AFTER = frozenset({"rate-limited", "storage-unavailable", "writes-suspended"})
-
-
-def problem_headers(retry: bool, range_refused: bool = False) -> dict[str, Any]:
-    names = (REQUEST_ID_HEADER, "Content-Language") + (("Retry-After",) if retry else ()) + (("Content-Range",) if range_refused else ())
-    return response_headers(names)
