@@ -62,6 +62,11 @@ class Appended:
     inclusion: list[bytes]
     edge: dict[merkle.NodeId, bytes]  # the compact range of the tree of size index + 1
 
+    def proof_claim(self) -> dict[str, object]:
+        """A receipt's `ledger` claim: the entry, its index, the checkpoint of size index + 1 and the
+        inclusion proof (base64 hashes, leaf to root) that ties them."""
+        return {"index": self.index, "entry": self.entry.as_dict(), "checkpoint": self.checkpoint, "inclusion": b64(self.inclusion)}
+
 
 class Ledger:
     """The gateway's log: its origin line and checkpoint key, and the edge of the tree as this

@@ -36,7 +36,7 @@ from gateway.domain.party import Party
 from gateway.domain.events import LedgerEvent, Side
 from gateway.domain.vocabulary import InboxEventKind
 from gateway.ledger.entry import NewEntry, timestamp
-from gateway.ledger.store import Appended, b64
+from gateway.ledger.store import Appended
 from gateway.problems import ProblemError
 from gateway.runtime import Runtime
 from gateway.security.signing import RECEIPT_HEADER, Evidence, VerifiedRequest, content_digest
@@ -180,8 +180,7 @@ class Exchange:
             session, keys, kind=receipts.ACCEPTANCE, case_id=event.case_id, thematic=event.thematic, resource=resource,
             sender_id=write.caller.id, counterpart_id=event.counterpart.institution_id, signature=write.signed.token,
             sub=write.caller.unit_id, htm=write.method, htu=write.target, req_dig=write.body_digest,
-            ledger={"index": appended.index, "entry": appended.entry.as_dict(), "checkpoint": appended.checkpoint,
-                    "inclusion": b64(appended.inclusion)},
+            ledger=appended.proof_claim(),
         )
         headers = receipt_headers(receipt)
         if event.location:

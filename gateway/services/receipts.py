@@ -38,17 +38,8 @@ def issue(
     now = datetime.now(UTC)
     receipt_id = str(uuid.uuid4())
     token = keys.receipt_signer.sign(
-        {
-            "iss": keys.gateway_id,
-            "rid": receipt_id,
-            "kind": kind,
-            "case": case_id,
-            "resource": resource,
-            "sig_dig": content_digest(signature.encode()),
-            "iat": int(now.timestamp()),
-            "at": now.isoformat(),
-            **claims,
-        },
+        receipt_claims(keys.gateway_id, kind=kind, receipt_id=receipt_id, case_id=case_id, resource=resource, signature=signature,
+                       now=now, **claims),
         RECEIPT_TYPE,
     )
     session.connection().execute(_INSERT, {
@@ -57,6 +48,15 @@ def issue(
         "counterpart_id": counterpart_id, "token": token, "created_at": now,
     })
     return Issued(receipt_id, token)
+
+
+def receipt_claims(gateway_id: str, *, kind: str, receipt_id: str, case_id: str, resource: str, signature: str, now: datetime,
+                   **claims: Any) -> dict[str, Any]:
+    """A receipt's claim set, given its id and time (pure: the conformance vectors are made with it)."""
+    return {
+        "iss": gateway_id, "rid": receipt_id, "kind": kind, "case": case_id, "resource": resource,
+        "sig_dig": content_digest(signature.encode()), "iat": int(now.timestamp()), "at": now.isoformat(), **claims,
+    }
 
 
 def _party(caller: Party):

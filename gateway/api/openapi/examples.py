@@ -1,5 +1,5 @@
-"""Examples for every request and response body: a realistic exchange in Arabic and French, the
-texts of tests/factories.py and gateway/demo.py. Built as the contract's own models wherever one
+"""Examples for every request and response body: a realistic exchange in Arabic and French, on the
+invented complaints of gateway/samples.py. Built as the contract's own models wherever one
 exists, so that an example that stops matching its schema fails when the document is generated
 (and tests/contract checks each against the published schema).
 
@@ -13,6 +13,8 @@ import json
 from typing import Any
 
 from pydantic import BaseModel
+
+from gateway import samples
 
 from gateway.contract.cases import (
     CaseCreate, CaseDetail, CaseSummary, Complainant, HousingProjectOut, MessageCreate, MessageOut, ProcessingTimes, SignedRequestOut,
@@ -79,16 +81,7 @@ def _dump(model: BaseModel) -> Any:
 
 # --- cases ----------------------------------------------------------------------------------------
 
-CASE_CREATE = CaseCreate(
-    respondent_id="al-omrane", reference="IMR/2026/00042",
-    complainant=Complainant(full_name="فاطمة الزهراء بنعلي", cin="BE123456", phone="+212612345678", email="f.benali@example.ma",
-                            address="حي الأمل، زنقة 12، رقم 4، الدار البيضاء", preferred_language="ar"),
-    subject="delivery_delays", title="تأخر تسليم شقة بمشروع الأمل – Retard de livraison, projet Al Amal",
-    summary="اقتنت المشتكية شقة سنة 2019 وكان من المفروض تسليمها سنة 2021. "
-    "La plaignante a payé l'intégralité du prix ; la livraison n'a toujours pas eu lieu.",
-    project={"name": "Al Amal – الأمل", "city": "Casablanca", "region": "casablanca-settat"},
-    requested_action="Communiquer une date de livraison ferme et les pénalités de retard prévues au contrat.",
-)
+CASE_CREATE = CaseCreate(respondent_id="al-omrane", reference="IMR/2026/00042", **samples.COMPLAINTS[0])
 _SUMMARY = dict(
     id=CASE_ID, reference="IMR/2026/00042", mediator_id="imr", respondent_id="al-omrane", mediator_unit="imr-casablanca-settat",
     respondent_unit="al-omrane-casablanca-settat", region="casablanca-settat", status="acknowledged", subject="delivery_delays",
@@ -107,7 +100,7 @@ MESSAGE = MessageOut(
 CASE_SUMMARY = CaseSummary(**_SUMMARY)
 CASE_DETAIL = CaseDetail(
     **_SUMMARY, complainant=CASE_CREATE.complainant, personal_data_erased=False, summary=CASE_CREATE.summary,
-    project=HousingProjectOut(name="Al Amal – الأمل", city="Casablanca", region="casablanca-settat"),
+    project=HousingProjectOut(**CASE_CREATE.project.model_dump()),
     requested_action=CASE_CREATE.requested_action, messages=[MESSAGE],
     signed_request=SignedRequestOut(signature=REQUEST_JWS, body=CASE_CREATE.model_dump_json(exclude_defaults=True)), thematic_files=[FILE_ID],
 )
