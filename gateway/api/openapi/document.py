@@ -12,7 +12,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 
 from gateway.api.deps import WRITE_METHODS
 from gateway.api.openapi import examples, headers, problems
-from gateway.api.openapi.operations import EVERY_REQUEST, EVERY_WRITE, OPERATIONS, STREAMED_WRITE
+from gateway.api.openapi.operations import DOCUMENT, EVERY_REQUEST, EVERY_WRITE, OPERATIONS, STREAMED_WRITE
 from gateway.config import Settings
 from gateway.contract.common import Problem
 
@@ -23,7 +23,7 @@ _REF_TEMPLATE = "#/components/schemas/{model}"
 def servers(settings: Settings) -> list[dict[str, str]]:
     """Where the gateway answers: its institutions' listener, then the public one (keys, checkpoints, this reference)."""
     found = [{"url": f"https://{settings.host}:{settings.port}", "description": "Institutions (mutual TLS: a registered client certificate)"}]
-    public_port = getattr(settings, "public_port", 8444)
+    public_port = getattr(settings, "public_port", 8444)  # GATEWAY_PUBLIC_PORT, which the public listener's change adds
     if public_port:
         found.append({"url": f"https://{settings.host}:{public_port}",
                       "description": "Public (server-only TLS): the gateway's keys, the ledger key and checkpoints, problem types, this reference"})
@@ -74,11 +74,10 @@ def _complete_operation(operation: dict[str, Any], route: APIRoute, method: str,
 
 def _complete_answer(answer: dict[str, Any], operation_id: str, write: bool, status: int, settings: Settings) -> None:
     described = OPERATIONS[operation_id]
-    listed = (name for name in described.headers.get(status, ()) if name not in ("Content-Type", "Content-Length"))
-    answer["headers"] = headers.response_headers((*headers.sent_on(operation_id, *(("write",) if write else ())), *listed))
-    if status in (200, 206) and "Content-Disposition" in described.headers.get(status, ()):
-        binary = {"schema": {"type": "string", "format": "binary"}}
-        answer["content"] = {media_type: dict(binary) for media_type in settings.document_types}
+    answer["headers"] = headers.response_headers((*headers.sent_on(operation_id, *(("write",) if write else ())),
+                                                  *described.headers.get(status, ())))
+    if described.media_type == DOCUMENT:
+        answer["content"] = {media_type: {"schema": {"type": "string", "format": "binary"}} for media_type in settings.document_types}
         return
     if described.media_type != "application/json":
         answer["content"] = {described.media_type: {"schema": {"type": "string"}}}

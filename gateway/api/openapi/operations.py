@@ -32,7 +32,7 @@ class Operation:
     headers: dict[int, tuple[str, ...]] = field(default_factory=dict)  # status → response headers beyond X-Request-ID
     takes: tuple[str, ...] = ()  # request headers beyond those every operation (or every write) takes
     problems: tuple[str, ...] = ()  # refusals of the service, beyond those its route implies
-    media_type: str = "application/json"  # of a success's body
+    media_type: str = "application/json"  # of a success's body, or DOCUMENT
 
     @property
     def description(self) -> str:
@@ -50,8 +50,8 @@ _PARTIES = "the mediator (IMR) or the respondent (Al Omrane), with their units; 
 _FILE_PARTIES = "the mediator or the respondent, a party to the thematic file."
 _ANYONE = "any registered institution (mediator, respondent, auditor)."
 _AUDITOR = "an auditor only."
-_DOWNLOAD = ("Content-Type", "Content-Length", "Content-Disposition", "Content-Digest", "Repr-Digest", "ETag", "Accept-Ranges",
-             "Cache-Control")
+_DOWNLOAD = ("Content-Disposition", "Content-Digest", "Repr-Digest", "ETag", "Accept-Ranges", "Cache-Control")
+DOCUMENT = "the document's own type"  # a download's media type: one of GATEWAY_DOCUMENT_TYPES, detected at upload
 
 
 def _documents(holder: str, path_example: Any, holder_ops: dict[str, str]) -> dict[str, Operation]:
@@ -79,7 +79,7 @@ def _documents(holder: str, path_example: Any, holder_ops: dict[str, str]) -> di
             what="The document's bytes, as the type detected at upload (`Content-Type`), streamed and decrypted one authenticated segment "
             "at a time. One byte range may be asked for (`Range`, with `If-Range`): 206 with `Content-Range`. `Content-Digest` is the "
             "SHA-256 of the bytes in this response; `Repr-Digest` is always the whole document's.",
-            who=_PARTIES if holder == "case" else _FILE_PARTIES,             headers={200: _DOWNLOAD, 206: (*_DOWNLOAD, "Content-Range")}, takes=("Range", "If-Range"),
+            who=_PARTIES if holder == "case" else _FILE_PARTIES,             headers={200: _DOWNLOAD, 206: (*_DOWNLOAD, "Content-Range")}, takes=("Range", "If-Range"), media_type=DOCUMENT,
             problems=("personal-data-erased", "range-not-satisfiable") if holder == "case" else ("range-not-satisfiable",),
         ),
     }
