@@ -17,6 +17,8 @@ from gateway.api import problems
 from gateway.api.deps import WRITE_METHODS, PublicReader
 from gateway.api.public import JWKS, REFERENCE_HTML, PublicGate
 from gateway.api.limits import RequestGuard
+from gateway.api.openapi import described
+from gateway.api.openapi.document import complete
 from gateway.api.v1 import router as v1_router
 from gateway.config import Settings
 from gateway.problems import CATALOGUE, PROBLEM_BASE, ProblemError
@@ -144,7 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise ProblemError("not-found", "no such problem type")
         return JSONResponse({"type": problem_type.uri, "status": problem_type.status, "titles": problem_type.titles})
 
-    @app.get(JWKS, tags=["keys"], summary="The gateway's key set: its receipt keys and its checkpoint key, and no other")
+    @app.get(JWKS, tags=["keys"], **described("getJwks"))
     def jwks(request: Request) -> JSONResponse:
         """Verify receipts against this set alone (ES256 keys, purpose `receipts`); the institutions'
         request keys are another set, /v1/institutions/keys."""
@@ -162,7 +164,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestGuard, max_bytes=settings.max_body_bytes, max_stream_bytes=settings.max_document_bytes)
     app.add_middleware(PinnedTrust)
     app.add_middleware(PublicGate)  # outermost of these: a request the public listener does not serve goes no further
-    app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
+    app.openapi = lambda: openapi_document(app, settings)  # type: ignore[method-assign]
     return app
 
 
@@ -181,8 +183,9 @@ class PinnedTrust:
             await self.app(scope, receive, send)
 
 
-def openapi_document(app: FastAPI) -> dict:
-    """OpenAPI 3.1 with the mutual-TLS security scheme applied to every operation."""
+def openapi_document(app: FastAPI, settings: Settings) -> dict:
+    """OpenAPI 3.1 with the mutual-TLS security scheme applied to every operation, completed into
+    the contract (gateway.api.openapi)."""
     if app.openapi_schema is None:
         document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
         document.setdefault("components", {})["securitySchemes"] = {
@@ -204,5 +207,5 @@ def openapi_document(app: FastAPI) -> dict:
                     operation["security"] = [{"institutionCertificate": [], "requestSignature": []}]
         for (method, path, status), links in LINKS.items():
             document["paths"][path][method]["responses"][status]["links"] = copy.deepcopy(links)
-        app.openapi_schema = document
+        app.openapi_schema = complete(document, app, settings)
     return app.openapi_schema

@@ -543,14 +543,17 @@ def _master_key_rotate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _contract(settings: Settings, args: argparse.Namespace) -> int:
-    from gateway.api.contract_files import stale_files, write_files
+    """The committed contract: openapi/v1.json, schemas/, and the reference page made from them."""
+    from gateway.api.openapi import reference
+    from gateway.api.contract_files import openapi_document, stale_files, write_files
 
+    root = Path(args.root)
     if args.check:
-        stale = stale_files(Path(args.root))
+        stale = stale_files(root) + ([root / reference.PAGE] if reference.is_stale(root, openapi_document()) else [])
         for path in stale:
             print(f"stale: {path} (run `gateway contract`)", file=sys.stderr)
         return 1 if stale else 0
-    for path in write_files(Path(args.root)):
+    for path in [*write_files(root), reference.write(root, openapi_document())]:
         print(f"wrote {path}")
     return 0
 
@@ -698,7 +701,7 @@ def parser() -> argparse.ArgumentParser:
         "rotate", help="re-wrap every data key under GATEWAY_MASTER_KEY, using GATEWAY_RETIRED_MASTER_KEY(S|_FILES) to unwrap"
     ).set_defaults(run=_master_key_rotate)
 
-    contract = commands.add_parser("contract", help="regenerate openapi/v1.json and schemas/ from the models")
+    contract = commands.add_parser("contract", help="regenerate openapi/v1.json, schemas/ and the reference page openapi/v1.html from the models")
     contract.add_argument("--check", action="store_true", help="exit 1 if the committed files are stale")
     contract.add_argument("--root", default=".")
     contract.set_defaults(run=_contract)

@@ -34,6 +34,7 @@ from gateway.security.dev import dev_registry, registry_entry, trust_roots
 from gateway.security.registry import Registry
 from gateway.security.tls import with_client_certificate
 from gateway.storage.migrations import upgrade
+from tests.contract_conformance import OBSERVED, declared_problems, held_to_contract
 
 POSTGRES_URL = os.environ.get("GATEWAY_TEST_POSTGRES_URL")
 ENGINES = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
@@ -60,6 +61,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--edge-seconds", type=float, default=6.0,
         help="tests/edge: how long the slow-loris attack lasts (default 6 s; the issue's figure is 20)",
     )
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """How much of the declared problem types the run saw (tests/contract_conformance.py checked each one it saw)."""
+    if OBSERVED:
+        declared = declared_problems()
+        terminalreporter.write_line(f"OpenAPI problem types: the run saw {len(OBSERVED & declared)} of the {len(declared)} declared "
+                                    f"(operation, type) pairs, on {len({(m, p) for m, p, _ in OBSERVED})} operations")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -285,7 +294,7 @@ def institution_client(app, test_pki: TestPki, name: str, *, sign: bool = True, 
     """An HTTP client that presents `name`'s certificate (as the TLS layer would report it) and
     signs its writes with `name`'s signing key, as the SDK does."""
     pem = test_pki.files(name).cert.read_text()
-    client = TestClient(with_client_certificate(app, pem), headers=headers)
+    client = TestClient(with_client_certificate(held_to_contract(app), pem), headers=headers)
     if sign:
         client.auth = signer_for(test_pki, name)
     return client

@@ -17,13 +17,17 @@ from imr_alomrane_gateway_client.contract.documents import DocumentOut
 from imr_alomrane_gateway_client.contract.inbox import InboxEventOut
 from imr_alomrane_gateway_client.contract.institutions import InstitutionOut
 from imr_alomrane_gateway_client.contract.keys import KeyHistoryOut
-from imr_alomrane_gateway_client.contract.ledger import CheckpointOut, ConsistencyProofOut, CosignatureIn, EntryOut, InclusionProofOut
+from imr_alomrane_gateway_client.contract.ledger import (
+    CheckpointOut, ConsistencyProofOut, CosignatureIn, EntryOut, ExportCheckpointRecord, ExportEntryRecord, ExportHeaderRecord,
+    InclusionProofOut, ProcessingStatisticsOut,
+)
 from imr_alomrane_gateway_client.contract.receipts import ReceiptOut
 from imr_alomrane_gateway_client.contract.thematic import ThematicFileCreate, ThematicFileDetail, ThematicFileSummary, ThematicMessageCreate, ThematicMessageOut
 
 PAYLOADS: tuple[type[BaseModel], ...] = (
     CaseCreate, CaseDetail, CaseSummary, MessageCreate, MessageOut, DocumentOut, InboxEventOut, InstitutionOut, Problem, ReceiptOut,
-    CheckpointOut, ConsistencyProofOut, CosignatureIn, EntryOut, InclusionProofOut, KeyHistoryOut,
+    CheckpointOut, ConsistencyProofOut, CosignatureIn, EntryOut, InclusionProofOut, KeyHistoryOut, ProcessingStatisticsOut,
+    ExportHeaderRecord, ExportEntryRecord, ExportCheckpointRecord,
     ThematicFileCreate, ThematicFileDetail, ThematicFileSummary, ThematicMessageCreate, ThematicMessageOut,
 )
 
@@ -32,11 +36,15 @@ def _dump(document: dict) -> str:
     return json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
 
-def generated_files() -> dict[Path, str]:
+def openapi_document() -> dict:
     from gateway.app import create_app
     from gateway.config import Settings
 
-    files = {Path("openapi/v1.json"): _dump(create_app(Settings()).openapi())}
+    return create_app(Settings()).openapi()
+
+
+def generated_files() -> dict[Path, str]:
+    files = {Path("openapi/v1.json"): _dump(openapi_document())}
     for model in PAYLOADS:
         schema = model.model_json_schema(mode="validation" if model.model_config.get("extra") == "forbid" else "serialization")
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"

@@ -135,9 +135,20 @@ def live_schema(request, tls_gateway, test_pki, seeded):
         "phases": {"coverage": {"enabled": request.param == "imr"}},
     })
     schema = schemathesis.openapi.from_url(f"{tls_gateway.url}/openapi.json", config=config)
+    without_request_examples(schema.raw_schema)
     schema.auth.set_from_requests(SigningAuth(signer_for(test_pki, request.param)))
     steer(schema, seeded)
     return schema
+
+
+def without_request_examples(document: dict) -> None:
+    """The contract's request examples name fixed values (a reference, a kind, a unit) that the live
+    gateway answers differently once it has seen them (201, then 409): Hypothesis replays a draw and
+    stops the stateful run as flaky. They are checked against their schemas in tests/contract."""
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            for media in operation.get("requestBody", {}).get("content", {}).values():
+                media.pop("example", None)
 
 
 live = schemathesis.pytest.from_fixture("live_schema")

@@ -11,7 +11,8 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from gateway.api.bodies import StrictJsonRoute
 from gateway.api.deps import CaseParty, Mediator, SessionDep, SettingsDep, VaultDep, WriteExchange
 from gateway.api.pagination import next_opening_cursor, opening_cursor
-from gateway.api.responses import PROBLEM_RESPONSES, model_response
+from gateway.api.openapi import described
+from gateway.api.responses import model_response
 from imr_alomrane_gateway_client.contract.cases import (
     CaseCreate,
     CaseDetail,
@@ -36,7 +37,7 @@ from gateway.services.exchange import Answer, WriteUnit
 from gateway.services.vault import Vault
 from gateway.storage.models import Case, Message
 
-router = APIRouter(prefix="/cases", tags=["cases"], responses=PROBLEM_RESPONSES, route_class=StrictJsonRoute)
+router = APIRouter(prefix="/cases", tags=["cases"], route_class=StrictJsonRoute)
 
 
 def etag(case: Case) -> str:
@@ -115,7 +116,7 @@ def case_detail(keyed: service.KeyedCase, messages: list[Message], caller: Party
     )
 
 
-@router.post("", status_code=201, summary="Open a case file (mediator)", response_model=CaseDetail)
+@router.post("", status_code=201, **described("openCase"), response_model=CaseDetail)
 async def open_case(payload: CaseCreate, caller: Mediator, exchange: WriteExchange, settings: SettingsDep) -> Response:
     def work(unit: WriteUnit) -> Answer:
         keyed = service.open_case(unit, payload, settings.default_reply_days)
@@ -124,7 +125,7 @@ async def open_case(payload: CaseCreate, caller: Mediator, exchange: WriteExchan
     return await exchange.run(work)
 
 
-@router.get("", summary="Cases you are a party to")
+@router.get("", **described("listCases"))
 def list_cases(
     request: Request,
     response: Response,
@@ -152,7 +153,7 @@ def list_cases(
     return Page[CaseSummary](items=page, next_cursor=next_opening_cursor(request, response, rows, size))
 
 
-@router.get("/{case_id}", summary="A case with its timeline", response_model=CaseDetail)
+@router.get("/{case_id}", **described("getCase"), response_model=CaseDetail)
 def get_case(case_id: str, caller: CaseParty, session: SessionDep, vault: VaultDep) -> Response:
     keyed = service.read_case(session, vault, caller, case_id, with_messages=True)
     linked = thematic.linked_files(session, caller, case_id)
@@ -162,10 +163,8 @@ def get_case(case_id: str, caller: CaseParty, session: SessionDep, vault: VaultD
 @router.post(
     "/{case_id}/messages",
     status_code=201,
-    summary="Send a message; its kind drives the case's status",
+    **described("sendMessage"),
     response_model=MessageOut,
-    description="Kinds, senders and the status changes they drive:\n\n" + lifecycle.described(lifecycle.RULES),
-    responses={410: PROBLEM_RESPONSES[404] | {"description": "The case's personal data was erased: it takes no more messages"}},
 )
 async def post_message(
     case_id: str,
@@ -181,7 +180,7 @@ async def post_message(
     return await exchange.run(work)
 
 
-@router.post("/{case_id}/transfer", summary="Move the case to another unit of your institution", response_model=CaseSummary)
+@router.post("/{case_id}/transfer", **described("transferCase"), response_model=CaseSummary)
 async def transfer(case_id: str, payload: TransferCreate, caller: CaseParty, exchange: WriteExchange, vault: VaultDep) -> Response:
     """By the unit holding the case on your side, or its head office. Both units and the other
     party's unit are notified in their inboxes; the transfer is a ledger entry with its receipt."""
@@ -193,7 +192,7 @@ async def transfer(case_id: str, payload: TransferCreate, caller: CaseParty, exc
     return await exchange.run(work)
 
 
-@router.delete("/{case_id}/personal-data", summary="Erase the complainant's personal data (mediator): crypto-shredding",
+@router.delete("/{case_id}/personal-data", **described("erasePersonalData"),
                response_model=CaseDetail)
 async def erase_personal_data(case_id: str, caller: Mediator, exchange: WriteExchange) -> Response:
     """The case's data key and ciphertexts are destroyed, its documents' bytes and names with them;
@@ -208,7 +207,7 @@ async def erase_personal_data(case_id: str, caller: Mediator, exchange: WriteExc
     return await exchange.run(work)
 
 
-@router.get("/{case_id}/messages/{message_id}", summary="One message")
+@router.get("/{case_id}/messages/{message_id}", **described("getMessage"))
 def get_message(case_id: str, message_id: str, caller: CaseParty, session: SessionDep, vault: VaultDep) -> MessageOut:
     keyed = service.read_case(session, vault, caller, case_id, with_messages=True)
     return message_out(one_of(keyed.case.messages, message_id, "case"), keyed.data_key)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from gateway.api.bodies import StrictJsonRoute
 from gateway.api.deps import CaseParty, RuntimeDep, SessionDep, SettingsDep, StreamedExchange, VaultDep
 from gateway.api.ranges import ByteRange, parse_range
-from gateway.api.responses import PROBLEM_RESPONSES
+from gateway.api.openapi import DOCUMENT_OPERATIONS, described
 from gateway.config import Settings
 from imr_alomrane_gateway_client.contract.documents import DocumentOut
 from gateway.domain.documents import filename_from_disposition
@@ -38,9 +38,6 @@ _UPLOAD_BODY = {
     "description": "The document's bytes, as they are. Its type is read from the bytes themselves.",
     "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
 }
-
-# A download is sent as the type detected from its bytes at upload (one of GATEWAY_DOCUMENT_TYPES).
-_DOCUMENT_BYTES = {"*/*": {"schema": {"type": "string", "format": "binary"}}}
 
 
 def _kept_name(disposition: str | None) -> str | None:
@@ -72,20 +69,12 @@ def _described(listed: service.Listed) -> list[DocumentOut]:
 
 def documents_router(prefix: str, parameter: str, holder: service.Holder) -> APIRouter:
     """The document endpoints under `prefix`, whose path parameter `parameter` names the holder."""
-    router = APIRouter(prefix=prefix, tags=["documents"], responses=PROBLEM_RESPONSES, route_class=StrictJsonRoute)
+    router = APIRouter(prefix=prefix, tags=["documents"], route_class=StrictJsonRoute)
+    operations = DOCUMENT_OPERATIONS[holder.what]
     HeldId = Annotated[str, Path(alias=parameter)]
 
-    @router.post(
-        "",
-        status_code=201,
-        summary="Attach a document (streamed; signed over its Content-Digest)",
-        response_model=DocumentOut,
-        openapi_extra={"requestBody": _UPLOAD_BODY},
-        responses={
-            410: PROBLEM_RESPONSES[404] | {"description": "The case's personal data was erased: it takes no more documents"},
-            415: PROBLEM_RESPONSES[413] | {"description": "Not an accepted type (detected from the bytes)"},
-        },
-    )
+    @router.post("", status_code=201, response_model=DocumentOut, openapi_extra={"requestBody": _UPLOAD_BODY},
+                 **described(operations["upload"]))
     async def upload_document(
         held_id: HeldId,
         request: Request,
@@ -93,7 +82,7 @@ def documents_router(prefix: str, parameter: str, holder: service.Holder) -> API
         exchange: StreamedExchange,
         settings: SettingsDep,
         runtime: RuntimeDep,
-        content_disposition: Annotated[str, Header(max_length=2000, description=_DISPOSITION)],
+        content_disposition: Annotated[str, Header(max_length=2000)],
     ) -> Response:
         """The body is the document. `Content-Digest: sha-256=:…:` is required and the request signature
         covers it: the bytes are hashed as they arrive, and a mismatch, a refused type or an excess
@@ -101,25 +90,15 @@ def documents_router(prefix: str, parameter: str, holder: service.Holder) -> API
         URLs and access logs."""
         return await _upload(holder, held_id, request, caller, exchange, settings, runtime, content_disposition)
 
-    @router.get("", summary=f"The {holder.what}'s documents")
+    @router.get("", **described(operations["list"]))
     def list_documents(held_id: HeldId, caller: CaseParty, session: SessionDep, vault: VaultDep) -> list[DocumentOut]:
         return _described(service.documents_of(session, vault, caller, holder, held_id))
 
-    @router.get("/{document_id}", summary="One document's description")
+    @router.get("/{document_id}", **described(operations["get"]))
     def get_document(held_id: HeldId, document_id: str, caller: CaseParty, session: SessionDep, vault: VaultDep) -> DocumentOut:
         return _described(service.get_document(session, vault, caller, holder, held_id, document_id))[0]
 
-    @router.get(
-        "/{document_id}/content",
-        summary="Download a document (Range supported)",
-        response_class=StreamingResponse,
-        responses={
-            200: {"description": "The document, as the type detected at upload", "content": _DOCUMENT_BYTES},
-            206: {"description": "The requested range", "content": _DOCUMENT_BYTES},
-            410: PROBLEM_RESPONSES[404] | {"description": "Erased with the case's personal data"},
-            416: PROBLEM_RESPONSES[404] | {"description": "The range lies outside the document"},
-        },
-    )
+    @router.get("/{document_id}/content", response_class=StreamingResponse, **described(operations["download"]))
     def download_document(
         held_id: HeldId,
         document_id: str,
@@ -136,10 +115,6 @@ def documents_router(prefix: str, parameter: str, holder: service.Holder) -> API
         return _download(readable, session, runtime.blobs, range_header, if_range)
 
     return router
-
-
-_DISPOSITION = ("The file name, kept exactly (Arabic, French…) and never used as a path: "
-                "`attachment; filename*=UTF-8''<percent-encoded name>` (RFC 6266, RFC 8187). Signed (`hdr` claim).")
 
 
 async def _upload(holder: service.Holder, held_id: str, request: Request, caller: Party, exchange: Exchange, settings: Settings,

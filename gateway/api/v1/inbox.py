@@ -15,7 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from gateway.api.bodies import StrictJsonRoute
 from gateway.api.deps import CaseParty, RuntimeDep, WriteExchange
 from gateway.api.pagination import decode_seq, encode_position, next_link
-from gateway.api.responses import PROBLEM_RESPONSES
+from gateway.api.openapi import described
 from imr_alomrane_gateway_client.contract.common import InstitutionId, Page
 from imr_alomrane_gateway_client.contract.inbox import InboxEventOut
 from gateway.domain.events import Side
@@ -24,7 +24,7 @@ from gateway.services import inbox as service
 from gateway.services.exchange import Answer, WriteUnit
 from gateway.storage.engine import Database
 
-router = APIRouter(prefix="/inbox", tags=["inbox"], responses=PROBLEM_RESPONSES, route_class=StrictJsonRoute)
+router = APIRouter(prefix="/inbox", tags=["inbox"], route_class=StrictJsonRoute)
 
 # `after`, the inbox's former name for `cursor` (every other list says `cursor`): deprecated since
 # 2026-12-01 (`Deprecation`, RFC 9745: a structured-field date), answered until the `Sunset` (RFC 8594).
@@ -33,15 +33,7 @@ CURSOR_HELP = ("The `next_cursor` of the previous page, or the `seq` of the last
                "the events after seq 17).")
 
 
-_HEADERS = {
-    "Link": "`<…>; rel=\"next\"` while more events are waiting",
-    "Deprecation": "Only when the deprecated `after` was used: `@1796083200` (RFC 9745)",
-    "Sunset": "Only when the deprecated `after` was used: until when it is answered (RFC 8594)",
-}
-
-
-@router.get("", summary="Events addressed to your unit (or, for a head office, to one of its units), oldest first",
-            responses={200: {"headers": {name: {"description": text, "schema": {"type": "string"}} for name, text in _HEADERS.items()}}})
+@router.get("", **described("listInboxEvents"))
 async def list_events(
     request: Request,
     response: Response,
@@ -82,7 +74,7 @@ def _events_after(database: Database, inbox: Side, position: int, limit: int) ->
                 for event in service.list_events(session, inbox, position, limit)]
 
 
-@router.post("/{event_id}/ack", summary="Record that an event was delivered (idempotent)", response_model=InboxEventOut)
+@router.post("/{event_id}/ack", **described("acknowledgeEvent"), response_model=InboxEventOut)
 async def acknowledge(event_id: str, caller: CaseParty, exchange: WriteExchange) -> Response:
     """The first acknowledgement records the delivery (a ledger entry, a receipt, and a delivery
     receipt for the sender); acknowledging again answers the same, with the first receipt."""

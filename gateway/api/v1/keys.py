@@ -6,15 +6,15 @@ from fastapi.responses import JSONResponse
 
 from gateway.api.bodies import StrictJsonRoute
 from gateway.api.deps import CurrentInstitution, KeyRingDep, PublicReader, SessionDep
-from gateway.api.responses import PROBLEM_RESPONSES
+from gateway.api.openapi import described
 from imr_alomrane_gateway_client.contract.keys import KeyHistoryOut, PublishedKeyOut
 from gateway.services import registry as service
 
-router = APIRouter(prefix="/keys", tags=["keys"], responses=PROBLEM_RESPONSES, route_class=StrictJsonRoute)
-institutions_router = APIRouter(prefix="/institutions", tags=["keys"], responses=PROBLEM_RESPONSES, route_class=StrictJsonRoute)
+router = APIRouter(prefix="/keys", tags=["keys"], route_class=StrictJsonRoute)
+institutions_router = APIRouter(prefix="/institutions", tags=["keys"], route_class=StrictJsonRoute)
 
 
-@router.get("/history", summary="Every key ever published, with the registry versions and times it was trusted")
+@router.get("/history", **described("getKeyHistory"))
 def history(caller: PublicReader, session: SessionDep) -> KeyHistoryOut:
     version, records = service.key_history(session)
     return KeyHistoryOut(registry_version=version, keys=[
@@ -27,7 +27,7 @@ def history(caller: PublicReader, session: SessionDep) -> KeyHistoryOut:
     ])
 
 
-@institutions_router.get("/keys", summary="The institutions' key set: every unit's request-signing keys (never a receipt key)")
+@institutions_router.get("/keys", **described("listInstitutionKeys"))
 def institution_keys(caller: CurrentInstitution, keys: KeyRingDep) -> JSONResponse:
     """An RFC 7517 JWK Set; each key names its `owner` (the unit that signs with it: a request's
     `iss`) and `institution`. It verifies the signed requests the gateway keeps (`signed_request`)."""

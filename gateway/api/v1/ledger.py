@@ -13,7 +13,8 @@ from gateway.api.deps import Auditor, CurrentInstitution, DatabaseDep, KeyRingDe
 from gateway.api.pagination import MAX_POSITION, decode_position, encode_position, next_link
 from imr_alomrane_gateway_client.contract.common import InstitutionId, Page, Timestamp
 from imr_alomrane_gateway_client.ledger.entry import timestamp
-from gateway.api.responses import PROBLEM_RESPONSES
+from gateway.api.openapi import described
+from gateway.api.openapi.operations import NOTE_MEDIA_TYPE
 from imr_alomrane_gateway_client.contract.ledger import (
     CheckpointOut, CosignatureIn, ConsistencyProofOut, EntryOut, InclusionProofOut, LedgerKeyOut, Month, ProcessingStatisticsOut,
 )
@@ -24,21 +25,19 @@ from gateway.problems import ProblemError
 from gateway.services import ledger as service
 from gateway.services.exchange import Answer, WriteUnit
 
-router = APIRouter(prefix="/ledger", tags=["ledger"], responses=PROBLEM_RESPONSES, route_class=StrictJsonRoute)
+router = APIRouter(prefix="/ledger", tags=["ledger"], route_class=StrictJsonRoute)
 MAX_ENTRIES = 1000
-NOTE_MEDIA_TYPE = "text/plain; charset=utf-8"
 Index = Annotated[int, Query(ge=0, le=MAX_POSITION)]
 Size = Annotated[int, Query(ge=1, le=MAX_POSITION)]
 
 
-@router.get("/key", summary="The checkpoint signer's C2SP verifier key")
+@router.get("/key", **described("getLedgerKey"))
 def key(caller: PublicReader, keys: KeyRingDep) -> LedgerKeyOut:
     ledger = keys.ledger
     return LedgerKeyOut(origin=ledger.origin, note_key=ledger.signer.verifier.key_string)
 
 
-@router.get("/checkpoint", summary="The latest signed checkpoint (or the one of a given size)",
-            responses={200: {"content": {NOTE_MEDIA_TYPE: {"schema": {"type": "string"}}}}})
+@router.get("/checkpoint", **described("getCheckpoint"))
 def checkpoint(request: Request, response: Response, caller: PublicReader, session: SessionDep, keys: KeyRingDep,
                size: Index | None = None) -> CheckpointOut:
     """JSON by default; with `Accept: text/plain` the signed note itself, its exact bytes, as a static
@@ -76,7 +75,7 @@ def prefers_note(accept: str) -> bool:
     return text > 0 and text > quality_of("application/json")
 
 
-@router.post("/cosignatures", status_code=201, summary="Add your witness cosignature to a checkpoint", response_model=CheckpointOut)
+@router.post("/cosignatures", status_code=201, **described("addCosignature"), response_model=CheckpointOut)
 async def cosign(payload: CosignatureIn, caller: CurrentInstitution, exchange: WriteExchange, keys: KeyRingDep) -> Response:
     """Check consistency with the last checkpoint you cosigned before cosigning (C2SP tlog-cosignature)."""
     def work(unit: WriteUnit) -> Answer:
@@ -86,7 +85,7 @@ async def cosign(payload: CosignatureIn, caller: CurrentInstitution, exchange: W
     return await exchange.run(work)
 
 
-@router.get("/entries", summary="Entries with index in [start, end)")
+@router.get("/entries", **described("listEntries"))
 def entries(
     caller: CurrentInstitution, session: SessionDep, start: Index = 0, end: Size | None = None,
 ) -> list[EntryOut]:
@@ -100,7 +99,7 @@ def entries(
     ]
 
 
-@router.get("/search", summary="Entries by case, institution, unit, region, kind and time range, oldest first")
+@router.get("/search", **described("searchEntries"))
 def search(
     request: Request, response: Response, caller: CurrentInstitution, session: SessionDep, settings: SettingsDep,
     case: Annotated[str | None, Query(max_length=36)] = None, institution: InstitutionId | None = None,
@@ -121,7 +120,7 @@ def search(
     return Page[EntryOut](items=items, next_cursor=next_cursor)
 
 
-@router.get("/statistics", summary="Processing times computed from the ledger alone (auditors), as `gateway report` computes them")
+@router.get("/statistics", **described("getStatistics"))
 def processing_statistics(
     caller: Auditor, settings: SettingsDep, database: DatabaseDep, reply_days: Annotated[int | None, Query(ge=1, le=365)] = None,
     unit: InstitutionId | None = None, region: Region | None = None,
@@ -135,7 +134,7 @@ def processing_statistics(
     return service.processing_statistics(database, reply_days or settings.default_reply_days, datetime.now(UTC), scope)
 
 
-@router.get("/proof/inclusion", summary="Inclusion proof of an entry (by index or leaf hash) in the tree of a given size")
+@router.get("/proof/inclusion", **described("getInclusionProof"))
 def inclusion_proof(
     caller: CurrentInstitution, session: SessionDep, size: Size, index: Index | None = None, leaf_hash: Annotated[str | None, Query(pattern="^[0-9a-fA-F]{64}$")] = None,
 ) -> InclusionProofOut:
@@ -146,15 +145,14 @@ def inclusion_proof(
     return InclusionProofOut(index=found, size=size, leaf_hash=leaf, proof=b64(proof))
 
 
-@router.get("/export", summary="The whole ledger as JSON Lines (auditors), resumable from an index",
-            response_class=StreamingResponse, responses={200: {"content": {"application/jsonl": {}}}})
+@router.get("/export", response_class=StreamingResponse, **described("exportLedger"))
 def export(caller: Auditor, keys: KeyRingDep, database: DatabaseDep, start: Index = 0) -> StreamingResponse:
     ledger = keys.ledger
     lines = service.export_lines(database, ledger.origin, ledger.signer.verifier.key_string, start)
     return StreamingResponse(lines, media_type="application/jsonl")
 
 
-@router.get("/proof/consistency", summary="Consistency proof between two tree sizes")
+@router.get("/proof/consistency", **described("getConsistencyProof"))
 def consistency_proof(
     caller: CurrentInstitution, session: SessionDep, first: Size, second: Size,
 ) -> ConsistencyProofOut:

@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from gateway.api.bodies import StrictJsonRoute
+from gateway.api.openapi import described
 from gateway.api.deps import CurrentInstitution, RuntimeDep
 from imr_alomrane_gateway_client.contract.institutions import InstitutionOut, UnitOut
 from gateway.domain.party import Party, Unit
@@ -17,7 +18,7 @@ def unit_out(unit: Unit) -> UnitOut:
                    head_office=unit.head_office, regions=[region for region in Region if region in unit.regions])
 
 
-@router.get("/me", summary="The institution and unit behind the client certificate")
+@router.get("/me", **described("whoAmI"))
 def who_am_i(caller: CurrentInstitution) -> InstitutionOut:
     return InstitutionOut(id=caller.id, name_fr=caller.name_fr, name_ar=caller.name_ar, role=caller.role, unit=unit_out(caller.unit))
 
@@ -27,7 +28,7 @@ def _deals_with(caller: Party, other: Party) -> bool:
     return caller.role is Role.AUDITOR or other.id == caller.id or {caller.role, other.role} == {Role.MEDIATOR, Role.RESPONDENT}
 
 
-@router.get("/units", summary="The units of your institution and of the parties you deal with")
+@router.get("/units", **described("listUnits"))
 def units(caller: CurrentInstitution, runtime: RuntimeDep) -> list[UnitOut]:
     directory = runtime.directory
     return [

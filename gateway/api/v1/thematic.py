@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from gateway.api.bodies import StrictJsonRoute
 from gateway.api.deps import CaseParty, SessionDep, SettingsDep, VaultDep, WriteExchange
-from gateway.api.responses import PROBLEM_RESPONSES
+from gateway.api.openapi import described
 from gateway.api.pagination import next_opening_cursor, opening_cursor
 from gateway.api.v1.cases import evidence_out, one_of
 from imr_alomrane_gateway_client.contract.cases import HousingProjectOut
@@ -34,7 +34,7 @@ from gateway.services.exchange import Answer, WriteUnit
 from gateway.services.vault import Vault
 from gateway.storage.models import ThematicFile, ThematicMessage
 
-router = APIRouter(prefix="/thematic-files", tags=["thematic files"], responses=PROBLEM_RESPONSES, route_class=StrictJsonRoute)
+router = APIRouter(prefix="/thematic-files", tags=["thematic files"], route_class=StrictJsonRoute)
 
 
 def _summary_fields(file: ThematicFile, caller: Party, overdue: bool) -> dict:
@@ -77,7 +77,7 @@ def file_detail(session: Session, keyed: service.KeyedFile, messages: list[Thema
     )
 
 
-@router.post("", status_code=201, summary="Open a thematic file with the other party (mediator or respondent)",
+@router.post("", status_code=201, **described("openThematicFile"),
              response_model=ThematicFileDetail)
 async def open_file(payload: ThematicFileCreate, caller: CaseParty, exchange: WriteExchange) -> Response:
     def work(unit: WriteUnit) -> Answer:
@@ -87,7 +87,7 @@ async def open_file(payload: ThematicFileCreate, caller: CaseParty, exchange: Wr
     return await exchange.run(work)
 
 
-@router.get("", summary="Thematic files you are a party to")
+@router.get("", **described("listThematicFiles"))
 def list_files(
     request: Request,
     response: Response,
@@ -111,7 +111,7 @@ def list_files(
     return Page[ThematicFileSummary](items=page, next_cursor=next_opening_cursor(request, response, rows, size))
 
 
-@router.get("/{file_id}", summary="A thematic file with its linked cases, commitments and messages", response_model=ThematicFileDetail)
+@router.get("/{file_id}", **described("getThematicFile"), response_model=ThematicFileDetail)
 def get_file(file_id: str, caller: CaseParty, session: SessionDep, vault: VaultDep) -> ThematicFileDetail:
     keyed = service.read_file(session, vault, caller, file_id, with_messages=True)
     return file_detail(session, keyed, keyed.file.messages, caller)
@@ -120,10 +120,8 @@ def get_file(file_id: str, caller: CaseParty, session: SessionDep, vault: VaultD
 @router.post(
     "/{file_id}/messages",
     status_code=201,
-    summary="Send a message; its kind drives the thematic file's status",
+    **described("sendThematicMessage"),
     response_model=ThematicMessageOut,
-    description="Kinds, senders and the status changes they drive:\n\n" + lifecycle.described(thematic.RULES)
-    + "\n\nA commitment needs a future `due_date`; a progress report names its `commitment_id` and whether it `fulfils` it.",
 )
 async def post_message(file_id: str, payload: ThematicMessageCreate, caller: CaseParty, exchange: WriteExchange) -> Response:
     def work(unit: WriteUnit) -> Answer:
@@ -133,7 +131,7 @@ async def post_message(file_id: str, payload: ThematicMessageCreate, caller: Cas
     return await exchange.run(work)
 
 
-@router.get("/{file_id}/messages/{message_id}", summary="One message of a thematic file")
+@router.get("/{file_id}/messages/{message_id}", **described("getThematicMessage"))
 def get_message(file_id: str, message_id: str, caller: CaseParty, session: SessionDep, vault: VaultDep) -> ThematicMessageOut:
     keyed = service.read_file(session, vault, caller, file_id, with_messages=True)
     return message_out(one_of(keyed.file.messages, message_id, "thematic file"), keyed.data_key)
@@ -149,7 +147,7 @@ def _relinked(change, file_id: str, case_id: str, caller: Party):
     return work
 
 
-@router.put("/{file_id}/cases/{case_id}", summary="Link a case (of the same two institutions) to the thematic file",
+@router.put("/{file_id}/cases/{case_id}", **described("linkCase"),
             response_model=ThematicFileDetail)
 async def link_case(file_id: str, case_id: str, caller: CaseParty, exchange: WriteExchange) -> Response:
     """Linking a case linked already is refused (409 `link-refused`): a retry of the same request
@@ -157,7 +155,7 @@ async def link_case(file_id: str, case_id: str, caller: CaseParty, exchange: Wri
     return await exchange.run(_relinked(service.link, file_id, case_id, caller))
 
 
-@router.delete("/{file_id}/cases/{case_id}", summary="Unlink a case from the thematic file", response_model=ThematicFileDetail)
+@router.delete("/{file_id}/cases/{case_id}", **described("unlinkCase"), response_model=ThematicFileDetail)
 async def unlink_case(file_id: str, case_id: str, caller: CaseParty, exchange: WriteExchange) -> Response:
     """Unlinking a case not linked is refused (409 `link-refused`), like linking one twice."""
     return await exchange.run(_relinked(service.unlink, file_id, case_id, caller))

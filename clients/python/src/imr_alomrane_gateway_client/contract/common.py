@@ -105,3 +105,10 @@ class Problem(BaseModel):
         default=None, description="This request's id, also in the `X-Request-ID` response header: yours if you sent a well-formed "
         "`X-Request-ID` (1 to 128 of `A-Z a-z 0-9 . _ : -`), else the gateway's. Quote it to the gateway's operators.",
     )
+    # Extension members: each problem type that carries one names it in its description (gateway.api.openapi.problems).
+    case_status: str | None = Field(default=None, description="transition-refused: the case's (or thematic file's) status.")
+    allowed_kinds: list[str] | None = Field(default=None, description="transition-refused: the kinds you may send in that status.")
+    current_version: int | None = Field(default=None, description="precondition-failed: the case's version now (its ETag names it).")
+    check: str | None = Field(default=None, description="writes-suspended: the failing check that keeps writes refused.")
+    accepted: list[str] | None = Field(default=None, description="document-type-refused: the media types accepted.")
+    documents: list[str] | None = Field(default=None, description="unknown-document: the ids that are not documents of this case.")

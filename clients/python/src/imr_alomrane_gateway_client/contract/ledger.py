@@ -1,6 +1,6 @@
 """The ledger as auditors (and, for their own cases, institutions) read it."""
 
-from typing import Annotated, Any
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -28,10 +28,72 @@ class LedgerKeyOut(BaseModel):
     note_key: str = Field(description="C2SP verifier key of the checkpoint signer: <name>+<key id>+<base64 key>.")
 
 
+Digest = Annotated[str, StringConstraints(pattern=r"^sha-256=:[A-Za-z0-9+/]{43}=:$")]
+LedgerTime = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$")]
+
+
+class LedgerEntryV1(BaseModel):
+    """An entry written before units existed (gateway.ledger.entry): hashed in this form forever."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    v: Literal[1]
+    seq: int = Field(ge=1, description="1-based position: the leaf index + 1.")
+    at: LedgerTime = Field(description="Fixed-width RFC 3339 UTC with microseconds.")
+    kind: str = Field(description="case_opened, message_sent, document_attached, delivery_acknowledged, personal_data_erased, "
+                      "case_transferred, reminder_sent, thematic_file_opened, thematic_message_sent, case_linked, case_unlinked, "
+                      "registry_changed.")
+    detail: str | None
+    sender: str
+    recipient: str
+    case: str = Field(description="The case's or thematic file's id.")
+    resource: str
+    payload_digest: Digest = Field(description="RFC 9530 digest of the signed request body.")
+    signature_digest: Digest = Field(description="RFC 9530 digest of the sender's JWS.")
+
+
+class LedgerEntryV2(LedgerEntryV1):
+    """Every entry written since units exist."""
+
+    v: Literal[2]
+    sender_unit: str
+    recipient_unit: str
+    region: str | None
+    due: LedgerTime | None = Field(description="The deadline the entry sets or reminds of.")
+    refers: str | None = Field(description="The resource the entry answers or concerns.")
+
+
+LedgerEntry = Annotated[LedgerEntryV1 | LedgerEntryV2, Field(discriminator="v")]
+
+
 class EntryOut(BaseModel):
     index: int
     leaf_hash: str = Field(description="Hex SHA-256(0x00 || canonical entry bytes).")
-    entry: dict[str, Any] = Field(description="The entry; its canonical bytes are this object in RFC 8785 (JCS) form, UTF-8.")
+    entry: LedgerEntry = Field(description="The entry; its canonical bytes are this object in RFC 8785 (JCS) form, UTF-8.")
+
+
+class ExportHeaderRecord(BaseModel):
+    """The first line of `GET /v1/ledger/export`."""
+
+    type: Literal["header"]
+    origin: str = Field(description="The ledger's origin, the first line of its checkpoints.")
+    note_key: str = Field(description="C2SP verifier key of the checkpoint signer.")
+    from_: int = Field(alias="from", description="The index of the first entry that follows.")
+    size: int = Field(description="The ledger's size when the export began: the entries follow up to it.")
+
+
+class ExportEntryRecord(BaseModel):
+    type: Literal["entry"]
+    index: int
+    entry: LedgerEntry
+
+
+class ExportCheckpointRecord(BaseModel):
+    """After the entry that brought the ledger to `size`, when a checkpoint was signed at that size."""
+
+    type: Literal["checkpoint"]
+    size: int
+    note: str = Field(description="C2SP signed note, with any witness cosignatures.")
 
 
 class InclusionProofOut(BaseModel):
