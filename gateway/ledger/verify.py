@@ -332,16 +332,17 @@ def _relaid_leaf(line: bytes, size: int) -> bytes | None:
 
 
 def _plain_checkpoint(line: bytes) -> tuple[int, bytes] | None:
-    """The size and the note's JSON text, if the line is a checkpoint record in the gateway's layout whose
-    note has no quote and no escape but newlines: then it is that record, or (with a raw control
-    character in the note) not JSON at all, which a JSON reader refuses: never another record."""
+    """The size and the note's JSON text, if the line is a checkpoint record in the gateway's layout
+    whose note has no quote and no \\u escape. No escape can make structure, so such a line is that
+    record or not JSON at all (a bad escape, a control character), which a JSON reader refuses:
+    never another record. Without \\u escapes, a signature line's dash is a literal one."""
     if not (line.startswith(_CHECKPOINT_LINE_START) and line.endswith(b'"}\n')):
         return None
     cut = line.find(_CHECKPOINT_LINE_NOTE, len(_CHECKPOINT_LINE_START))
     size, note = line[len(_CHECKPOINT_LINE_START):cut], line[cut + len(_CHECKPOINT_LINE_NOTE):-3]
     if cut < 0 or not (size.isdigit() and (size[:1] != b"0" or size == b"0")):  # bytes.isdigit: ASCII digits only
         return None
-    if b'"' in note or note.count(b"\\") != note.count(b"\\n"):  # every backslash an escaped newline
+    if b'"' in note or b"\\u" in note:
         return None
     return int(size), note
 
