@@ -121,7 +121,7 @@ class _Reservoir:
     def __init__(self, size: int, rng: random.Random) -> None:
         self.size, self.rng, self.items = size, rng, []
         self.next = 0 if size else -1  # the position of the next item taken (-1: none)
-        self._weight = 1.0
+        self._log_weight = 0.0  # log W, kept as a logarithm so that 1 - W stays exact when W nears 1
 
     def take(self, position: int, item) -> None:
         """Called for the item at `position` when it is `self.next`."""
@@ -136,11 +136,11 @@ class _Reservoir:
         self._step(position)
 
     def _step(self, position: int) -> None:
-        self._weight *= math.exp(math.log(self._uniform()) / self.size)
-        self.next = position + 1 + math.floor(math.log(self._uniform()) / math.log(1 - self._weight))
+        self._log_weight += math.log(self._uniform()) / self.size
+        self.next = position + 1 + math.floor(math.log(self._uniform()) / math.log(-math.expm1(self._log_weight)))
 
     def _uniform(self) -> float:
-        return self.rng.random() or 0.5  # in (0, 1): log() defined, and a weight below 1
+        return self.rng.random() or 0.5  # in (0, 1): log() defined and negative
 
 
 @dataclass
@@ -150,7 +150,6 @@ class _Pending:
     size: int
     root: bytes
     line: bytes
-    number: int
 
 
 def verify_export(lines: Iterable[bytes], log: NoteVerifier, witnesses: list[NoteVerifier] = (), since: str | None = None,
@@ -223,26 +222,26 @@ class _Stream:
         _in_place(size, self.tree.size)
         self.verdict.checkpoints += 1
         checked_now = self.every or cosigned
-        self.latest = (size, line, number, checked_now)
+        self.latest = (size, line, checked_now)
         if checked_now:
-            self._check(_Pending(size, self.tree.root(), line, number))
+            self._check(_Pending(size, self.tree.root(), line))
         else:
             if self.others == self.reservoir.next:
-                self.reservoir.take(self.others, _Pending(size, self.tree.root(), line, number))
+                self.reservoir.take(self.others, _Pending(size, self.tree.root(), line))
             self.others += 1
         return True
 
     def finish(self) -> Verdict:
         tree, verdict = self.tree, self.verdict
         verdict.entries, verdict.root = tree.size, tree.root()
-        size, line, number, checked = self.latest or (0, b"", 0, True)
+        size, line, checked = self.latest or (0, b"", True)
         if tree.size != size:
             raise VerificationFailed(f"entries {size} to {tree.size - 1} are covered by no signed checkpoint: the export was cut or added to")
         drawn = sorted((p for p in self.reservoir.items if p.size != tree.size), key=lambda p: p.size)
         for pending in drawn:
             self._check(pending)
         if not checked:
-            self._check(_Pending(size, verdict.root, line, number))
+            self._check(_Pending(size, verdict.root, line))
         verdict.sampled = [p.size for p in drawn]
         earlier = self.earlier
         if earlier is not None:
