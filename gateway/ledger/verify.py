@@ -13,7 +13,8 @@ Parsing is the cost at scale, so the lines the gateway writes are read without `
 - an entry record's `entry` is the entry's canonical encoding itself, hashed as it stands. No
   parse is needed for soundness: bytes that hash into a root the gateway signed are the canonical
   encoding of an entry it logged (so the line is that JSON), and any others fail at the latest
-  checkpoint. Its index and `seq` are read off the text to name a missing or misplaced entry.
+  checkpoint. Its index is read off the text to name a missing or misplaced entry (a wrong `seq`
+  is a changed entry).
 - an entry record of the layout exports had before (json.dumps defaults, members in Entry.as_dict
   order) is matched by one regular expression, and its canonical bytes assembled from the JSON
   texts of its values when each is its own canonical encoding (printable ASCII without quote or
@@ -44,7 +45,9 @@ from gateway.ledger.merkle import EMPTY_ROOT, CompactRange, leaf_hash
 
 DEFAULT_SAMPLE = 1000  # GATEWAY_LEDGER_VERIFY_SAMPLE's default: a bad checkpoint among 1% of them is found 99.996% of the time
 ENTRY_LINE_START, ENTRY_LINE_MEMBER = '{"type": "entry", "index": ', ', "entry": '  # then the canonical entry, "}" and a newline
-_CANONICAL_START = b'{"at":'  # every version's canonical encoding starts with its first key in code-point order
+# Every version's canonical encoding starts with `at`, its first key in code-point order, and ends
+# with `v`, its last; compact, where a JSON tool's re-encoding has spaces (and goes through json).
+_CANONICAL_START, _CANONICAL_ENDS = b'{"at":"', tuple(b',"v":%d}}\n' % version for version in FIELDS)
 _ENTRY_START, _ENTRY_MEMBER = ENTRY_LINE_START.encode(), ENTRY_LINE_MEMBER.encode()
 _CHECKPOINT_LINE_START, _CHECKPOINT_LINE_NOTE = b'{"type": "checkpoint", "size": ', b', "note": "'
 _SIGNATURE_LINE = "\n\u2014 "  # a note's signature lines each follow a newline: more than one means cosigned
@@ -166,15 +169,13 @@ def verify_export(lines: Iterable[bytes], log: NoteVerifier, witnesses: list[Not
     bar = progress(int(header.get("size", 0))) if progress else None
     tick = bar.update if bar is not None and bar.enabled else None
     tree, sha256, since_size = stream.tree, hashlib.sha256, stream.since_size
-    start, member, skip, body_skip = _ENTRY_START, _ENTRY_MEMBER + _CANONICAL_START, len(_ENTRY_START), len(_ENTRY_MEMBER)
+    start, member, ends, skip, body_skip = _ENTRY_START, _ENTRY_MEMBER + _CANONICAL_START, _CANONICAL_ENDS, len(_ENTRY_START), len(_ENTRY_MEMBER)
     for number, line in numbered:
         if line.startswith(start):
             cut = line.find(member, skip)
-            if cut > 0 and line.endswith(b"}}\n"):
-                body = line[cut + body_skip:-2]
-                seq = body.rfind(b',"seq":') + 7  # near the end: only signature_digest and v sort after it
-                if line[skip:cut] == b"%d" % tree.size and body[seq:body.find(b",", seq)] == b"%d" % (tree.size + 1) and seq > 6:
-                    tree.append(sha256(b"\x00" + body).digest())
+            if cut > 0 and line.endswith(ends):
+                if line[skip:cut] == b"%d" % tree.size:
+                    tree.append(sha256(b"\x00" + line[cut + body_skip:-2]).digest())
                 else:
                     tree.append(_entry_leaf(tree.size, _json(line, number)))  # names the fault, or it was JSON laid out otherwise
             else:
