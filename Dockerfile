@@ -15,7 +15,9 @@ COPY --from=ghcr.io/astral-sh/uv:0.13.9 /uv /usr/local/bin/uv
 ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never UV_PROJECT_ENVIRONMENT=/app/.venv
 WORKDIR /app
 COPY pyproject.toml uv.lock README.md ./
-RUN uv sync --frozen --no-dev --extra s3 --no-install-project
+COPY clients/python/pyproject.toml clients/python/README.md ./clients/python/
+RUN uv sync --frozen --no-dev --extra s3 --no-install-workspace
+COPY clients/python/src ./clients/python/src
 COPY gateway ./gateway
 COPY migrations ./migrations
 RUN uv sync --frozen --no-dev --extra s3 --no-editable

@@ -29,12 +29,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import insert
 
 from gateway.domain.party import Party, Unit
-from gateway.domain.vocabulary import LedgerKind, Role
-from gateway.ledger.checkpoint import COSIGNATURE_V1, NoteSigner, NoteVerifier, cosign
-from gateway.ledger.entry import NewEntry, timestamp
+from imr_alomrane_gateway_client.vocabulary import LedgerKind, Role
+from imr_alomrane_gateway_client.ledger.checkpoint import COSIGNATURE_V1, NoteSigner, NoteVerifier, cosign
+from imr_alomrane_gateway_client.ledger.entry import timestamp
+from gateway.ledger.store import NewEntry
 from gateway.ledger.store import Ledger
-from gateway.security.signers import Ed25519Key
-from gateway.security.signing import content_digest
+from imr_alomrane_gateway_client.signers import Ed25519Key
+from imr_alomrane_gateway_client.signing import content_digest
 from gateway.ledger.verify import verify_export
 from gateway.services.ledger import add_cosignature, export_lines
 from gateway.storage.engine import Database
@@ -158,7 +159,7 @@ def raw_hashing_seconds(leaves: Path, chunk: int = 10_000) -> float:
 
 _CHILD = """
 import json, resource, sys, time
-from gateway.ledger.checkpoint import NoteVerifier
+from imr_alomrane_gateway_client.ledger.checkpoint import NoteVerifier
 from gateway.ledger.verify import verify_export
 export, key, witness, options = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
 log, witnesses = NoteVerifier.from_key_string(key), [NoteVerifier.from_key_string(witness)]

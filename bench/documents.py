@@ -26,7 +26,8 @@ from pathlib import Path
 import httpx
 
 from gateway import samples
-from gateway.client import CaseCreate, GatewayClient
+from imr_alomrane_gateway_client import CaseCreate, GatewayClient
+from gateway.security.dev import trust_roots
 from gateway.server import background_gateway, scratch_settings
 
 MiB = 1024 * 1024
@@ -113,8 +114,8 @@ def main() -> None:
             base_down = statistics.median(seconds(bare_download) for _ in range(args.repeat))
 
         with background_gateway(settings) as url:
-            imr = GatewayClient.from_pki_dir(url, "imr", settings.pki_dir, timeout=120)
-            omrane = GatewayClient.from_pki_dir(url, "al-omrane", settings.pki_dir, timeout=120)
+            imr = GatewayClient.from_pki_dir(url, "imr", settings.pki_dir, timeout=120, **trust_roots(settings))
+            omrane = GatewayClient.from_pki_dir(url, "al-omrane", settings.pki_dir, timeout=120, **trust_roots(settings))
             case_id = imr.open_case(CaseCreate(**CASE)).value.id
             uploaded: list[str] = []
             up = statistics.median(

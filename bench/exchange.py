@@ -11,7 +11,8 @@ import argparse
 import statistics
 import time
 
-from gateway.client import CaseCreate, GatewayClient, MessageCreate
+from imr_alomrane_gateway_client import CaseCreate, GatewayClient, MessageCreate
+from gateway.security.dev import trust_roots
 from gateway.server import background_gateway, scratch_settings
 
 PAYLOAD = {
@@ -46,8 +47,8 @@ def main() -> None:
     args = parser.parse_args()
     with scratch_settings(rate_limit_unit_per_second=0, rate_limit_institution_per_second=0) as settings:  # the machinery, not the limiter
         with background_gateway(settings) as url:
-            imr = GatewayClient.from_pki_dir(url, "imr", settings.pki_dir)
-            omrane = GatewayClient.from_pki_dir(url, "al-omrane", settings.pki_dir)
+            imr = GatewayClient.from_pki_dir(url, "imr", settings.pki_dir, **trust_roots(settings))
+            omrane = GatewayClient.from_pki_dir(url, "al-omrane", settings.pki_dir, **trust_roots(settings))
             imr.me(), omrane.me()  # connections and JWKS warm
             reads = timed(lambda i: imr.me(), args.requests)
             opens = timed(lambda i: imr.open_case(CaseCreate(reference=f"BENCH/{i}", **PAYLOAD)), args.requests)

@@ -18,11 +18,10 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from gateway.ledger import merkle
-from gateway.ledger.checkpoint import NoteSigner
-from gateway.ledger.entry import NewEntry
-from gateway.security.signers import Ed25519Key
-from gateway.ledger.store import DatabaseNodes, Ledger, write_tree
+from imr_alomrane_gateway_client.ledger import merkle
+from imr_alomrane_gateway_client.ledger.checkpoint import NoteSigner
+from imr_alomrane_gateway_client.signers import Ed25519Key
+from gateway.ledger.store import DatabaseNodes, Ledger, NewEntry, write_tree
 from gateway.storage.engine import Database
 from gateway.storage.migrations import upgrade
 

@@ -61,10 +61,11 @@ import uvicorn
 import uvloop
 
 from bench.exchange import PAYLOAD
-from gateway.client import CaseCreate, GatewayClient
-from gateway.client.signing import RequestSigner
+from imr_alomrane_gateway_client import CaseCreate, GatewayClient
+from imr_alomrane_gateway_client.auth import RequestSigner
 from gateway.config import Settings
-from gateway.security.signing import SIGNATURE_HEADER, content_digest
+from imr_alomrane_gateway_client.signing import SIGNATURE_HEADER, content_digest
+from gateway.security.dev import trust_roots
 from gateway.server import free_port, scratch_settings, server_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -327,7 +328,7 @@ def gateway_workloads(settings: Settings, case_ids: list[str]) -> list[Workload]
 
 def open_cases(settings: Settings, port: int) -> list[str]:
     """The cases the message and get workloads use, opened through the SDK (not timed)."""
-    with GatewayClient.from_pki_dir(f"https://{HOST}:{port}", "imr", settings.pki_dir) as imr:
+    with GatewayClient.from_pki_dir(f"https://{HOST}:{port}", "imr", settings.pki_dir, **trust_roots(settings)) as imr:
         return [imr.open_case(CaseCreate(**new_case())).value.id for _ in range(CASES)]
 
 

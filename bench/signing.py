@@ -17,7 +17,7 @@ from collections.abc import Callable
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from gateway.security.signing import (
+from imr_alomrane_gateway_client.signing import (
     RECEIPT_TYPE,
     Signer,
     VerificationKey,

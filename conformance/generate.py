@@ -31,16 +31,17 @@ from jose import jws
 
 from gateway.api.problems import MEDIA_TYPE, problem_body
 from gateway.config import Settings
-from gateway.domain.documents import attachment_header
-from gateway.ledger import merkle
-from gateway.ledger.checkpoint import COSIGNATURE_V1, Checkpoint, NoteSigner, NoteVerifier, add_signature, cosign, sign_note
-from gateway.ledger.entry import Entry, timestamp
+from imr_alomrane_gateway_client.contract.common import utc_text
+from imr_alomrane_gateway_client.contract.documents import attachment_header
+from imr_alomrane_gateway_client.ledger import merkle
+from imr_alomrane_gateway_client.ledger.checkpoint import COSIGNATURE_V1, Checkpoint, NoteSigner, NoteVerifier, add_signature, cosign, sign_note
+from imr_alomrane_gateway_client.ledger.entry import Entry, timestamp
 from gateway.ledger.store import Appended, Ledger
 from gateway.problems import CATALOGUE, LANGUAGES
 from gateway.samples import pdf
 from gateway.security.keys import KeyRing
-from gateway.security.signers import ES256, Ed25519Key, Es256Key, verify
-from gateway.security.signing import (
+from imr_alomrane_gateway_client.signers import ES256, Ed25519Key, Es256Key, verify
+from imr_alomrane_gateway_client.signing import (
     REQUEST_TYPE, RECEIPT_TYPE, CompactJws, Signer, VerificationKey, content_digest, public_jwk, request_claims,
 )
 from gateway.services.receipts import ACCEPTANCE, DELIVERY, receipt_claims
@@ -274,9 +275,9 @@ def _refused(keys: TestKeys, write: Write) -> Iterator[dict[str, Any]]:
     valid = signer.sign(claims, REQUEST_TYPE)
     cases = [
         ("dig-base64url", "dig written in base64url: the digest is padded standard base64 (RFC 9530)",
-         signer.sign({**claims, "dig": f"sha-256=:{_b64url(raw)}:"}, REQUEST_TYPE), write.key, "signature-digest-mismatch"),
+         signer.sign({**claims, "dig": f"sha-256=:{_b64url(raw)}:"}, REQUEST_TYPE), write.key, "signature-digest-malformed"),
         ("iat-fractional", "iat with a fraction of a second: it is an integer number of seconds",
-         signer.sign({**claims, "iat": claims["iat"] + 0.5}, REQUEST_TYPE), write.key, "signature-stale"),
+         signer.sign({**claims, "iat": claims["iat"] + 0.5}, REQUEST_TYPE), write.key, "signature-malformed"),
         ("htu-other-path", "htu names another path than the request's",
          signer.sign({**claims, "htu": write.target.removeprefix("/v1")}, REQUEST_TYPE), write.key, "signature-request-mismatch"),
         ("header-jku", "a protected header member besides alg, kid and typ (here jku)",
@@ -332,7 +333,7 @@ def exchange(keys: TestKeys) -> Exchange:
     delivered = ack[0].at + timedelta(milliseconds=250 + len(requests) - 1)
     delivery = receipt_claims(
         GATEWAY_ID, kind=DELIVERY, receipt_id="00000000-0000-4000-8000-000000000099", case_id=CASE_ID, resource=f"/v1/cases/{CASE_ID}",
-        signature=ack[1], now=delivered, sub=opened[0].key, recipient=ack[0].key, event=EVENT_ID, delivered_at=delivered.isoformat(),
+        signature=ack[1], now=delivered, sub=opened[0].key, recipient=ack[0].key, event=EVENT_ID, delivered_at=utc_text(delivered),
     )
     receipts.append({"name": "delivery-of-case-opened", "about": "the delivery receipt IMR gets when Al Omrane acknowledges the case",
                      "request": ack[0].name, **_segments(keys.receipts.sign(delivery, RECEIPT_TYPE))})

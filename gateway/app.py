@@ -23,7 +23,7 @@ from gateway.jobs import follow_registry, purge_nonces_periodically, send_remind
 from gateway.ops.context import route_templates
 from gateway.ops.observer import RequestObserver
 from gateway.runtime import RUNTIME_STATE, Runtime
-from gateway.security.signing import SIGNATURE_HEADER
+from imr_alomrane_gateway_client.signing import SIGNATURE_HEADER
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +42,14 @@ padding, whitespace or any other character. Protected header: exactly `{"alg": "
 "<registered kid>", "typ": "gateway-request+jwt"}` (any other member, `b64` and `crit` included, is
 refused); header and payload are UTF-8 JSON objects naming no member twice. Payload: `iss` your
 unit's id (your institution's id for its head office), `aud` the gateway id, `htm` the HTTP method, `htu` the path with query exactly as
-sent, `iat` Unix seconds (within the configured window, 300 s by default), `jti` a unique id (8-128
+sent, `iat` Unix seconds as an integer (within the configured window, 300 s by default), `jti` a unique id (8-128
 characters, never reused), `dig` the RFC 9530 digest of the exact body bytes, `sha-256=:<base64
-SHA-256>:` (send the same value as `Content-Digest`). A document upload is streamed: its
-`Content-Digest` is checked against the bytes as they arrive, and a mismatch stores nothing.
-Every accepted write answers with a `Receipt` header: a JWS signed by the gateway."""
+SHA-256>:` in standard base64 with padding, never base64url (send the same value as `Content-Digest`:
+when sent with a JSON body it is checked). A JSON body is sent as `Content-Type: application/json` (415
+otherwise). A document upload is streamed: its `Content-Digest` is checked against the bytes as they
+arrive, and a mismatch stores nothing. Every accepted write answers with a `Receipt` header: a JWS
+signed by the gateway; a replay of an `Idempotency-Key` answers the first response again, with
+`Idempotent-Replayed: true`. Every 401 carries `WWW-Authenticate`. Times are RFC 3339 in UTC with `Z`."""
 
 def _link(method: str, path: str, **fields: str) -> dict:
     """An OpenAPI link to the call `method path`, its path parameters taken from the response's `fields`."""

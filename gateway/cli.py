@@ -1,10 +1,11 @@
-"""`gateway`: serve and migrate; the registry in force; the development PKI; the demo; the ledger (key, export, offline verification, check);
-backup and restore; the processing-time report; the personal-data retention policy, the blob store and the master key; and
-the published contract."""
+"""`gateway`: serve and migrate; the registry in force; the development PKI; the demo and the sandbox simulator;
+the ledger (key, export, offline verification, check); backup and restore; the processing-time report; the
+personal-data retention policy, the blob store and the master key; and the published contract."""
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import re
 import sys
 from collections.abc import Callable, Iterator
@@ -16,13 +17,14 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from gateway.config import Settings
-from gateway.domain.regions import Region
+from imr_alomrane_gateway_client.regions import Region
 from gateway.misconfiguration import ConfigurationError, from_settings, reachable_database
+from gateway.simulator.scenarios import SCENARIOS as SCENARIO_NAMES
 
 if TYPE_CHECKING:
     from gateway.runtime import Runtime
     from gateway.security.pki import GatewayKeyFiles
-    from gateway.security.signers import KeySigner
+    from imr_alomrane_gateway_client.signers import KeySigner
 
 
 @contextmanager
@@ -145,7 +147,7 @@ def _pki_issue(settings: Settings, args: argparse.Namespace) -> int:
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
     from gateway import demo
-    from gateway.client import GatewayError, ReceiptInvalid
+    from imr_alomrane_gateway_client import GatewayError, ReceiptInvalid
 
     try:
         demo.run(args.url, args.pki, report=args.report)
@@ -153,6 +155,55 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
         print(f"DEMO FAILED: {type(failure).__name__}: {failure}", file=sys.stderr)
         return 1
     return 0
+
+
+def _simulate(settings: Settings, args: argparse.Namespace) -> int:
+    import random
+
+    import httpx
+
+    from gateway import samples
+    from gateway.simulator.sdk import GatewayClient, GatewayError, ReceiptInvalid
+    from gateway.simulator import actor, material
+
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(10**6)
+    scenarios = args.scenario or list(SCENARIO_NAMES)
+    if args.dry_run:
+        print(f"plan of seed {seed} (references get the run's tag, SIM/<run>/<number>/<scenario>):")
+        for planned in itertools.islice(material.planned_cases(seed, scenarios), args.count or 10):
+            complaint = samples.COMPLAINTS[planned.complaint]
+            print(f"  {planned.number:04d}  {planned.scenario:<18} {complaint['subject']:<22} {complaint['project']['region']:<26} "
+                  f"{complaint['complainant']['preferred_language']}")
+        return 0
+    if args.url is None:
+        print("gateway simulate: --url is required (the gateway to drive)", file=sys.stderr)
+        return 2
+    unit = args.unit or args.side
+    explicit = {"ca": args.ca, "cert": args.cert, "key": args.key, "signing_key": args.signing_key}
+    if args.pki_dir is None and None in explicit.values():
+        print("gateway simulate: give --pki-dir, or all of --ca, --cert, --key and --signing-key", file=sys.stderr)
+        return 2
+    if not args.trust_on_first_use and None in (args.receipt_keys, args.checkpoint_key):
+        print("gateway simulate: give the gateway's keys (--receipt-keys and --checkpoint-key), or --trust-on-first-use", file=sys.stderr)
+        return 2
+    options = actor.Options(actor.ROLES[args.side], scenarios, seed, args.count, args.duration, args.rate,
+                            args.actions_per_second, args.poll_interval, args.counterpart)
+    credentials = {"signing_kid": args.signing_kid, "gateway_id": args.gateway_id, "receipt_keys": args.receipt_keys,
+                   "checkpoint_key": args.checkpoint_key, "trust_on_first_use": args.trust_on_first_use}
+    try:
+        with (GatewayClient.from_pki_dir(args.url, unit, args.pki_dir, **credentials) if args.pki_dir else
+              GatewayClient(args.url, unit, **explicit, **credentials)) as client:
+            try:
+                simulation = actor.Actor(client, options)
+            except ValueError as wrong_side:
+                print(f"gateway simulate: {wrong_side}", file=sys.stderr)
+                return 2
+            summary = simulation.run()
+    except (GatewayError, ReceiptInvalid, httpx.HTTPError, OSError) as failure:
+        print(f"SIMULATION FAILED: {type(failure).__name__}: {failure}", file=sys.stderr)
+        return 1
+    print("\n".join(summary.lines()))
+    return 0 if summary.ok else 1
 
 
 def _ledger_export(settings: Settings, args: argparse.Namespace) -> int:
@@ -171,7 +222,7 @@ def _ledger_key(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _ledger_verify(settings: Settings, args: argparse.Namespace) -> int:
-    from gateway.ledger.checkpoint import COSIGNATURE_V1, NoteError, NoteVerifier
+    from imr_alomrane_gateway_client.ledger.checkpoint import COSIGNATURE_V1, NoteError, NoteVerifier
     from gateway.ledger.verify import VerificationFailed, verify_export
 
     def verified():
@@ -310,6 +361,15 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive(kind: type) -> Callable[[str], Any]:
+    def parsed(value: str):
+        number = kind(value)
+        if number <= 0:
+            raise argparse.ArgumentTypeError("must be more than 0")
+        return number
+    return parsed
+
+
 def _month(value: str) -> str:
     if not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", value):
         raise argparse.ArgumentTypeError("a month is written YYYY-MM")
@@ -400,7 +460,7 @@ def _master_key_new(settings: Settings, args: argparse.Namespace) -> int:
 
 def _keys_init(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.security.pki import GatewayKeyFiles, create_secrets, remove
-    from gateway.security.signers import EDDSA, ES256
+    from imr_alomrane_gateway_client.signers import EDDSA, ES256
 
     if args.in_token and settings.pkcs11_module is None:
         raise ConfigurationError("GATEWAY_PKCS11_MODULE", "is not set, and --in-token makes keys in its token",
@@ -435,10 +495,10 @@ def _new_keys(settings: Settings, files: GatewayKeyFiles, made: dict[str, KeySig
     it, and the settings naming it. Never a private part."""
     import json
 
-    from gateway.ledger.checkpoint import NoteSigner
+    from imr_alomrane_gateway_client.ledger.checkpoint import NoteSigner
     from gateway.security.encryption import MasterKey
     from gateway.security.keys import gateway_key, key_file
-    from gateway.security.signers import EDDSA, ES256
+    from imr_alomrane_gateway_client.signers import EDDSA, ES256
 
     def place(algorithm: str, path: Path, setting: str, label: str | None) -> tuple[KeySigner, str, str]:
         if algorithm in made:
@@ -484,7 +544,7 @@ def _master_key_rotate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _contract(settings: Settings, args: argparse.Namespace) -> int:
-    from gateway.contract.export import stale_files, write_files
+    from gateway.api.contract_files import stale_files, write_files
 
     if args.check:
         stale = stale_files(Path(args.root))
@@ -535,6 +595,35 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--pki", type=Path, help="credentials for --url (default: GATEWAY_PKI_DIR)")
     demo.add_argument("--report", type=Path, default=Path("var/demo-report.html"), help="where to write the processing-time report")
     demo.set_defaults(run=_demo)
+
+    simulate = commands.add_parser("simulate", help="play IMR's or Al Omrane's side against a sandbox gateway "
+                                   "(see README, Sandbox simulator)")
+    simulate.add_argument("--as", dest="side", required=True, choices=["imr", "al-omrane"], help="the side to play")
+    simulate.add_argument("--url", help="the gateway, e.g. https://sandbox.example:8443")
+    simulate.add_argument("--unit", help="the unit whose credentials these are (default: the institution's head office)")
+    simulate.add_argument("--pki-dir", type=Path, help="credentials as `gateway pki init` lays them out (ca.pem, <unit>.pem, "
+                          "<unit>.key, <unit>-signing.key)")
+    simulate.add_argument("--ca", type=Path, help="the CA that signed the gateway's certificate")
+    simulate.add_argument("--cert", type=Path, help="the unit's client certificate")
+    simulate.add_argument("--key", type=Path, help="its private key")
+    simulate.add_argument("--signing-key", type=Path, help="the unit's request-signing key (EC P-256)")
+    simulate.add_argument("--signing-kid", help="its kid, if the registry does not use the key's thumbprint")
+    simulate.add_argument("--gateway-id", default="imr-alomrane-gateway", help="the gateway's id (the signatures' audience)")
+    simulate.add_argument("--receipt-keys", type=Path, help="the gateway's key history (GET /v1/keys/history) or JWK Set, pinned")
+    simulate.add_argument("--checkpoint-key", type=Path, help="a file holding the gateway's checkpoint verifier key (GET /v1/ledger/key)")
+    simulate.add_argument("--trust-on-first-use", action="store_true", help="instead of the two: trust the keys the gateway serves first")
+    simulate.add_argument("--scenario", action="append", choices=list(SCENARIO_NAMES),
+                          help="a scenario to play (repeatable; default: all); IMR's cases cycle through them")
+    simulate.add_argument("--count", type=_positive(int), help="cases to carry through, then stop")
+    simulate.add_argument("--duration", type=_positive(float), help="seconds to run, then stop")
+    simulate.add_argument("--rate", type=_positive(float), default=6.0, help="cases IMR's side opens per minute (default 6)")
+    simulate.add_argument("--actions-per-second", type=float, default=5.0, help="at most this many writes a second (default 5; 0: no cap)")
+    simulate.add_argument("--poll-interval", type=_positive(float), default=1.0,
+                          help="seconds between two looks at an inbox that had nothing new (default 1)")
+    simulate.add_argument("--seed", type=int, help="the same seed plays the same cases (default: a random one, printed)")
+    simulate.add_argument("--counterpart", default="al-omrane", help="the respondent IMR's side opens cases with (default al-omrane)")
+    simulate.add_argument("--dry-run", action="store_true", help="print the cases the seed plans (--count, default 10) and stop")
+    simulate.set_defaults(run=_simulate)
 
     ledger = commands.add_parser("ledger", help="the exchange ledger").add_subparsers(dest="ledger_command", required=True)
     export = ledger.add_parser("export", help="write the ledger as JSON Lines (entries and signed checkpoints)")

@@ -128,6 +128,13 @@ class Settings(BaseSettings):
     max_body_bytes: PositiveInt = 1024 * 1024
     page_size_default: Annotated[int, Field(ge=1, le=500)] = 50
     page_size_max: Annotated[int, Field(ge=1, le=1000)] = 200
+    inbox_max_wait_seconds: Annotated[int, Field(ge=0, le=300)] = Field(
+        default=30, description="Longest an inbox read waits for an event (`wait=`); a longer wait is shortened to this, 0 turns waiting off."
+    )
+    inbox_repoll_seconds: Annotated[float, Field(gt=0, le=60)] = Field(
+        default=2, description="A waiting inbox read looks again this often, for events another gateway process committed "
+        "(one of this process wakes it at once)."
+    )
     database_lock_timeout_seconds: Annotated[float, Field(gt=0, le=600)] = Field(
         default=10, description="Longest a statement waits for a lock (or SQLite for its write lock): then 503 storage-unavailable."
     )

@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from gateway import samples
-from gateway.client import CaseCreate, GatewayClient, MessageCreate, ThematicFileCreate, ThematicMessageCreate
+from imr_alomrane_gateway_client import CaseCreate, GatewayClient, MessageCreate, ThematicFileCreate, ThematicMessageCreate
 from gateway.config import Settings
-from gateway.security.dev import DEV_UNITS
+from gateway.security.dev import DEV_UNITS, trust_roots
 from gateway.server import background_gateway, scratch_settings
 
 MEDIATOR, RESPONDENT, AUDITOR = "imr", "al-omrane", "auditor"  # a step's actor is whichever unit holds the case
@@ -56,17 +56,7 @@ def scenarios() -> list[Scenario]:
     run = uuid.uuid4().hex[:6].upper()  # references stay unique when the demo runs twice on one gateway
     return [
         Scenario(
-            payload={
-                "respondent_id": RESPONDENT,
-                "reference": f"IMR/2026/DEMO-{run}-1",
-                "complainant": {"full_name": "عبد الرحيم الإدريسي", "cin": "BK204518", "phone": "+212661234567",
-                                "address": "إقامة النور، عمارة 7، شقة 12، سيدي مومن، الدار البيضاء", "preferred_language": "ar"},
-                "subject": "delivery_delays",
-                "title": "تأخر تسليم شقة بمشروع النور – سيدي مومن",
-                "summary": "أدى المشتكي كامل ثمن الشقة سنة 2020، وكان التسليم مقررا في دجنبر 2022، ولم يتم إلى اليوم.",
-                "project": {"name": "إقامة النور", "city": "الدار البيضاء", "region": "casablanca-settat"},
-                "requested_action": "تحديد تاريخ نهائي للتسليم وتطبيق غرامات التأخير المنصوص عليها في العقد.",
-            },
+            payload={"respondent_id": RESPONDENT, "reference": f"IMR/2026/DEMO-{run}-1", **samples.COMPLAINTS[0]},
             steps=[
                 Step(RESPONDENT, "acknowledgement", "توصلنا بالملف وهو قيد الدراسة لدى المديرية الجهوية."),
                 Step(RESPONDENT, "information_request", "المرجو موافاتنا بنسخة من عقد البيع ووصولات الأداء."),
@@ -80,17 +70,7 @@ def scenarios() -> list[Scenario]:
             ],
         ),
         Scenario(
-            payload={
-                "respondent_id": RESPONDENT,
-                "reference": f"IMR/2026/DEMO-{run}-2",
-                "complainant": {"full_name": "Nadia El Amrani", "cin": "A456789", "email": "n.elamrani@example.ma",
-                                "address": "Lotissement Al Firdaous, lot 214, Témara", "preferred_language": "fr"},
-                "subject": "title_deeds",
-                "title": "Titre foncier non délivré – lotissement Al Firdaous, Témara",
-                "summary": "Lot payé intégralement en 2018 ; le titre foncier individuel n'a toujours pas été établi.",
-                "project": {"name": "Lotissement Al Firdaous", "city": "Témara", "region": "rabat-sale-kenitra"},
-                "requested_action": "Engager l'éclatement du titre mère et remettre le titre individuel à la plaignante.",
-            },
+            payload={"respondent_id": RESPONDENT, "reference": f"IMR/2026/DEMO-{run}-2", **samples.COMPLAINTS[1]},
             steps=[
                 Step(RESPONDENT, "acknowledgement", "Dossier reçu ; transmis à la direction juridique du siège."),
                 Step(RESPONDENT, TRANSFER, "", {"unit": RESPONDENT}),  # title deeds are handled by the head office
@@ -106,17 +86,7 @@ def scenarios() -> list[Scenario]:
             ],
         ),
         Scenario(
-            payload={
-                "respondent_id": RESPONDENT,
-                "reference": f"IMR/2026/DEMO-{run}-3",
-                "complainant": {"full_name": "Youssef Aït Benhaddou", "cin": "EE98765", "phone": "0524123456",
-                                "address": "Douar Tassoultante, Marrakech", "preferred_language": "fr"},
-                "subject": "easement_rights",
-                "title": "Droit de passage supprimé par un mur de clôture – حق المرور",
-                "summary": "Le mur d'enceinte du projet ferme l'unique accès à la parcelle du plaignant (servitude de passage).",
-                "project": {"name": "Résidence Tamansourt Al Jadida", "city": "Marrakech", "region": "marrakech-safi"},
-                "requested_action": "Rétablir le passage ou proposer un accès de substitution.",
-            },
+            payload={"respondent_id": RESPONDENT, "reference": f"IMR/2026/DEMO-{run}-3", **samples.COMPLAINTS[2]},
             steps=[
                 Step(RESPONDENT, "acknowledgement", "Dossier reçu ; visite de terrain programmée."),
                 Step(MEDIATOR, "note", "Le plaignant signale que l'accès des secours est également bloqué."),
@@ -145,7 +115,7 @@ class Tally:
 
 def _deliver(client: GatewayClient, tally: Tally) -> None:
     """What a back-end does on each poll: read the inbox and acknowledge every event."""
-    for event in list(client.iter_inbox(after=getattr(client, "inbox_cursor", None))):
+    for event in list(client.iter_inbox(getattr(client, "inbox_cursor", None))):
         client.ack(event.id)
         tally.receipts += 1
 
@@ -255,13 +225,8 @@ def remind(clients: dict[str, GatewayClient], say: Callable[[str], None], wait_s
     """A complaint left unanswered past its (short) reply deadline: the gateway reminds the unit
     holding it, which then answers, late, and the answer says how late."""
     run = uuid.uuid4().hex[:6].upper()
-    payload = CaseCreate(
-        respondent_id=RESPONDENT, reference=f"IMR/2026/DEMO-{run}-R", subject="payments_and_refunds",
-        complainant={"full_name": "Khadija Ouazzani", "cin": "JB74125", "address": "Hay Massira, Marrakech", "preferred_language": "fr"},
-        title="Remboursement d'avance non versé – Tamansourt", summary="Avance de 50 000 MAD non remboursée après désistement.",
-        project={"name": "Tamansourt Al Jadida", "city": "Marrakech", "region": "marrakech-safi"},
-        requested_action="Rembourser l'avance versée.", reply_deadline=datetime.now(UTC) + timedelta(seconds=2),
-    )
+    payload = CaseCreate(respondent_id=RESPONDENT, reference=f"IMR/2026/DEMO-{run}-R", **samples.COMPLAINTS[3],
+                         reply_deadline=datetime.now(UTC) + timedelta(seconds=2))
     case = clients[MEDIATOR].open_case(payload).value
     unit = clients[case.respondent_unit]
     give_up = time.monotonic() + wait_seconds
@@ -309,9 +274,9 @@ def _print_timeline(case, notes: list[str], say: Callable[[str], None]) -> None:
 
 
 @contextmanager
-def _own_gateway() -> Iterator[tuple[str, Path]]:
+def _own_gateway() -> Iterator[tuple[str, Settings]]:
     with scratch_settings(reminder_interval_seconds=0.5) as settings, background_gateway(settings) as url:
-        yield url, settings.pki_dir
+        yield url, settings
 
 
 def run(url: str | None = None, pki_dir: Path | None = None, say: Callable[[str], None] = print, *,
@@ -319,12 +284,13 @@ def run(url: str | None = None, pki_dir: Path | None = None, say: Callable[[str]
     """Raises DemoFailure (or the SDK's exceptions) if anything does not go as it should."""
 
     @contextmanager
-    def given() -> Iterator[tuple[str, Path]]:
-        yield url, pki_dir or Settings().pki_dir
+    def given() -> Iterator[tuple[str, Settings]]:
+        yield url, Settings(pki_dir=pki_dir) if pki_dir else Settings()
 
-    with (_own_gateway() if url is None else given()) as (base_url, pki):
+    with (_own_gateway() if url is None else given()) as (base_url, settings):
         say(f"gateway: {base_url}")
-        clients = {name: GatewayClient.from_pki_dir(base_url, name, pki) for name in (*UNITS, AUDITOR)}
+        pins = trust_roots(settings)  # the gateway's keys, from its files: the demo runs beside it
+        clients = {name: GatewayClient.from_pki_dir(base_url, name, settings.pki_dir, **pins) for name in (*UNITS, AUDITOR)}
         tally = Tally()
         try:
             for name, client in clients.items():

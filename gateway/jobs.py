@@ -47,6 +47,7 @@ def send_reminder(runtime: Runtime, reminder: reminders.Due, now: datetime) -> b
         session.commit()
     if appended is not None:
         runtime.ledger.committed(appended)
+        runtime.inbox_signals.committed([appended.entry.recipient_unit])  # the reminder's inbox event, to its entry's recipient
     return appended is not None
 
 

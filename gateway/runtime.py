@@ -28,7 +28,7 @@ from cryptography import x509
 from gateway.api.rate_limits import Rate, RateLimiter
 from gateway.config import Settings
 from gateway.ledger import integrity
-from gateway.ledger.checkpoint import NoteSigner
+from imr_alomrane_gateway_client.ledger.checkpoint import NoteSigner
 from gateway.ledger.published import PublishedCheckpoints
 from gateway.ledger.store import Ledger
 from gateway.misconfiguration import ConfigurationError, provisioned
@@ -37,8 +37,9 @@ from gateway.ops.readiness import Readiness
 from gateway.security.crl import Revocations
 from gateway.security.keys import KeyRing, gateway_key, key_file
 from gateway.security.registry import Directory, Registry
-from gateway.security.signers import EDDSA, ES256, KEY_KINDS, KeySigner, Pkcs11Session, pkcs11_module
-from gateway.security.signing import Signer, VerificationKey
+from gateway.security.signers import Pkcs11Session, pkcs11_module
+from imr_alomrane_gateway_client.signers import EDDSA, ES256, KEY_KINDS, KeySigner
+from imr_alomrane_gateway_client.signing import Signer, VerificationKey
 from gateway.security.tls import server_tls_context
 from gateway.security.trust import Trust
 from gateway.services import registry as registry_service
@@ -46,6 +47,7 @@ from gateway.services.vault import Vault
 from gateway.storage.blobs import BlobStore
 from gateway.storage.engine import Database
 from gateway.storage.migrations import check_up_to_date
+from gateway.storage.signals import InboxSignals
 from gateway.storage.writers import PooledWriter, SerialWriter, Writer
 
 REGISTRY = "the institution registry (JSON; see README, The registry)"
@@ -77,6 +79,11 @@ class Runtime:
     def metrics(self) -> GatewayMetrics:
         """What this process counts (gateway.ops.metrics), served by the operations listener."""
         return GatewayMetrics()
+
+    @cached_property
+    def inbox_signals(self) -> InboxSignals:
+        """Wakes the inbox reads waiting in this process when a write delivers to their inbox."""
+        return InboxSignals()
 
     @cached_property
     def rate_limiter(self) -> RateLimiter:

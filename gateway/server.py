@@ -72,8 +72,11 @@ class GatewayServer(uvicorn.Server):
             await self.operations.start()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """Inbox reads waiting for events answer at once, rather than holding the shutdown up."""
         if self.operations is not None:
             await self.operations.stop()
+        if (runtime := runtime_in(self.lifespan.state)) is not None:
+            runtime.inbox_signals.close()
         await super().shutdown(sockets)
 
 

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,11 +26,11 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from gateway.app import create_app
-from gateway.client.signing import RequestSigner
+from imr_alomrane_gateway_client.auth import RequestSigner
 from gateway.config import Settings
-from gateway.domain.vocabulary import Role
+from imr_alomrane_gateway_client.vocabulary import Role
 from gateway.security import pki
-from gateway.security.dev import dev_registry, registry_entry
+from gateway.security.dev import dev_registry, registry_entry, trust_roots
 from gateway.security.registry import Registry
 from gateway.security.tls import with_client_certificate
 from gateway.storage.migrations import upgrade
@@ -39,7 +40,12 @@ ENGINES = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
 
 # For the tests that fire requests as fast as they can at one app (the schemathesis runs): what
 # they check is the contract, and the rate limits (tests/ratelimits) would answer most of them 429.
+# What a child process imports: this checkout's server and client distribution, whatever the venv installed.
+CHECKOUT_PYTHONPATH = os.pathsep.join(str(Path(__file__).resolve().parents[1] / part) for part in ("", "clients/python/src"))
 UNLIMITED = {"rate_limit_unit_per_second": 0, "rate_limit_institution_per_second": 0}
+# For the schemathesis runs too: an inbox read answers at once, whatever `wait=` it generates
+# (each would otherwise hold the run for up to GATEWAY_INBOX_MAX_WAIT_SECONDS; tests/tls/test_inbox_long_poll.py waits).
+NO_LONG_POLLS = {"inbox_max_wait_seconds": 0}
 
 # A second respondent, to show that institutions only see their own cases.
 OTHER_RESPONDENT = ("ac-casa", Role.RESPONDENT, "Al Omrane Casablanca-Settat", "العمران الدار البيضاء سطات")
@@ -75,6 +81,11 @@ class TestPki:
 
     def files(self, name: str) -> pki.ClientFiles:
         return {"ac-casa": self.other, "stranger": self.unregistered}.get(name) or self.dev.clients[name]
+
+    @property
+    def trust(self) -> dict[str, Any]:
+        """What an SDK client of a test gateway pins: the keys of this PKI's gateway (GatewayClient's options)."""
+        return trust_roots(Settings(pki_dir=self.dev.directory, _env_file=None))
 
 
 @pytest.fixture(scope="session")
@@ -117,7 +128,8 @@ def softhsm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SoftHsm]:
     """One token for the whole run, its keys made in it (python-pkcs11): SoftHSM2 reads
     SOFTHSM2_CONF once per process, when the module is initialised, so a second token directory
     would go unseen. Subprocesses (the CLI tests) inherit SOFTHSM2_CONF and see the same token."""
-    from gateway.security.signers import EDDSA, ES256, pkcs11_module
+    from gateway.security.signers import pkcs11_module
+    from imr_alomrane_gateway_client.signers import EDDSA, ES256
 
     directory = tmp_path_factory.mktemp("softhsm")
     (directory / "tokens").mkdir()

@@ -14,8 +14,8 @@ import requests
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from gateway.api.deps import WRITE_METHODS
-from gateway.client.signing import RequestSigner
-from gateway.security.signing import SIGNATURE_HEADER, SIGNED_HEADERS, content_digest
+from imr_alomrane_gateway_client.auth import RequestSigner
+from imr_alomrane_gateway_client.signing import SIGNATURE_HEADER, SIGNED_HEADERS, content_digest
 
 # `positive_data_acceptance` is left out on purpose: a schema-valid request can still be refused by a
 # rule no schema expresses (a respondent that is not registered, a reference already used, a case

@@ -1,4 +1,4 @@
-"""JSON request bodies are read strictly (gateway.strict_json): UTF-8 without a byte order mark, no
+"""JSON request bodies are read strictly (imr_alomrane_gateway_client.strict_json): UTF-8 without a byte order mark, no
 member twice at any depth, no lone surrogate. The exact bytes are kept as evidence and read again
 by the recipient; a body two readers could read differently is refused before anything runs.
 
@@ -18,7 +18,7 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
-from gateway import strict_json
+from imr_alomrane_gateway_client import strict_json
 from gateway.problems import ProblemError
 
 

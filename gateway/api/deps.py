@@ -13,19 +13,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from gateway.config import Settings
 from gateway.domain.party import Party
-from gateway.domain.vocabulary import Role
+from imr_alomrane_gateway_client.vocabulary import Role
 from gateway.ops import context
 from gateway.problems import ProblemError
 from gateway.runtime import Runtime
 from gateway.security import identity
 from gateway.security.keys import KeyRing
-from gateway.security.signing import (
+from imr_alomrane_gateway_client.signing import (
     SIGNATURE_HEADER,
     SIGNED_HEADERS,
     SignatureRejected,
@@ -192,33 +192,54 @@ def _signed_write(request: Request, body: bytes | None, digest: str, caller: Par
     return Exchange(runtime, SignedWrite(caller, request.method, target, signed, body, digest, key))
 
 
+ContentDigestHeader = Annotated[str | None, Header(alias="Content-Digest", description=(
+    "RFC 9530 digest of the body, `sha-256=:<padded standard base64>:`. Optional on a JSON write (checked when sent: "
+    "400 content-digest-mismatch or content-digest-malformed); required on a document upload, whose signature covers it."))]
+
+
 async def get_exchange(request: Request, caller: CurrentInstitution, runtime: WritableRuntime,
-                       body: Annotated[bytes, Depends(raw_body)]) -> Exchange:
+                       body: Annotated[bytes, Depends(raw_body)], declared: ContentDigestHeader = None) -> Exchange:
     """The caller first: a request refused for its certificate or its rate, or while writes are
-    suspended, is not read."""
-    return _signed_write(request, body, content_digest(body), caller, runtime)
+    suspended, is not read. A `Content-Digest` sent with the body must be the body's."""
+    digest = content_digest(body)
+    if declared is not None and _declared_digest(declared, request, caller, runtime) != digest:
+        _refuse_a_bad_signature(request, caller, runtime)
+        raise ProblemError("content-digest-mismatch", "the SHA-256 of the body received is not its Content-Digest")
+    return _signed_write(request, body, digest, caller, runtime)
 
 
-async def get_streamed_exchange(request: Request, caller: CurrentInstitution, runtime: WritableRuntime) -> Exchange:
+async def get_streamed_exchange(request: Request, caller: CurrentInstitution, runtime: WritableRuntime,
+                                declared: ContentDigestHeader = None) -> Exchange:
     """For a body too large to hold: the signature covers the declared `Content-Digest`, which the
     endpoint checks against the bytes as they arrive."""
-    declared = request.headers.get("content-digest")
-    digest = parse_content_digest(declared) if declared is not None else None
+    digest = _declared_digest(declared, request, caller, runtime) if declared is not None else None
     if digest is None:
         _refuse_a_bad_signature(request, caller, runtime)
         raise ProblemError("content-digest-required", "send the body's SHA-256 as Content-Digest: sha-256=:<base64>: (RFC 9530)")
     return _signed_write(request, None, digest, caller, runtime)
 
 
+def _declared_digest(declared: str, request: Request, caller: Party, runtime: Runtime) -> str | None:
+    """The sha-256 member of the request's `Content-Digest` (None if it lists other algorithms only);
+    400 content-digest-malformed if that member is not well formed, once the signature holds."""
+    try:
+        return parse_content_digest(declared)
+    except ValueError as malformed:
+        _refuse_a_bad_signature(request, caller, runtime)
+        raise ProblemError("content-digest-malformed", f"Content-Digest: {malformed}") from None
+
+
 def _refuse_a_bad_signature(request: Request, caller: Party, runtime: Runtime) -> None:
-    """An upload without a usable digest that is also unsigned, or signed with a key or claims that
-    do not hold, answers 401 for its signature, as any other write does: authentication comes first.
-    A signature wrong only in the digest it covers (there is none to compare) is left to the 400."""
+    """A write whose Content-Digest is missing (an upload), malformed or not its body's, and that
+    is also unsigned, or signed with a key or claims that do not hold, answers 401 for its signature,
+    as any other write does: authentication comes first.
+    A signature wrong only in the digest it covers (there is none to compare, or the client signed
+    the malformed header it sent) is left to the 400."""
     signed_headers = {name: request.headers[name] for name in SIGNED_HEADERS if name in request.headers}
     try:
         verify_signature(request, "", caller, runtime.settings, runtime.keys, signed_headers)
     except ProblemError as refused:
-        if refused.problem_type.slug != "signature-digest-mismatch":
+        if refused.problem_type.slug not in ("signature-digest-mismatch", "signature-digest-malformed"):
             raise
 
 

@@ -15,8 +15,9 @@ from gateway.problems import ProblemError
 from gateway.services.cases import CaseCursor
 
 
-# Positions (sequence numbers, ledger indexes) fit a signed 64-bit column with room to spare.
-MAX_POSITION = 2**62
+# Positions (sequence numbers, ledger indexes, tree sizes) stay within what a JavaScript number
+# holds exactly (Number.MAX_SAFE_INTEGER), so every client reads them as plain numbers.
+MAX_POSITION = 2**53 - 1
 
 
 def encode_cursor(position: dict[str, Any]) -> str:
@@ -48,10 +49,21 @@ def decode_position(cursor: str | None) -> int:
     return seq
 
 
-def next_link(request: Request, parameter: str, cursor: str | None) -> dict[str, str]:
+def decode_seq(cursor: str | None) -> int:
+    """Where an inbox resumes: after a `next_cursor`, or after a `seq` the client kept (`cursor=17`)."""
+    if cursor is not None and cursor.isascii() and cursor.isdigit():
+        if int(cursor) > MAX_POSITION:
+            raise ProblemError("invalid-cursor", f"a seq is at most {MAX_POSITION}")
+        return int(cursor)
+    return decode_position(cursor)
+
+
+def next_link(request: Request, parameter: str, cursor: str | None, *, dropped: tuple[str, ...] = ()) -> dict[str, str]:
+    """The `Link: rel="next"` header: this request's URL with `parameter` set to `cursor` (and
+    the `dropped` parameters removed)."""
     if cursor is None:
         return {}
-    url = request.url.include_query_params(**{parameter: cursor})
+    url = request.url.remove_query_params(dropped).include_query_params(**{parameter: cursor})
     return {"Link": f'<{url.path}?{url.query}>; rel="next"'}
 
 

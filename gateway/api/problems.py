@@ -18,9 +18,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.routing import Match
 
-from gateway.contract.common import FieldError, Problem
+from imr_alomrane_gateway_client.contract.common import FieldError, Problem
 from gateway.ops import context
 from gateway.problems import CATALOGUE, ProblemError, ProblemType, negotiate_language
+from imr_alomrane_gateway_client.signing import ALGORITHM, REQUEST_TYPE
 from gateway.storage import faults
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,18 @@ def problem_response(request_headers, problem_type: ProblemType, *, path: str | 
     )
 
 
+def challenge(problem_type: ProblemType, realm: str) -> dict[str, str]:
+    """The `WWW-Authenticate` challenge of a 401 (RFC 9110 §11.6.1): `Mutual-TLS` when the client
+    certificate is what failed, `Request-Signature` (the header a write signs with) otherwise. The
+    realm is the gateway's id, the signature's `aud`; `error` is the problem type's slug. Neither
+    scheme is registered with IANA: a client reads the problem document, the challenge names what to fix."""
+    if problem_type.status != 401:
+        return {}
+    if problem_type.slug.startswith("client-certificate"):
+        return {"WWW-Authenticate": f'Mutual-TLS realm="{realm}", error="{problem_type.slug}"'}
+    return {"WWW-Authenticate": f'Request-Signature realm="{realm}", alg="{ALGORITHM}", typ="{REQUEST_TYPE}", error="{problem_type.slug}"'}
+
+
 def _field_error(error: dict[str, Any]) -> FieldError:
     where, *path = error["loc"] or ("body",)
     message = error["msg"].removeprefix("Value error, ")
@@ -82,8 +95,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
+        headers = {**challenge(exc.problem_type, request.app.state.settings.gateway_id), **exc.headers}
         return problem_response(
-            request.headers, exc.problem_type, path=request.url.path, detail=exc.detail, headers=exc.headers, **exc.extensions
+            request.headers, exc.problem_type, path=request.url.path, detail=exc.detail, headers=headers, **exc.extensions
         )
 
     @app.exception_handler(RequestValidationError)

@@ -5,15 +5,15 @@ from typing import Any
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from gateway.contract.common import Problem
+from imr_alomrane_gateway_client.contract.common import Problem
 
 _PROBLEM = {"model": Problem, "content": {"application/problem+json": {}}}
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {**_PROBLEM, "description": description}
     for status, description in {
-        400: "Malformed request (a JSON body must be UTF-8, naming no member twice), cursor or idempotency key",
-        401: "Client certificate missing or invalid",
+        400: "Malformed request (a JSON body must be UTF-8, naming no member twice), cursor, idempotency key or Content-Digest",
+        401: "Client certificate or request signature missing or refused; `WWW-Authenticate` names which",
         403: "Certificate not registered, or role not allowed",
         404: "Not found, or not a party to it",
         409: "Refused by the case lifecycle, duplicate, or a retry still in flight",
@@ -25,6 +25,11 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         503: "Storage temporarily unavailable: nothing was recorded; retry after `Retry-After` seconds",
     }.items()
 }
+PROBLEM_RESPONSES[401]["headers"] = {"WWW-Authenticate": {
+    "description": '`Mutual-TLS realm="<gateway id>", error="<problem slug>"` (the client certificate), or '
+    '`Request-Signature realm="<gateway id>", alg="ES256", typ="gateway-request+jwt", error="<problem slug>"` (the signature)',
+    "schema": {"type": "string"},
+}}
 
 
 def model_response(content: BaseModel, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -3,12 +3,10 @@ numbers, via the `filetype` library), never from the declared Content-Type or th
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 import filetype
 
 from gateway.domain import disposition
-from gateway.domain.names import hidden_character
+from imr_alomrane_gateway_client.names import hidden_character
 
 SNIFF_BYTES = 8192  # what `filetype` inspects; enough to find the first entries of a DOCX or ODT
 
@@ -32,13 +30,6 @@ def short_name(media_type: str) -> str:
     return known.extension if known else media_type[:40]
 
 
-def attachment_header(filename: str) -> str:
-    """RFC 6266: an ASCII fallback for old readers and the exact name in RFC 8187 encoding. The
-    SDK sends a document's name this way (headers stay out of URLs, hence out of access logs)."""
-    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename)
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
-
-
 def filename_from_disposition(value: str) -> str:
     """The file name a Content-Disposition header carries, parsed strictly (gateway.domain.disposition):
     `filename*` (UTF-8, RFC 8187) when it is a parameter of its own, else `filename`, which must then be
@@ -60,7 +51,7 @@ def filename_from_disposition(value: str) -> str:
 def _unsafe(name: str) -> str | None:
     """Why a sender's file name cannot be kept as given, or None. Names are stored and shown
     exactly (Arabic, French, spaces, any script) but are never used as paths, so only what cannot
-    be displayed faithfully is refused (gateway.domain.names: a bidirectional override can disguise
+    be displayed faithfully is refused (imr_alomrane_gateway_client.names: a bidirectional override can disguise
     an extension)."""
     if not name or len(name) > 255:
         return "a file name has 1 to 255 characters"

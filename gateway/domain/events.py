@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from gateway.domain.vocabulary import LedgerKind
+from imr_alomrane_gateway_client.vocabulary import LedgerKind
 
 
 @dataclass(frozen=True)

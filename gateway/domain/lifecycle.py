@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from gateway.domain.vocabulary import CaseStatus, MessageKind, Role
+from imr_alomrane_gateway_client.vocabulary import CaseStatus, MessageKind, Role
 
 S = CaseStatus
 OPEN_STATES: frozenset[CaseStatus] = frozenset(status for status in S if status is not S.CLOSED)
@@ -44,10 +44,6 @@ RULES: Table = {
     MessageKind.CLOSURE: rule({Role.MEDIATOR}, OPEN_STATES, S.CLOSED),
     MessageKind.NOTE: rule({Role.MEDIATOR, Role.RESPONDENT}, OPEN_STATES, None),
 }
-
-KINDS_WITH_OUTCOME = frozenset({MessageKind.FINAL_REPLY, MessageKind.CLOSURE})
-KINDS_WITH_DEADLINE = frozenset({MessageKind.FOLLOW_UP})
-
 
 def allowed_kinds(role: Role, status: StrEnum, table: Table = RULES) -> list:
     """The message kinds `role` may send in `status`, in table order."""

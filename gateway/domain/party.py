@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway.domain.regions import Region
-from gateway.domain.vocabulary import Role
+from imr_alomrane_gateway_client.regions import Region
+from imr_alomrane_gateway_client.vocabulary import Role
 
 
 @dataclass(frozen=True)

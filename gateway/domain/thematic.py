@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from gateway.domain.lifecycle import Table, rule
-from gateway.domain.vocabulary import COMMITMENT_FULFILLED, Role, ThematicMessageKind, ThematicStatus
+from imr_alomrane_gateway_client.vocabulary import COMMITMENT_FULFILLED, Role, ThematicMessageKind, ThematicStatus
 
 S, K = ThematicStatus, ThematicMessageKind
 OPEN_STATES: frozenset[ThematicStatus] = frozenset(status for status in S if status is not S.CLOSED)
@@ -28,10 +28,6 @@ RULES: Table = {
     K.PROGRESS_REPORT: rule({Role.RESPONDENT}, {S.COMMITTED}, None),
     K.CLOSURE: rule({Role.MEDIATOR}, OPEN_STATES, S.CLOSED),
 }
-
-KINDS_WITH_DUE_DATE = frozenset({K.COMMITMENT})
-KINDS_ON_A_COMMITMENT = frozenset({K.PROGRESS_REPORT})  # with `commitment_id` and `fulfils`
-
 
 def ledger_detail(kind: ThematicMessageKind, fulfils: bool | None) -> str:
     """What the ledger says a message was: its kind, or that it fulfilled its commitment."""

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from gateway.ledger import merkle
-from gateway.ledger.checkpoint import Checkpoint, NoteError, NoteVerifier, open_checkpoint
-from gateway.ledger.entry import Entry
+from imr_alomrane_gateway_client.ledger import merkle
+from imr_alomrane_gateway_client.ledger.checkpoint import Checkpoint, NoteError, NoteVerifier, open_checkpoint
+from imr_alomrane_gateway_client.ledger.entry import Entry
 from gateway.ledger.published import Published
 from gateway.ledger.store import DatabaseNodes, Ledger, entry_from_row
 from gateway.storage.engine import Database

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from gateway.ledger.checkpoint import Checkpoint, NoteError, NoteVerifier, open_checkpoint
+from imr_alomrane_gateway_client.contract.common import utc_text
+from imr_alomrane_gateway_client.ledger.checkpoint import Checkpoint, NoteError, NoteVerifier, open_checkpoint
 
 log = logging.getLogger(__name__)
 TAIL_BYTES = 64 * 1024  # far more than the lines that concurrent processes can put out of order
@@ -53,7 +54,7 @@ class PublishedCheckpoints:
     def record_reimport(self, start: int, end: int, export_sha256: str) -> None:
         """Say that entries [start, end) were re-imported from an export (`gateway ledger reimport`)."""
         self._append({"reimported": {"from": start, "to": end, "export_sha256": export_sha256,
-                                     "at": datetime.now(UTC).isoformat(timespec="seconds")}})
+                                     "at": utc_text(datetime.now(UTC), "seconds")}})
 
     def _append(self, record: dict) -> None:
         line = (json.dumps(record, separators=(",", ":")) + "\n").encode()

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from gateway.ledger import merkle
-from gateway.ledger.checkpoint import Checkpoint, NoteVerifier, parse_note
-from gateway.ledger.entry import Entry
+from imr_alomrane_gateway_client.ledger import merkle
+from imr_alomrane_gateway_client.ledger.checkpoint import Checkpoint, NoteVerifier, parse_note
+from imr_alomrane_gateway_client.ledger.entry import Entry
 from gateway.ledger.published import Published
 from gateway.ledger.store import Appended, DatabaseNodes, Ledger
 from gateway.ledger.verify import VerificationFailed, verify_export

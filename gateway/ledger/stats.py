@@ -27,10 +27,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from gateway.contract.ledger import Durations, ProcessingFigures, ProcessingStatisticsOut
+from imr_alomrane_gateway_client.contract.ledger import Durations, ProcessingFigures, ProcessingStatisticsOut
 from gateway.domain.lifecycle import RULES, is_overdue
-from gateway.domain.vocabulary import COMMITMENT_FULFILLED, CaseStatus, LedgerKind, MessageKind, ReminderStep, Role, ThematicMessageKind
-from gateway.ledger.entry import Entry
+from imr_alomrane_gateway_client.vocabulary import COMMITMENT_FULFILLED, CaseStatus, LedgerKind, MessageKind, ReminderStep, Role, ThematicMessageKind
+from imr_alomrane_gateway_client.ledger.entry import Entry
 
 K = LedgerKind
 # What the statistics read: the database query selects these, an export is filtered by them.

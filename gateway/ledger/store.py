@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.orm import Session
 
-from gateway.ledger import merkle
-from gateway.ledger.checkpoint import Checkpoint, NoteSigner, sign_note
-from gateway.ledger.entry import Entry, NewEntry, timestamp
+from imr_alomrane_gateway_client.ledger import merkle
+from imr_alomrane_gateway_client.ledger.checkpoint import Checkpoint, NoteSigner, sign_note
+from imr_alomrane_gateway_client.ledger.entry import Entry, timestamp
 from gateway.storage import sequences
 from gateway.storage.models import LedgerCheckpoint, LedgerEntry, LedgerNode
 
@@ -54,6 +54,25 @@ class DatabaseNodes:
         return {merkle.NodeId(level, idx): bytes(value) for level, idx, value in rows}
 
 
+@dataclass(frozen=True, kw_only=True)
+class NewEntry:
+    """An entry as a write hands it to the ledger, which gives it its position and time."""
+
+    kind: str
+    detail: str | None
+    sender: str
+    sender_unit: str
+    recipient: str
+    recipient_unit: str
+    case: str
+    resource: str
+    payload_digest: str
+    signature_digest: str
+    region: str | None = None
+    due: str | None = None
+    refers: str | None = None
+
+
 @dataclass(frozen=True)
 class Appended:
     index: int
@@ -76,6 +95,11 @@ class Ledger:
     def __init__(self, origin: str, signer: NoteSigner, publish: Callable[[int, str], None] | None = None) -> None:
         self.origin, self.signer, self.publish = origin, signer, publish
         self._edge: tuple[int, dict[merkle.NodeId, bytes]] = (0, {})
+
+    def empty_checkpoint(self) -> str:
+        """The signed checkpoint of the empty tree, whose root is the hash of nothing (RFC 9162
+        §2.1.1). It is stored nowhere: Ed25519 signs deterministically, so it is the same note each time."""
+        return sign_note(Checkpoint(self.origin, 0, merkle.EMPTY_ROOT).body(), self.signer)
 
     def append(self, session: Session, event: NewEntry) -> Appended:
         seq = sequences.advance(session, SEQUENCE)

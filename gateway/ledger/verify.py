@@ -39,9 +39,9 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import TextIO
 
-from gateway.ledger.checkpoint import NoteError, NoteVerifier, open_checkpoint, verify_cosignature
-from gateway.ledger.entry import FIELDS, Entry
-from gateway.ledger.merkle import EMPTY_ROOT, CompactRange, leaf_hash
+from imr_alomrane_gateway_client.ledger.checkpoint import NoteError, NoteVerifier, open_checkpoint, verify_cosignature
+from imr_alomrane_gateway_client.ledger.entry import FIELDS, Entry
+from imr_alomrane_gateway_client.ledger.merkle import EMPTY_ROOT, CompactRange, leaf_hash
 
 DEFAULT_SAMPLE = 1000  # GATEWAY_LEDGER_VERIFY_SAMPLE's default: a bad checkpoint among 1% of them is found 99.996% of the time
 ENTRY_LINE_START, ENTRY_LINE_MEMBER = '{"type": "entry", "index": ', ', "entry": '  # then the canonical entry, "}" and a newline

@@ -32,6 +32,7 @@ from sqlalchemy import Connection, create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
 
 from gateway.config import Settings
+from imr_alomrane_gateway_client.contract.common import utc_text
 from gateway.misconfiguration import ConfigurationError
 from gateway.storage.blobs import BlobStore, LocalBlobStore, check_blob_name
 from gateway.storage.engine import Database
@@ -75,7 +76,7 @@ def backup(settings: Settings, database: Database, blobs: BlobStore, directory: 
                       "its own versioning or replication")
     os.sync()  # the copies are on disk before the manifest says the backup is complete
     manifest = {
-        "format": 1, "created_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "format": 1, "created_at": utc_text(datetime.now(UTC), "seconds"),
         "gateway_id": settings.gateway_id, "engine": "sqlite" if settings.is_sqlite else "postgresql",
         "database_file": database_file, "migration_revision": state.revision,
         "ledger": {"size": state.size, "checkpoint": state.checkpoint},

@@ -14,6 +14,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from imr_alomrane_gateway_client.contract.common import utc_text
 from gateway.ops import context
 
 ACCESS_LOGGER = "gateway.access"
@@ -37,7 +38,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "time": utc_text(datetime.fromtimestamp(record.created, UTC), "milliseconds"),
             "level": record.levelname, "logger": record.name, "message": record.getMessage(), **request_fields(record),
         }
         if record.exc_info:

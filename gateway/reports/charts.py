@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from gateway.contract.ledger import ProcessingStatisticsOut
+from imr_alomrane_gateway_client.contract.ledger import ProcessingStatisticsOut
 from gateway.reports.rows import groups, value
 
 COLOURS = ("#1f5f8b", "#e08a1e", "#4d9a5b")  # a series' colour, also its legend swatch in the page

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from gateway.contract.ledger import ProcessingStatisticsOut
+from imr_alomrane_gateway_client.contract.ledger import ProcessingStatisticsOut
 from gateway.reports.labels import Lang, label
 from gateway.reports.rows import COLUMNS, SECTIONS, rows
 

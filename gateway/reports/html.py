@@ -6,8 +6,8 @@ from __future__ import annotations
 import base64
 from html import escape
 
-from gateway.contract.ledger import ProcessingStatisticsOut
-from gateway.ledger.entry import timestamp
+from imr_alomrane_gateway_client.contract.ledger import ProcessingStatisticsOut
+from imr_alomrane_gateway_client.ledger.entry import timestamp
 from gateway.reports import charts
 from gateway.reports.labels import Lang, group_name, label
 from gateway.reports.rows import COLUMNS, SECTIONS, rows

@@ -1,12 +1,12 @@
 """Every word the report shows, in French and Arabic, from one table (region names come from
-gateway.domain.regions; unit ids are shown as they are: the ledger knows ids, not names)."""
+imr_alomrane_gateway_client.regions; unit ids are shown as they are: the ledger knows ids, not names)."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from gateway.domain.regions import NAMES, Region
-from gateway.domain.vocabulary import Subject
+from imr_alomrane_gateway_client.regions import NAMES, Region
+from imr_alomrane_gateway_client.vocabulary import Subject
 from gateway.ledger.stats import UNSPECIFIED_REGION
 
 Lang = Literal["fr", "ar"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from gateway.contract.ledger import ProcessingFigures, ProcessingStatisticsOut
+from imr_alomrane_gateway_client.contract.ledger import ProcessingFigures, ProcessingStatisticsOut
 from gateway.ledger.stats import GROUPINGS
 from gateway.reports.labels import Lang, group_name, label
 

@@ -7,14 +7,22 @@ a working, realistic gateway (mutual TLS included) with nothing prepared by hand
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from collections.abc import Mapping
 
-from gateway.domain.regions import Region
-from gateway.domain.vocabulary import Role
+from imr_alomrane_gateway_client.regions import Region
+from imr_alomrane_gateway_client.vocabulary import Role
 from gateway.security import pki
+from imr_alomrane_gateway_client.signers import load_private_key
+from gateway.security.keys import gateway_key, key_file
 from gateway.security.registry import CertificateRef, RegisteredInstitution, RegisteredKey, RegisteredUnit, Registry
-from gateway.security.signing import public_jwk, thumbprint
+from imr_alomrane_gateway_client.ledger.checkpoint import NoteVerifier
+from imr_alomrane_gateway_client.signers import ES256
+from imr_alomrane_gateway_client.signing import public_jwk, thumbprint
+
+if TYPE_CHECKING:
+    from gateway.config import Settings
 
 DEV_PROFILES: dict[str, tuple[Role, str, str]] = {
     "imr": (Role.MEDIATOR, "Institution du Médiateur du Royaume", "مؤسسة وسيط المملكة"),
@@ -40,7 +48,7 @@ DEV_UNITS: dict[str, tuple[tuple[str, str, str, tuple[Region, ...]], ...]] = {
 
 def signing_key_entry(path: Path) -> RegisteredKey:
     """The registry entry of a signing key; its kid is the RFC 7638 thumbprint."""
-    public = public_jwk(pki.load_private_key(path).public_key())
+    public = public_jwk(load_private_key(path).public_key())
     return RegisteredKey(kid=thumbprint(public), jwk=public)
 
 
@@ -93,3 +101,12 @@ def register_certificate(registry_file: Path, institution_id: str, files: pki.Cl
     if found:
         Registry(institutions=updated).write(registry_file)
     return found
+
+
+def trust_roots(settings: Settings) -> dict[str, Any]:
+    """What a client of this gateway pins (the SDK's `receipt_keys=` and `checkpoint_key=`), read
+    from the gateway's own key files as its operators would publish them: for the demo, the
+    benchmarks and the tests, whose clients run beside the gateway."""
+    _, receipts = gateway_key(key_file(settings.signing_key_path, ES256), settings.gateway_id)
+    checkpoint = NoteVerifier(settings.origin, load_private_key(settings.checkpoint_key_path).public_key())
+    return {"receipt_keys": {"keys": [receipts.published()]}, "checkpoint_key": checkpoint.key_string}

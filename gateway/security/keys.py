@@ -12,12 +12,12 @@ import base64
 
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from gateway.ledger.checkpoint import COSIGNATURE_V1, NoteVerifier
+from imr_alomrane_gateway_client.ledger.checkpoint import COSIGNATURE_V1, NoteVerifier
 from gateway.ledger.store import Ledger
-from gateway.security.pki import load_private_key
+from imr_alomrane_gateway_client.signers import load_private_key
 from gateway.security.registry import Registry
-from gateway.security.signers import KeySigner, expect, software_signer
-from gateway.security.signing import Signer, VerificationKey, public_jwk
+from imr_alomrane_gateway_client.signers import KeySigner, expect, software_signer
+from imr_alomrane_gateway_client.signing import Signer, VerificationKey, public_jwk
 
 
 def key_file(path: Path, algorithm: str) -> KeySigner:

@@ -24,10 +24,11 @@ from types import MappingProxyType
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from gateway.security.encryption import MasterKey
-from gateway.security.signers import PrivateKey
+from imr_alomrane_gateway_client.signers import PrivateKey, load_private_key
 
 CA_LIFETIME = timedelta(days=3650)
 SERVER_LIFETIME = timedelta(days=825)  # the most browsers and macOS ever accepted for a TLS server
@@ -71,16 +72,20 @@ DEV_INSTITUTIONS: tuple[DevInstitution, ...] = (
 
 @dataclass(frozen=True)
 class ClientFiles:
-    """An institution's files: its TLS client certificate and key, and its request-signing key."""
+    """An institution's files: its TLS client certificate and key, and its request-signing key; the
+    certificate and key again as a PKCS#12 bundle (with the CA) for Java and .NET, and its password."""
 
     cert: Path
     key: Path
     signing_key: Path
+    bundle: Path
+    bundle_password: Path
 
     @classmethod
     def at(cls, directory: Path, name: str) -> ClientFiles:
         check_name(name)
-        return cls(directory / f"{name}.pem", directory / f"{name}.key", directory / f"{name}-signing.key")
+        return cls(directory / f"{name}.pem", directory / f"{name}.key", directory / f"{name}-signing.key",
+                   directory / f"{name}.p12", directory / f"{name}.p12.password")
 
 
 @dataclass(frozen=True)
@@ -176,13 +181,6 @@ def subject_string(certificate: x509.Certificate) -> str:
 
 def load_certificate(path: Path) -> x509.Certificate:
     return x509.load_pem_x509_certificate(path.read_bytes())
-
-
-def load_private_key(path: Path) -> PrivateKey:
-    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    if not isinstance(key, PrivateKey):
-        raise TypeError(f"{path} holds a {type(key).__name__}, not an EC or Ed25519 private key")
-    return key
 
 
 def _write_file(path: Path, data: bytes, mode: int, *, replace: bool = True) -> None:
@@ -365,11 +363,29 @@ class CertificateAuthority(CertifiedKey):
         not_before: datetime | None = None,
         not_after: datetime | None = None,
     ) -> ClientFiles:
-        """Write `<name>.pem`/`<name>.key` (replacing any) and `<name>-signing.key` if missing."""
+        """Write `<name>.pem`/`<name>.key` and `<name>.p12` (replacing any) and `<name>-signing.key` if missing."""
         files = ClientFiles.at(directory, name)
         self.client_certificate(name, organization=organization, not_before=not_before, not_after=not_after).write(files.cert, files.key)
+        write_client_bundle(files, self.certificate)
         _create_key_if_missing(files.signing_key, _new_key)
         return files
+
+
+def write_client_bundle(files: ClientFiles, ca_certificate: x509.Certificate) -> None:
+    """The client certificate and its key, with the CA that signed it, as PKCS#12 (what Java's
+    KeyStore and .NET's X509Certificate2 load): PBES2 with AES-256 and an HMAC-SHA256 MAC, as
+    OpenSSL 3 makes them, under a random password written first, beside it (both 0600)."""
+    certificate, key = load_certificate(files.cert), load_private_key(files.key)
+    password = secrets.token_urlsafe(18)
+    encryption = (
+        serialization.PrivateFormat.PKCS12.encryption_builder()
+        .kdf_rounds(2048)  # as OpenSSL makes them: the password is random, 144 bits
+        .key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC)
+        .hmac_hash(hashes.SHA256())
+        .build(password.encode())
+    )
+    write_secret(files.bundle_password, (password + "\n").encode())
+    write_secret(files.bundle, pkcs12.serialize_key_and_certificates(files.cert.stem.encode(), key, certificate, [ca_certificate], encryption))
 
 
 def revoke_client_certificate(directory: Path, name: str, crl_path: Path, lifetime: timedelta = CRL_LIFETIME) -> int:
@@ -435,8 +451,11 @@ def init_dev_pki(directory: Path, *, institutions: Iterable[DevInstitution] = DE
         ca.server_certificate().write(pki.server_cert, pki.server_key)
     for institution in institutions:
         files = pki.clients[institution.name]
-        if new_ca or _missing(files.cert, files.key):
+        reissued = new_ca or _missing(files.cert, files.key)
+        if reissued:
             ca.client_certificate(institution.name, organization=institution.organization).write(files.cert, files.key)
+        if reissued or _missing(files.bundle, files.bundle_password):
+            write_client_bundle(files, ca.certificate)
         _create_key_if_missing(files.signing_key, _new_key)
     for path, content in pki.gateway_keys.fresh():
         if not path.exists():

@@ -18,10 +18,10 @@ from typing import Literal, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from gateway.contract.common import InstitutionId, visible_name
+from imr_alomrane_gateway_client.contract.common import InstitutionId, visible_name
 from gateway.domain.party import Party, Unit
-from gateway.domain.regions import Region
-from gateway.domain.vocabulary import Role
+from imr_alomrane_gateway_client.regions import Region
+from imr_alomrane_gateway_client.vocabulary import Role
 
 
 class _Strict(BaseModel):

@@ -12,12 +12,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from gateway.contract.cases import CaseCreate, MessageCreate
+from imr_alomrane_gateway_client.contract.cases import CaseCreate, MessageCreate
 from gateway.domain import lifecycle
 from gateway.domain.events import LedgerEvent, Side
 from gateway.domain.party import Party, Unit
-from gateway.domain.regions import Region
-from gateway.domain.vocabulary import CaseStatus, InboxEventKind, LedgerKind, MessageKind, Role
+from imr_alomrane_gateway_client.regions import Region
+from imr_alomrane_gateway_client.vocabulary import CaseStatus, InboxEventKind, LedgerKind, MessageKind, Role
 from gateway.problems import ProblemError
 from gateway.services.vault import CaseContent, Vault
 from gateway.storage.blobs import BlobStore

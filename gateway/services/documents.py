@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session
 
 from gateway.domain.documents import SNIFF_BYTES, detect_type, short_name
 from gateway.domain.party import Party
-from gateway.domain.vocabulary import CaseStatus, InboxEventKind, LedgerKind
+from imr_alomrane_gateway_client.vocabulary import CaseStatus, InboxEventKind, LedgerKind
 from gateway.problems import ProblemError
-from gateway.security.signing import sha256_field
+from imr_alomrane_gateway_client.signing import sha256_field
 from gateway.services import thematic
 from gateway.services.cases import Held, KeyedCase, case_event, case_location, counterpart, live_key, lock_case, read_case
 from gateway.services.vault import Vault

@@ -34,12 +34,12 @@ from sqlalchemy.orm import Session
 
 from gateway.domain.party import Party
 from gateway.domain.events import LedgerEvent, Side
-from gateway.domain.vocabulary import InboxEventKind
-from gateway.ledger.entry import NewEntry, timestamp
-from gateway.ledger.store import Appended
+from imr_alomrane_gateway_client.vocabulary import InboxEventKind
+from imr_alomrane_gateway_client.ledger.entry import timestamp
+from gateway.ledger.store import Appended, NewEntry
 from gateway.problems import ProblemError
 from gateway.runtime import Runtime
-from gateway.security.signing import RECEIPT_HEADER, Evidence, VerifiedRequest, content_digest
+from imr_alomrane_gateway_client.signing import RECEIPT_HEADER, Evidence, VerifiedRequest, content_digest
 from gateway.services import idempotency, inbox, nonces, receipts
 from gateway.storage import faults
 from gateway.storage.models import Case, Message, ThematicFile, ThematicMessage
@@ -133,6 +133,8 @@ class Exchange:
                 raise
             if appended is not None:
                 self.runtime.ledger.committed(appended)
+            if unit is not None and unit.notices:
+                self.runtime.inbox_signals.committed(notice.recipient.unit_id for notice in unit.notices)
             return Response(stored.body, status_code=stored.status_code, headers=stored.headers, media_type="application/json"), unit
         raise AssertionError("unreachable: the last attempt returns or raises")
 

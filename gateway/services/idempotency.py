@@ -27,6 +27,8 @@ from gateway.storage.models import IdempotencyRecord
 from gateway.storage.upsert import insert_ignore
 
 MAX_KEY_LENGTH = 255
+# Marks an answer replayed from the key's record rather than produced now (IETF httpapi idempotency draft).
+REPLAYED_HEADER = "Idempotent-Replayed"
 _RECORDS = IdempotencyRecord.__table__
 _THIS_KEY = (_RECORDS.c.institution_id == bindparam("institution"), _RECORDS.c.key == bindparam("record_key"))
 _FIRST_ANSWER = select(_RECORDS.c.fingerprint, _RECORDS.c.status_code, _RECORDS.c.response_headers, _RECORDS.c.response_body).where(*_THIS_KEY)
@@ -66,7 +68,7 @@ def fingerprint(method: str, target: str, body_digest: str, signed_headers: Mapp
 
 
 def begin(session: Session, vault: Vault, key: Key) -> StoredResponse | None:
-    """Take the key for this transaction, or return the answer its first request committed."""
+    """Take the key for this transaction, or return the answer its first request committed, marked replayed."""
     try:
         ours = insert_ignore(session, IdempotencyRecord, [{
             "institution_id": key.institution_id, "key": key.key, "fingerprint": key.fingerprint, "created_at": datetime.now(UTC),
@@ -81,7 +83,7 @@ def begin(session: Session, vault: Vault, key: Key) -> StoredResponse | None:
     if record.fingerprint != key.fingerprint:
         raise ProblemError("idempotency-key-reused", "this key was first used with another request")
     body = vault.open_reply(record.response_body, reply_context(key))
-    return StoredResponse(record.status_code, dict(record.response_headers or {}), body)
+    return StoredResponse(record.status_code, {**(record.response_headers or {}), REPLAYED_HEADER: "true"}, body)
 
 
 def complete(session: Session, vault: Vault, key: Key, response: StoredResponse) -> None:

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from imr_alomrane_gateway_client.contract.common import utc_text
 from gateway.domain.events import Side
 from gateway.domain.party import Party
-from gateway.domain.vocabulary import InboxEventKind, LedgerKind
+from imr_alomrane_gateway_client.vocabulary import InboxEventKind, LedgerKind
 from gateway.problems import ProblemError
 from gateway.security.registry import Directory
 from gateway.services import receipts
@@ -142,7 +143,7 @@ def acknowledge(unit: WriteUnit, event_id: str, target: str) -> InboxEvent:
         receipts.issue(
             session, unit.keys, kind=receipts.DELIVERY, case_id=about.id, thematic=about.thematic, resource=event_resource(event),
             sender_id=sender.institution_id, counterpart_id=event.recipient_id, signature=unit.signature,
-            sub=sender.unit_id, recipient=event.recipient_unit, event=event.id, delivered_at=event.delivered_at.isoformat(),
+            sub=sender.unit_id, recipient=event.recipient_unit, event=event.id, delivered_at=utc_text(event.delivered_at),
         )
     unit.record(case_event(about, caller, LedgerKind.DELIVERY_ACKNOWLEDGED, detail=event.kind))
     return event

@@ -10,27 +10,38 @@ from datetime import UTC, datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from gateway.contract.ledger import ProcessingStatisticsOut
+from imr_alomrane_gateway_client.contract.ledger import ProcessingStatisticsOut
 from gateway.domain.party import Party
-from gateway.domain.vocabulary import Role
-from gateway.ledger import merkle
-from gateway.ledger.entry import Entry
+from imr_alomrane_gateway_client.vocabulary import Role
+from imr_alomrane_gateway_client.ledger import merkle
+from imr_alomrane_gateway_client.ledger.entry import Entry
 from gateway.ledger.verify import ENTRY_LINE_MEMBER, ENTRY_LINE_START
 from gateway.ledger.stats import KINDS as STATISTICS_KINDS, Scope, statistics
 from gateway.ledger.store import DatabaseNodes, Ledger, entry_from_row
 from gateway.problems import ProblemError
-from gateway.ledger.checkpoint import NoteError, NoteVerifier, parse_note, verify_cosignature
+from imr_alomrane_gateway_client.ledger.checkpoint import NoteError, NoteVerifier, parse_note, verify_cosignature
 from gateway.storage.models import LedgerCheckpoint, LedgerCosignature, LedgerEntry
 from gateway.storage.upsert import insert_ignore
 
 
-def checkpoint(session: Session, size: int | None = None) -> tuple[int, str]:
-    """A signed checkpoint (the latest, or of `size`) with every witness cosignature gathered."""
+def checkpoint(session: Session, ledger: Ledger, size: int | None = None) -> tuple[int, str]:
+    """A signed checkpoint (the latest, or of `size`) with every witness cosignature gathered;
+    for an empty ledger (or size 0) the empty tree's, which no witness cosigns."""
+    found = _cosigned(session, size) if size != 0 else None
+    if found is not None:
+        return found
+    if size:
+        raise ProblemError("not-found", "no checkpoint of that size")
+    return 0, ledger.empty_checkpoint()
+
+
+def _cosigned(session: Session, size: int | None) -> tuple[int, str] | None:
+    """The stored checkpoint (the latest, or of `size`) and its cosignatures, if there is one."""
     statement = select(LedgerCheckpoint)
     statement = statement.where(LedgerCheckpoint.size == size) if size is not None else statement.order_by(LedgerCheckpoint.size.desc()).limit(1)
     found = session.execute(statement).scalar_one_or_none()
     if found is None:
-        raise ProblemError("not-found", "no checkpoint of that size" if size is not None else "the ledger is empty")
+        return None
     lines = session.execute(
         select(LedgerCosignature.line).where(LedgerCosignature.size == found.size).order_by(LedgerCosignature.created_at)
     ).scalars().all()
@@ -57,7 +68,7 @@ def add_cosignature(session: Session, witness: Party, keys: list[NoteVerifier], 
         "size": size, "witness": signature.name, "key_id": signature.key_id.hex(), "institution_id": witness.id,
         "line": signature.line(), "created_at": datetime.now(UTC),
     }])
-    return checkpoint(session, size)
+    return _cosigned(session, size)  # type: ignore[return-value]  # found above
 
 
 def _visible(caller: Party):

@@ -11,10 +11,11 @@ from typing import Any
 from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
 
+from imr_alomrane_gateway_client.contract.common import utc_text
 from gateway.domain.party import Party
 from gateway.problems import ProblemError
 from gateway.security.keys import KeyRing
-from gateway.security.signing import RECEIPT_TYPE, content_digest
+from imr_alomrane_gateway_client.signing import RECEIPT_TYPE, content_digest
 from gateway.services.cases import seen_by
 from gateway.storage.models import Case, Receipt, ThematicFile
 
@@ -55,7 +56,7 @@ def receipt_claims(gateway_id: str, *, kind: str, receipt_id: str, case_id: str,
     """A receipt's claim set, given its id and time (pure: the conformance vectors are made with it)."""
     return {
         "iss": gateway_id, "rid": receipt_id, "kind": kind, "case": case_id, "resource": resource,
-        "sig_dig": content_digest(signature.encode()), "iat": int(now.timestamp()), "at": now.isoformat(), **claims,
+        "sig_dig": content_digest(signature.encode()), "iat": int(now.timestamp()), "at": utc_text(now), **claims,
     }
 
 

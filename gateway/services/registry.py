@@ -22,12 +22,11 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from gateway.domain.vocabulary import LedgerKind
-from gateway.ledger.entry import NewEntry
-from gateway.ledger.store import Appended, Ledger
+from imr_alomrane_gateway_client.vocabulary import LedgerKind
+from gateway.ledger.store import Appended, Ledger, NewEntry
 from gateway.security.crl import Revocations
 from gateway.security.registry import CertificateRef, Registry
-from gateway.security.signing import content_digest
+from imr_alomrane_gateway_client.signing import content_digest
 from gateway.storage import locks, sequences
 from gateway.storage.models import Institution, InstitutionCertificate, RegistryVersion, Unit
 from gateway.storage.upsert import upsert

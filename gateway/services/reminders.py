@@ -23,10 +23,10 @@ from sqlalchemy.orm import Session
 
 from gateway.domain import lifecycle
 from gateway.domain.events import Side
-from gateway.domain.vocabulary import InboxEventKind, LedgerKind, ReminderStep, ThematicMessageKind, ThematicStatus
-from gateway.ledger.entry import NewEntry, timestamp
-from gateway.ledger.store import Appended, Ledger
-from gateway.security.signing import content_digest
+from imr_alomrane_gateway_client.vocabulary import InboxEventKind, LedgerKind, ReminderStep, ThematicMessageKind, ThematicStatus
+from imr_alomrane_gateway_client.ledger.entry import timestamp
+from gateway.ledger.store import Appended, Ledger, NewEntry
+from imr_alomrane_gateway_client.signing import content_digest
 from gateway.services import inbox
 from gateway.services.cases import case_location, case_region, overdue
 from gateway.services.thematic import file_location, message_location

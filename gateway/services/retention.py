@@ -16,10 +16,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.domain.vocabulary import LedgerKind
-from gateway.ledger.entry import NewEntry
-from gateway.ledger.store import Appended, Ledger
-from gateway.security.signing import content_digest
+from imr_alomrane_gateway_client.vocabulary import LedgerKind
+from gateway.ledger.store import Appended, Ledger, NewEntry
+from imr_alomrane_gateway_client.signing import content_digest
 from gateway.services.cases import Erasure, case_location, case_region, erase
 from gateway.services.vault import Vault
 from gateway.storage.engine import Database

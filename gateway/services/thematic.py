@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Select, and_, bindparam, delete, exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from gateway.contract.thematic import ThematicFileCreate, ThematicMessageCreate
+from imr_alomrane_gateway_client.contract.thematic import ThematicFileCreate, ThematicMessageCreate
 from gateway.domain import thematic
 from gateway.domain.lifecycle import seconds_late
 from gateway.domain.party import Party
-from gateway.domain.regions import Region
-from gateway.domain.vocabulary import InboxEventKind, LedgerKind, Role, ThematicMessageKind, ThematicStatus
+from imr_alomrane_gateway_client.regions import Region
+from imr_alomrane_gateway_client.vocabulary import InboxEventKind, LedgerKind, Role, ThematicMessageKind, ThematicStatus
 from gateway.problems import ProblemError
 from gateway.services.cases import (
     CaseCursor,

@@ -54,7 +54,7 @@ class Unit(Base):
     institution_id: Mapped[str] = mapped_column(ForeignKey("institutions.id"), index=True)
     name_fr: Mapped[str] = mapped_column(String(200))
     name_ar: Mapped[str] = mapped_column(String(200))
-    regions: Mapped[list[str]] = mapped_column(JSON)  # gateway.domain.regions codes
+    regions: Mapped[list[str]] = mapped_column(JSON)  # imr_alomrane_gateway_client.regions codes
     head_office: Mapped[bool]
     active: Mapped[bool] = mapped_column(default=True)
 
@@ -120,7 +120,7 @@ class Case(Base):
     narrative_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  # title, summary, requested action: free text, sealed
     project_name: Mapped[str] = mapped_column(String(200))
     project_city: Mapped[str] = mapped_column(String(100))
-    project_region: Mapped[str] = mapped_column(String(100))  # a gateway.domain.regions code (free text before migration 0009)
+    project_region: Mapped[str] = mapped_column(String(100))  # a imr_alomrane_gateway_client.regions code (free text before migration 0009)
     deadline: Mapped[datetime]
     outcome: Mapped[str | None] = mapped_column(String(30))
     opened_at: Mapped[datetime]
@@ -228,7 +228,7 @@ class Reminder(Base):
     thematic_file_id: Mapped[str | None] = mapped_column(ForeignKey("thematic_files.id"), index=True)
     resource: Mapped[str] = mapped_column(String(300))  # what is due: the case's reply, or a commitment
     deadline: Mapped[datetime]
-    step: Mapped[str] = mapped_column(String(20))  # gateway.domain.vocabulary.ReminderStep
+    step: Mapped[str] = mapped_column(String(20))  # imr_alomrane_gateway_client.vocabulary.ReminderStep
     recipient_id: Mapped[str] = mapped_column(ForeignKey("institutions.id"))
     recipient_unit: Mapped[str] = mapped_column(ForeignKey("units.id"))
     sent_at: Mapped[datetime]
@@ -284,7 +284,7 @@ class LedgerEntry(Base):
     __table_args__ = (Index("ix_ledger_entries_case", "case_id", "seq"), Index("ix_ledger_entries_at", "at"))
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)  # leaf index + 1
-    v: Mapped[int] = mapped_column(SmallInteger, server_default="1")  # the entry's encoding (gateway.ledger.entry)
+    v: Mapped[int] = mapped_column(SmallInteger, server_default="1")  # the entry's encoding (imr_alomrane_gateway_client.ledger.entry)
     at: Mapped[str] = mapped_column(String(32))  # RFC 3339 UTC, fixed width: sorts as text
     kind: Mapped[str] = mapped_column(String(40))
     detail: Mapped[str | None] = mapped_column(Text)  # message kind, the case's subject, a registry change (JSON)
@@ -373,7 +373,7 @@ class ThematicFile(Base):
     narrative_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  # title and description: free text, sealed
     project_name: Mapped[str] = mapped_column(String(200))
     project_city: Mapped[str] = mapped_column(String(100))
-    project_region: Mapped[str] = mapped_column(String(100))  # a gateway.domain.regions code
+    project_region: Mapped[str] = mapped_column(String(100))  # a imr_alomrane_gateway_client.regions code
     opened_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(Integer, default=1)

@@ -5,7 +5,7 @@ Everything that existed belongs to the head offices: a head office's unit id is 
 id, so inbox counters and events carry on unchanged. Regions written as a name (French, Arabic or
 the code, however accented or spaced) become their code; any other text is kept as it was written
 (the API reports it as no region) and such a case stays with the head office. Ledger entries are
-never rewritten: those written before are version 1 and keep their encoding (gateway.ledger.entry).
+never rewritten: those written before are version 1 and keep their encoding (imr_alomrane_gateway_client.ledger.entry).
 
 Revision ID: 0009
 Revises: 0008
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from gateway.domain.regions import region_named
+from imr_alomrane_gateway_client.regions import region_named
 
 revision: str = '0009'
 down_revision: str | None = '0008'

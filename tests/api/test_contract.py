@@ -12,10 +12,10 @@ from openapi_spec_validator import validate
 from schemathesis.specs.openapi.checks import content_type_conformance, status_code_conformance
 
 from gateway import samples
-from gateway.contract.export import generated_files, stale_files
-from gateway.domain.documents import attachment_header
+from gateway.api.contract_files import generated_files, stale_files
+from imr_alomrane_gateway_client.contract.documents import attachment_header
 from gateway.security.tls import with_client_certificate
-from tests.conftest import UNLIMITED, signer_for
+from tests.conftest import NO_LONG_POLLS, UNLIMITED, signer_for
 from tests.factories import case_payload, message
 from tests.schemathesis_signing import EXCLUDED_CHECKS, signing
 
@@ -76,8 +76,8 @@ def test_answers_the_live_run_found_off_the_contract_are_documented(imr):
 
 @pytest.fixture
 def settings(settings):
-    """Limits off: the run checks the contract, as fast as it can (tests/conftest.py, UNLIMITED)."""
-    return settings.model_copy(update=UNLIMITED)
+    """Limits off: the run checks the contract, as fast as it can (tests/conftest.py, UNLIMITED, NO_LONG_POLLS)."""
+    return settings.model_copy(update={**UNLIMITED, **NO_LONG_POLLS})
 
 
 @pytest.fixture

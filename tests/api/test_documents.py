@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from gateway import samples
-from gateway.domain.documents import attachment_header
-from gateway.security.signing import content_digest
+from imr_alomrane_gateway_client.contract.documents import attachment_header
+from imr_alomrane_gateway_client.signing import content_digest
 from tests.conftest import signer_for
 from tests.factories import case_payload, message
 

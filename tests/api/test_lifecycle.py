@@ -8,7 +8,7 @@ import json
 import pytest
 
 from gateway.domain import lifecycle
-from gateway.domain.vocabulary import CaseStatus, MessageKind, Role
+from imr_alomrane_gateway_client.vocabulary import CaseStatus, MessageKind, Role
 from tests.factories import case_payload, message
 
 FUTURE = "2030-01-31T12:00:00+00:00"

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from gateway.security.dev import ensure_dev_setup
+from tests.conftest import CHECKOUT_PYTHONPATH
 
 GATEWAY = [sys.executable, "-m", "gateway.cli"]
 SECRET_LOOKING = "c2VjcmV0LW1hc3Rlci1rZXk"  # base64 of 17 bytes: not a master key, and never to be echoed
@@ -31,7 +32,7 @@ def provisioned(tmp_path_factory) -> Path:
 def production_env(root: Path, **overrides: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
     env |= {
-        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+        "PYTHONPATH": CHECKOUT_PYTHONPATH,
         "GATEWAY_PKI_DIR": str(root / "pki"), "GATEWAY_REGISTRY_FILE": str(root / "registry.json"),
         "GATEWAY_TLS_CERT": str(root / "pki" / "server.pem"), "GATEWAY_TLS_KEY": str(root / "pki" / "server.key"),
         "GATEWAY_DATABASE_URL": f"sqlite:///{root / 'gateway.db'}", "GATEWAY_BLOB_DIR": str(root / "blobs"),

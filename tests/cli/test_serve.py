@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from gateway.server import free_port
-from tests.conftest import wait_until
+from tests.conftest import CHECKOUT_PYTHONPATH, wait_until
 from tests.faults.conftest import GatewayProcess, gateway_env
 from tests.wire import client_context
 
@@ -27,7 +27,7 @@ GATEWAY = [sys.executable, "-m", "gateway.cli"]
 
 def serve(workdir: Path, port: int, ops_port: int) -> tuple[subprocess.Popen, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
-    env |= {"GATEWAY_PORT": str(port), "GATEWAY_OPS_PORT": str(ops_port), "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    env |= {"GATEWAY_PORT": str(port), "GATEWAY_OPS_PORT": str(ops_port), "PYTHONPATH": CHECKOUT_PYTHONPATH}
     process = subprocess.Popen(
         [*GATEWAY, "serve", "--log-level", "warning"], cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )

@@ -14,11 +14,11 @@ from conformance.generate import DIRECTORY, GATEWAY_ID, stale_files
 from gateway.api.problems import problem_body
 from gateway.app import create_app
 from gateway.config import Settings
-from gateway.ledger import merkle
-from gateway.ledger.checkpoint import NoteVerifier, open_checkpoint, verify_cosignature
-from gateway.ledger.entry import Entry
+from imr_alomrane_gateway_client.ledger import merkle
+from imr_alomrane_gateway_client.ledger.checkpoint import NoteVerifier, open_checkpoint, verify_cosignature
+from imr_alomrane_gateway_client.ledger.entry import Entry
 from gateway.problems import CATALOGUE
-from gateway.security.signing import (
+from imr_alomrane_gateway_client.signing import (
     CompactJws, SignatureRejected, Signer, content_digest, header_digests, keys_from_jwks, sign_request, verify_request,
     verify_receipt,
 )

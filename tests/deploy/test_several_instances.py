@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from gateway import samples
-from gateway.client import CaseCreate, GatewayClient, MessageCreate
+from imr_alomrane_gateway_client import CaseCreate, GatewayClient, MessageCreate
 from tests.conftest import POSTGRES_URL
 from tests.factories import case_payload, message
 from tests.faults.invariants import check, describe
@@ -30,7 +30,8 @@ def test_two_processes_started_together_serve_one_set_of_cases_and_one_ledger(
 
     def client(gateway, name: str) -> GatewayClient:
         files = test_pki.files(name)
-        return GatewayClient(gateway.url, name, ca=test_pki.dev.ca_cert, cert=files.cert, key=files.key, signing_key=files.signing_key)
+        return GatewayClient(gateway.url, name, ca=test_pki.dev.ca_cert, cert=files.cert, key=files.key, signing_key=files.signing_key,
+                             **test_pki.trust)
 
     imr_first, imr_second = client(first, "imr"), client(second, "imr")
     omrane_second = client(second, "al-omrane")

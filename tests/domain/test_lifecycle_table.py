@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from gateway.domain import lifecycle
-from gateway.domain.vocabulary import CaseStatus as S
-from gateway.domain.vocabulary import MessageKind as K
-from gateway.domain.vocabulary import Role as R
+from imr_alomrane_gateway_client.vocabulary import CaseStatus as S
+from imr_alomrane_gateway_client.vocabulary import MessageKind as K
+from imr_alomrane_gateway_client.vocabulary import Role as R
 
 
 @pytest.mark.parametrize(

@@ -21,9 +21,8 @@ import pytest
 
 from gateway.config import Settings
 from gateway.server import free_port
-from tests.conftest import POSTGRES_URL, UNLIMITED, TestPki, signer_for
+from tests.conftest import CHECKOUT_PYTHONPATH, POSTGRES_URL, UNLIMITED, TestPki, signer_for
 
-ROOT = Path(__file__).resolve().parents[2]
 GATEWAY = [sys.executable, "-m", "gateway.cli"]
 START_SECONDS = 60.0
 POLL_SECONDS = 0.05
@@ -42,7 +41,7 @@ def gateway_env(settings: Settings, **overrides: str) -> dict[str, str]:
     rate limits are off: these tests load the gateway as fast as they can, to check exactly-once."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("GATEWAY_")}
     env |= {
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": CHECKOUT_PYTHONPATH,
         "GATEWAY_DATABASE_URL": settings.database_url,
         "GATEWAY_PKI_DIR": str(settings.pki_dir),
         "GATEWAY_REGISTRY_FILE": str(settings.registry_file),

@@ -10,7 +10,7 @@ import pytest
 from gateway import samples
 from gateway.runtime import Runtime
 from gateway import jobs
-from gateway.domain.documents import attachment_header
+from imr_alomrane_gateway_client.contract.documents import attachment_header
 from tests.factories import SHORT_LIFE, case_payload, message
 from tests.faults.invariants import InvariantBroken, assert_invariants, check
 

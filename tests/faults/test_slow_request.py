@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 from gateway import samples
-from gateway.domain.documents import attachment_header
-from gateway.security.signing import content_digest
+from imr_alomrane_gateway_client.contract.documents import attachment_header
+from imr_alomrane_gateway_client.signing import content_digest
 from tests.factories import case_payload
 from tests.faults.conftest import institution_http
 from tests.faults.invariants import check, describe

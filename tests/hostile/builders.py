@@ -28,10 +28,11 @@ from fastapi.testclient import TestClient
 from gateway import samples
 from gateway.app import create_app
 from gateway.config import Settings
-from gateway.domain.documents import attachment_header
+from imr_alomrane_gateway_client.contract.documents import attachment_header
 from gateway.security import pki
+from imr_alomrane_gateway_client.signers import load_private_key
 from gateway.security.registry import Registry
-from gateway.security.signing import (
+from imr_alomrane_gateway_client.signing import (
     REQUEST_TYPE,
     SIGNATURE_HEADER,
     Signer,
@@ -72,7 +73,7 @@ class SignedRequest:
     signed_headers: dict[str, str] = field(default_factory=dict)  # Content-Disposition, for an upload
 
     def private_key(self, name: str | None = None) -> ec.EllipticCurvePrivateKey:
-        return pki.load_private_key(self.test_pki.files(name or self.signer_name).signing_key)
+        return load_private_key(self.test_pki.files(name or self.signer_name).signing_key)
 
     def kid(self, name: str | None = None) -> str:
         return thumbprint(public_jwk(self.private_key(name).public_key()))
@@ -188,7 +189,7 @@ class Issuers:
         intermediate = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Gateway intermediate CA")])
         self.intermediate = hand_made(intermediate, self.client_ca.certificate.subject, self.foreign.key, ca=True)
         neighbour = self.test_pki.files("al-omrane")
-        self.neighbour = as_ca(pki.CertifiedKey(pki.load_certificate(neighbour.cert), pki.load_private_key(neighbour.key)))
+        self.neighbour = as_ca(pki.CertifiedKey(pki.load_certificate(neighbour.cert), load_private_key(neighbour.key)))
 
     def leaf(self, issuer: pki.CertificateAuthority, **validity: datetime) -> x509.Certificate:
         """A client certificate with exactly the subject of `name`'s registered one."""

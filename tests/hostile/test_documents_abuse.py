@@ -6,14 +6,16 @@ README say: one range, 416 outside the document, anything else ignored."""
 
 from __future__ import annotations
 
+import base64
 import gzip
+import hashlib
 import io
 import zipfile
 
 import pytest
 
 from gateway import samples
-from gateway.security.signing import content_digest
+from imr_alomrane_gateway_client.signing import content_digest
 from tests.api.test_documents import stored_blobs, upload
 from tests.conftest import institution_client
 from tests.factories import case_payload, message
@@ -98,7 +100,10 @@ UPLOAD_REFUSALS = {
     "an MD5 Content-Digest only": (lambda c, case: upload(c, case, LETTER, **{"Content-Digest": "md5=:1B2M2Y8AsgTpgAmY7PhCfg==:"}),
                                    400, "content-digest-required"),
     "a sha-256 member of the wrong length": (lambda c, case: upload(c, case, LETTER, **{"Content-Digest": "sha-256=:AAAA:"}),
-                                             400, "content-digest-required"),
+                                             400, "content-digest-malformed"),
+    "a base64url sha-256 member": (
+        lambda c, case: upload(c, case, LETTER, **{"Content-Digest": "sha-256=:" + base64.urlsafe_b64encode(hashlib.sha256(LETTER).digest()).decode() + ":"}),
+        400, "content-digest-malformed"),
     "bytes other than the ones declared and signed": (
         lambda c, case: upload(c, case, LETTER, **{"Content-Digest": content_digest(LETTER + b"\n")}), 400, "content-digest-mismatch"),
     "a length over the document limit": (

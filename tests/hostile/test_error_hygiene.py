@@ -14,7 +14,7 @@ from urllib.parse import quote
 import pytest
 from fastapi.testclient import TestClient
 
-from gateway.security.signing import content_digest
+from imr_alomrane_gateway_client.signing import content_digest
 from tests.api.test_documents import upload
 from tests.factories import case_payload, message
 from tests.hostile.builders import SignedRequest

@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from gateway.security.pki import load_private_key
-from gateway.security.signing import REQUEST_TYPE, Signer, request_claims
+from imr_alomrane_gateway_client.signers import load_private_key
+from imr_alomrane_gateway_client.signing import REQUEST_TYPE, Signer, request_claims
 from tests.factories import case_payload
 from tests.hostile.builders import app, database_url, engine_sql, settings  # noqa: F401 (one gateway for the module)
 

@@ -11,8 +11,8 @@ import pytest
 from pydantic import ValidationError
 
 from gateway import samples
-from gateway.domain.documents import attachment_header
-from gateway.security.signing import SIGNATURE_HEADER, content_digest
+from imr_alomrane_gateway_client.contract.documents import attachment_header
+from imr_alomrane_gateway_client.signing import SIGNATURE_HEADER, content_digest
 from gateway.security.registry import RegisteredInstitution
 from gateway.services.vault import Vault
 from gateway.storage.models import Document

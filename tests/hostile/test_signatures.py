@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from gateway.security import pki
-from gateway.security.signing import REQUEST_TYPE, content_digest, public_jwk
+from imr_alomrane_gateway_client.signing import REQUEST_TYPE, content_digest, public_jwk
 from tests.factories import case_payload, message
 from tests.hostile.builders import (
     REMOVED,
@@ -152,19 +152,19 @@ SIGNATURE_TRICKS: dict[str, tuple[Build, str]] = {
     "dig of another body": (lambda r: r.genuine(dig=content_digest(json.dumps(case_payload()).encode())), "signature-digest-mismatch"),
     "dig of the body with a trailing space": (lambda r: r.genuine(dig=content_digest(r.body + b" ")), "signature-digest-mismatch"),
     "dig of the empty body": (lambda r: r.genuine(dig=content_digest(b"")), "signature-digest-mismatch"),
-    "dig as sha-512": (lambda r: r.genuine(dig="sha-512=:" + base64.b64encode(b"\x00" * 64).decode() + ":"), "signature-digest-mismatch"),
-    "dig the raw hash, not a digest field": (lambda r: r.genuine(dig=content_digest(r.body)[9:-1]), "signature-digest-mismatch"),
-    "no dig": (lambda r: r.genuine(dig=REMOVED), "signature-digest-mismatch"),
+    "dig as sha-512": (lambda r: r.genuine(dig="sha-512=:" + base64.b64encode(b"\x00" * 64).decode() + ":"), "signature-digest-malformed"),
+    "dig the raw hash, not a digest field": (lambda r: r.genuine(dig=content_digest(r.body)[9:-1]), "signature-digest-malformed"),
+    "no dig": (lambda r: r.genuine(dig=REMOVED), "signature-digest-malformed"),
     # when
     "iat an hour old": (lambda r: r.genuine(iat=int(time.time()) - 3600), "signature-stale"),
     "iat just outside the window": (lambda r: r.genuine(iat=int(time.time()) - 302), "signature-stale"),
     "iat an hour ahead": (lambda r: r.genuine(iat=int(time.time()) + 3600), "signature-stale"),
     "iat just outside the window ahead": (lambda r: r.genuine(iat=int(time.time()) + 302), "signature-stale"),
     "iat in 2100": (lambda r: r.genuine(iat=4_102_444_800), "signature-stale"),
-    "iat a string": (lambda r: r.genuine(iat=str(int(time.time()))), "signature-stale"),
-    "iat with a fraction": (lambda r: r.genuine(iat=time.time()), "signature-stale"),
-    "iat true": (lambda r: r.genuine(iat=True), "signature-stale"),
-    "no iat": (lambda r: r.genuine(iat=REMOVED), "signature-stale"),
+    "iat a string": (lambda r: r.genuine(iat=str(int(time.time()))), "signature-malformed"),
+    "iat with a fraction": (lambda r: r.genuine(iat=time.time()), "signature-malformed"),
+    "iat true": (lambda r: r.genuine(iat=True), "signature-malformed"),
+    "no iat": (lambda r: r.genuine(iat=REMOVED), "signature-malformed"),
 }
 
 

@@ -17,10 +17,10 @@ from fastapi.testclient import TestClient
 from gateway.app import create_app
 from gateway.cli import main
 from gateway.config import Settings
-from gateway.ledger.checkpoint import NoteVerifier
+from imr_alomrane_gateway_client.ledger.checkpoint import NoteVerifier
 from gateway.security.encryption import MasterKey
-from gateway.security.pki import load_private_key
-from gateway.security.signing import CompactJws, keys_from_jwks, public_jwk, thumbprint, verify_receipt
+from imr_alomrane_gateway_client.signers import load_private_key
+from imr_alomrane_gateway_client.signing import CompactJws, keys_from_jwks, public_jwk, thumbprint, verify_receipt
 from tests.conftest import institution_client
 from tests.factories import case_payload
 

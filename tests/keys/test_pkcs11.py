@@ -23,13 +23,14 @@ from pydantic import ValidationError
 from gateway.app import create_app
 from gateway.cli import main
 from gateway.config import Settings
-from gateway.ledger.checkpoint import Checkpoint, NoteSigner, NoteVerifier, open_checkpoint, sign_note
+from imr_alomrane_gateway_client.ledger.checkpoint import Checkpoint, NoteSigner, NoteVerifier, open_checkpoint, sign_note
 from gateway.ledger.verify import verify_export
 from gateway.misconfiguration import ConfigurationError, from_settings
 from gateway.runtime import Runtime
 from gateway.security.keys import key_file
-from gateway.security.signers import EDDSA, ES256, Pkcs11Signer, pkcs11_module, verify
-from gateway.security.signing import RECEIPT_TYPE, Signer, keys_from_jwks, public_jwk, verify_receipt
+from gateway.security.signers import Pkcs11Signer, pkcs11_module
+from imr_alomrane_gateway_client.signers import EDDSA, ES256, verify
+from imr_alomrane_gateway_client.signing import RECEIPT_TYPE, Signer, keys_from_jwks, public_jwk, verify_receipt
 from tests.conftest import SoftHsm, institution_client
 from tests.factories import case_payload
 

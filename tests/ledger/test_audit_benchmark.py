@@ -5,7 +5,7 @@ the benchmark's correctness, at a size the suite can afford (its speed is bench/
 from __future__ import annotations
 
 from bench.audit import WITNESS, build, raw_hashing_seconds
-from gateway.ledger.checkpoint import NoteVerifier
+from imr_alomrane_gateway_client.ledger.checkpoint import NoteVerifier
 from gateway.ledger.verify import verify_export
 
 

@@ -8,7 +8,7 @@ import base64
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from gateway.ledger.checkpoint import (
+from imr_alomrane_gateway_client.ledger.checkpoint import (
     COSIGNATURE_V1,
     Checkpoint,
     NoteError,
@@ -21,7 +21,7 @@ from gateway.ledger.checkpoint import (
     sign_note,
     verify_cosignature,
 )
-from gateway.security.signers import Ed25519Key
+from imr_alomrane_gateway_client.signers import Ed25519Key
 
 VKEY = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"
 SKEY = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"

@@ -12,10 +12,10 @@ from fastapi.testclient import TestClient
 from jose import jws
 
 from gateway.app import create_app
-from gateway.ledger import merkle
-from gateway.ledger.checkpoint import NoteVerifier, open_checkpoint
-from gateway.ledger.entry import Entry
-from gateway.security.signing import content_digest
+from imr_alomrane_gateway_client.ledger import merkle
+from imr_alomrane_gateway_client.ledger.checkpoint import NoteVerifier, open_checkpoint
+from imr_alomrane_gateway_client.ledger.entry import Entry
+from imr_alomrane_gateway_client.signing import content_digest
 from tests.conftest import POSTGRES_URL, apply_runtime_role, institution_client
 from tests.factories import SHORT_LIFE, case_payload, message
 

@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gateway.cli import main
-from gateway.ledger.checkpoint import COSIGNATURE_V1, NoteVerifier, add_signature, cosign
+from imr_alomrane_gateway_client.ledger.checkpoint import COSIGNATURE_V1, NoteVerifier, add_signature, cosign
 from tests.factories import SHORT_LIFE, case_payload, message
 
 

@@ -14,13 +14,13 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gateway.cli import main
-from gateway.domain.vocabulary import LedgerKind
+from imr_alomrane_gateway_client.vocabulary import LedgerKind
 from gateway.ledger import verify
-from gateway.ledger.checkpoint import COSIGNATURE_V1, Checkpoint, NoteSigner, NoteVerifier, add_signature, cosign, sign_note
-from gateway.ledger.entry import Entry
-from gateway.ledger.merkle import CompactRange, MemoryTree, leaf_hash
+from imr_alomrane_gateway_client.ledger.checkpoint import COSIGNATURE_V1, Checkpoint, NoteSigner, NoteVerifier, add_signature, cosign, sign_note
+from imr_alomrane_gateway_client.ledger.entry import Entry
+from imr_alomrane_gateway_client.ledger.merkle import CompactRange, MemoryTree, leaf_hash
 from gateway.ledger.verify import VerificationFailed, verify_export
-from gateway.security.signers import Ed25519Key
+from imr_alomrane_gateway_client.signers import Ed25519Key
 from gateway.services.ledger import checkpoint_line, entry_line
 
 ORIGIN = "test.example/ledger"

@@ -10,8 +10,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 
 from gateway.app import create_app
-from gateway.ledger import merkle
-from gateway.ledger.checkpoint import COSIGNATURE_V1, NoteVerifier, cosign, open_checkpoint, verify_cosignature
+from imr_alomrane_gateway_client.ledger import merkle
+from imr_alomrane_gateway_client.ledger.checkpoint import COSIGNATURE_V1, NoteVerifier, cosign, open_checkpoint, verify_cosignature
 from gateway.security.registry import Registry
 from tests.conftest import institution_client
 from tests.factories import case_payload

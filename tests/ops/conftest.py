@@ -15,7 +15,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.app import create_app
-from gateway.client import GatewayClient
+from imr_alomrane_gateway_client import GatewayClient
 from gateway.ops.logs import JsonFormatter
 from gateway.runtime import Runtime
 from gateway.security.registry import Registry
@@ -72,7 +72,7 @@ def sdk(ops_gateway, test_pki):
     def make(name: str) -> GatewayClient:
         files = test_pki.files(name)
         made.append(GatewayClient(ops_gateway.url, name, ca=test_pki.dev.ca_cert, cert=files.cert, key=files.key,
-                                  signing_key=files.signing_key))
+                                  signing_key=files.signing_key, **test_pki.trust))
         return made[-1]
 
     yield make

@@ -10,7 +10,7 @@ from datetime import datetime
 
 import pytest
 
-from gateway.client import NotFound
+from imr_alomrane_gateway_client import NotFound
 from gateway.ops import context
 from gateway.storage.writers import SerialWriter
 

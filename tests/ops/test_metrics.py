@@ -10,7 +10,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy import update
 
-from gateway.client import CaseCreate
+from imr_alomrane_gateway_client import CaseCreate
 from gateway.storage.models import Case
 from tests.conftest import signer_for
 from tests.factories import case_payload, message

@@ -9,9 +9,9 @@ import multiprocessing
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from gateway.ledger.checkpoint import Checkpoint, NoteSigner, sign_note
+from imr_alomrane_gateway_client.ledger.checkpoint import Checkpoint, NoteSigner, sign_note
 from gateway.ledger.published import PublishedCheckpoints
-from gateway.security.signers import Ed25519Key
+from imr_alomrane_gateway_client.signers import Ed25519Key
 
 SIGNER = NoteSigner("test/ledger", Ed25519Key(Ed25519PrivateKey.generate()))
 OTHER = NoteSigner("test/ledger", Ed25519Key(Ed25519PrivateKey.generate()))

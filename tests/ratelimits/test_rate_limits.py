@@ -8,7 +8,7 @@ import pytest
 
 from gateway.api.rate_limits import Rate, RateLimiter
 from gateway.domain.party import Party, Unit
-from gateway.domain.vocabulary import Role
+from imr_alomrane_gateway_client.vocabulary import Role
 from tests.factories import case_payload
 
 

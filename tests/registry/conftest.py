@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 
 from gateway.app import create_app
 from gateway.cli import main
-from gateway.client.signing import RequestSigner
-from gateway.domain.regions import Region
+from imr_alomrane_gateway_client.auth import RequestSigner
+from imr_alomrane_gateway_client.regions import Region
 from gateway.security import pki
 from gateway.security.dev import signing_key_entry
 from gateway.security.registry import CertificateRef, RegisteredUnit, Registry

@@ -8,10 +8,10 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 
 from gateway.cli import main
-from gateway.ledger.entry import Entry
+from imr_alomrane_gateway_client.ledger.entry import Entry
 from gateway.runtime import Runtime
 from gateway.security.registry import Registry
-from gateway.security.signing import content_digest
+from imr_alomrane_gateway_client.signing import content_digest
 from tests.factories import case_payload
 from tests.registry.conftest import NEW_UNIT, apply, as_unit, institution, serves_version
 

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from gateway.app import create_app
 from gateway.cli import main
-from gateway.ledger.entry import timestamp
+from imr_alomrane_gateway_client.ledger.entry import timestamp
 from gateway.runtime import Runtime
 from gateway import jobs
 from tests.conftest import institution_client

@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime
 
-from gateway.ledger.entry import Entry
+from imr_alomrane_gateway_client.ledger.entry import Entry
 
 GATEWAY = "imr-alomrane-gateway"
 NOW = datetime(2026, 6, 1, tzinfo=UTC)

@@ -8,6 +8,7 @@ import os
 import socket
 import ssl
 import stat
+import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -15,11 +16,13 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509 import verification
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from gateway.cli import main
 from gateway.security import pki
+from imr_alomrane_gateway_client.signers import load_private_key
 from gateway.security.dev import DEV_PROFILES, registry_entry
 from gateway.security.registry import Registry
 
@@ -53,7 +56,7 @@ def test_init_makes_every_file_and_only_the_owner_can_read_keys(tmp_path, umask)
         os.umask(previous)
     assert set(dev.clients) == {institution.name for institution in pki.DEV_INSTITUTIONS} >= {"imr", "al-omrane", "auditor"}
     keys = [dev.ca_key, dev.server_key, dev.gateway_signing_key, dev.checkpoint_key, dev.master_key]
-    keys += [path for files in dev.clients.values() for path in (files.key, files.signing_key)]
+    keys += [path for files in dev.clients.values() for path in (files.key, files.signing_key, files.bundle, files.bundle_password)]
     certificates = [dev.ca_cert, dev.server_cert, *(files.cert for files in dev.clients.values())]
     assert sorted(path.name for path in dev.directory.iterdir()) == sorted(path.name for path in keys + certificates)
     assert _mode(dev.directory) == 0o700
@@ -95,7 +98,7 @@ def test_only_missing_files_are_made_again(dev):
     pki.init_dev_pki(dev.directory)
     after = _snapshot(dev.directory)
     changed = {name for name in before if after[name] != before[name]}
-    assert changed == {"imr.pem", "imr.key", "al-omrane-signing.key"}  # the al-omrane certificate is kept
+    assert changed == {"imr.pem", "imr.key", "imr.p12", "imr.p12.password", "al-omrane-signing.key"}  # al-omrane's certificate is kept
     pki.load_certificate(dev.clients["imr"].cert).verify_directly_issued_by(pki.load_certificate(dev.ca_cert))
 
 
@@ -178,19 +181,31 @@ def test_client_certificates_name_their_institution_and_chain_to_the_ca(dev):
         assert authority.key_identifier == _extension(ca, x509.SubjectKeyIdentifier).value.digest
         assert _days(client) == 730
         assert client.not_valid_before_utc <= datetime.now(UTC) <= client.not_valid_after_utc
-        assert pki.load_private_key(files.key).public_key() == client.public_key()
+        assert load_private_key(files.key).public_key() == client.public_key()
+
+
+def test_each_client_certificate_and_key_is_also_a_pkcs12_bundle_with_the_ca(dev):
+    """For Java and .NET teams: what their key stores load, read here by Python and by the openssl command."""
+    ca = pki.load_certificate(dev.ca_cert)
+    for files in dev.clients.values():
+        key, certificate, chain = pkcs12.load_key_and_certificates(files.bundle.read_bytes(), files.bundle_password.read_text().strip().encode())
+        assert certificate == pki.load_certificate(files.cert) and key.public_key() == certificate.public_key() and chain == [ca]
+    imr = dev.clients["imr"]
+    shown = subprocess.run(["openssl", "pkcs12", "-in", str(imr.bundle), "-passin", f"file:{imr.bundle_password}", "-info", "-noout"],
+                           capture_output=True, text=True, check=True)
+    assert shown.stderr.count("PBES2, PBKDF2, AES-256-CBC") == 2 and "MAC: sha256" in shown.stderr
 
 
 def test_signing_keys_are_separate_keys_not_certificates(dev):
-    tls_keys = [pki.load_private_key(files.key).public_key() for files in dev.clients.values()]
+    tls_keys = [load_private_key(files.key).public_key() for files in dev.clients.values()]
     for files in dev.clients.values():
-        signing = pki.load_private_key(files.signing_key)
+        signing = load_private_key(files.signing_key)
         assert isinstance(signing, ec.EllipticCurvePrivateKey) and isinstance(signing.curve, ec.SECP256R1)
         assert signing.public_key() not in tls_keys
         assert pem_label(files.signing_key) == "PRIVATE KEY"  # PKCS#8
-    gateway = pki.load_private_key(dev.gateway_signing_key)
+    gateway = load_private_key(dev.gateway_signing_key)
     assert isinstance(gateway, ec.EllipticCurvePrivateKey) and isinstance(gateway.curve, ec.SECP256R1)
-    assert isinstance(pki.load_private_key(dev.checkpoint_key), ed25519.Ed25519PrivateKey)
+    assert isinstance(load_private_key(dev.checkpoint_key), ed25519.Ed25519PrivateKey)
     assert pem_label(dev.checkpoint_key) == "PRIVATE KEY"
 
 
@@ -213,7 +228,7 @@ def test_issue_replaces_the_certificate_and_keeps_the_signing_key(dev):
     before = _snapshot(dev.directory)
     assert pki.issue_client_certificate(dev.directory, "imr", organization="IMR") == files
     after = _snapshot(dev.directory)
-    assert {name for name in before if after[name] != before[name]} == {"imr.pem", "imr.key"}
+    assert {name for name in before if after[name] != before[name]} == {"imr.pem", "imr.key", "imr.p12", "imr.p12.password"}
     assert pki.subject_string(pki.load_certificate(files.cert)) == "O=IMR,CN=imr"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.security.signing import SignatureRejected, content_digest, keys_from_jwks, verify_receipt
+from imr_alomrane_gateway_client.signing import SignatureRejected, content_digest, keys_from_jwks, verify_receipt
 from tests.factories import SHORT_LIFE, case_payload, message
 
 GATEWAY = "imr-alomrane-gateway"

@@ -4,6 +4,7 @@ the contract is the documented claim set, not python-jose (joserfc and PyJWT sig
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import time
 from datetime import UTC, datetime, timedelta
@@ -18,9 +19,10 @@ from joserfc.jwk import ECKey
 
 from gateway.app import create_app
 from gateway.security.dev import signing_key_entry
-from gateway.security.pki import load_private_key, write_private_key
+from gateway.security.pki import write_private_key
+from imr_alomrane_gateway_client.signers import load_private_key
 from gateway.security.registry import RegisteredKey, Registry
-from gateway.security.signing import REQUEST_TYPE, Signer, content_digest, request_claims, sign_request
+from imr_alomrane_gateway_client.signing import REQUEST_TYPE, Signer, content_digest, request_claims, sign_request
 from tests.conftest import institution_client
 from tests.factories import case_payload
 
@@ -85,6 +87,8 @@ def _cases(imr_key, other_key, body):
         "signature-invalid": forged({"alg": "ES256", "kid": imr_key.kid, "typ": REQUEST_TYPE}, good),
         "signature-request-mismatch": signed(htu="/v1/cases?x=1"),
         "signature-digest-mismatch": signed(dig=content_digest(body + b" ")),
+        # base64url, as a JavaScript team's digest library writes it: not RFC 9530's padded standard base64
+        "signature-digest-malformed": signed(dig="sha-256=:" + b64url(hashlib.sha256(body).digest()) + ":"),
         "signature-stale": signed(iat=int(now) - 3600),
     }
 
@@ -92,7 +96,7 @@ def _cases(imr_key, other_key, body):
 @pytest.mark.parametrize(
     "slug",
     ["signature-missing", "signature-malformed", "signature-algorithm-refused", "signature-key-unknown", "signature-key-not-yours",
-     "signature-invalid", "signature-request-mismatch", "signature-digest-mismatch", "signature-stale"],
+     "signature-invalid", "signature-request-mismatch", "signature-digest-mismatch", "signature-digest-malformed", "signature-stale"],
 )
 def test_each_failure_is_a_401_of_its_own_type_and_writes_nothing(unsigned_imr, imr_key, test_pki, engine_sql, slug):
     body = body_bytes()
@@ -102,7 +106,29 @@ def test_each_failure_is_a_401_of_its_own_type_and_writes_nothing(unsigned_imr, 
     assert response.status_code == 401, response.text
     assert response.json()["type"] == f"/problems/{slug}"
     assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["www-authenticate"] == (
+        f'Request-Signature realm="{AUDIENCE}", alg="ES256", typ="gateway-request+jwt", error="{slug}"'
+    )
     assert counts(engine_sql) == before
+
+
+def test_a_digest_in_base64url_or_unpadded_is_told_the_form_expected(unsigned_imr, imr_key):
+    body = body_bytes()
+    raw = hashlib.sha256(body).digest()
+    claims = request_claims("imr", AUDIENCE, "POST", "/v1/cases", body)
+    for dig in ("sha-256=:" + b64url(raw) + ":", "sha-256=:" + base64.b64encode(raw).decode().rstrip("=") + ":"):
+        response = post_signed(unsigned_imr, imr_key.sign({**claims, "dig": dig}, REQUEST_TYPE), body)
+        assert response.json()["type"] == "/problems/signature-digest-malformed"
+        assert content_digest(body) in response.json()["detail"]  # the value it should have been
+
+
+def test_a_fractional_iat_is_told_it_must_be_a_whole_number(unsigned_imr, imr_key):
+    """`Date.now() / 1000` is the current time, not a stale one: the problem says what is wrong."""
+    body = body_bytes()
+    claims = {**request_claims("imr", AUDIENCE, "POST", "/v1/cases", body), "iat": time.time()}
+    response = post_signed(unsigned_imr, imr_key.sign(claims, REQUEST_TYPE), body)
+    assert response.status_code == 401 and response.json()["type"] == "/problems/signature-malformed"
+    assert "whole number of seconds" in response.json()["detail"]
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from joserfc import jws as joserfc_jws
 from joserfc.jwk import KeySet
 
 from gateway import samples
-from gateway.security.signing import HEADER_MEMBERS, RECEIPT_TYPE, REQUEST_TYPE, content_digest
+from imr_alomrane_gateway_client.signing import HEADER_MEMBERS, RECEIPT_TYPE, REQUEST_TYPE, content_digest
 from tests.api.test_documents import upload
 from tests.factories import SHORT_LIFE, case_payload, message
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import command
 from sqlalchemy.orm import Session
 
-from gateway.ledger.entry import Entry
+from imr_alomrane_gateway_client.ledger.entry import Entry
 from gateway.ledger.store import entry_from_row
 from gateway.storage.migrations import alembic_config, upgrade
 from gateway.storage.models import LedgerEntry

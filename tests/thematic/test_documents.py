@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from gateway import samples
-from gateway.domain.documents import attachment_header
+from imr_alomrane_gateway_client.contract.documents import attachment_header
 from tests.thematic.arrange import open_case, open_file, send
 from tests.units.test_units_and_routing import CASA, RABAT
 

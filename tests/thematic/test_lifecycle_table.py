@@ -8,10 +8,10 @@ import itertools
 import pytest
 
 from gateway.domain import lifecycle, thematic
-from gateway.domain.vocabulary import COMMITMENT_FULFILLED
-from gateway.domain.vocabulary import Role as R
-from gateway.domain.vocabulary import ThematicMessageKind as K
-from gateway.domain.vocabulary import ThematicStatus as S
+from imr_alomrane_gateway_client.vocabulary import COMMITMENT_FULFILLED
+from imr_alomrane_gateway_client.vocabulary import Role as R
+from imr_alomrane_gateway_client.vocabulary import ThematicMessageKind as K
+from imr_alomrane_gateway_client.vocabulary import ThematicStatus as S
 
 OPEN = {S.OPEN, S.IN_DELIBERATION, S.RECOMMENDED, S.COMMITTED}
 BOTH = {R.MEDIATOR, R.RESPONDENT}

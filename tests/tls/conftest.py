@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from gateway.app import create_app
-from gateway.client import GatewayClient
+from imr_alomrane_gateway_client import GatewayClient
 from gateway.server import background_gateway
 from tests.conftest import signer_for
 
@@ -69,7 +69,7 @@ def sdk(tls_gateway, test_pki):
     def make(name: str, cls=GatewayClient, **options):
         files = test_pki.files(name)
         client = cls(tls_gateway.url, name, ca=test_pki.dev.ca_cert, cert=files.cert, key=files.key,
-                     signing_key=files.signing_key, **options)
+                     signing_key=files.signing_key, **(test_pki.trust | options))
         made.append(client)
         return client
 

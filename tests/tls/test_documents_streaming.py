@@ -18,9 +18,9 @@ import httpx
 import pytest
 
 from gateway import samples
-from gateway.client import AsyncGatewayClient, CaseCreate, PayloadTooLarge, UnsupportedDocument
-from gateway.domain.documents import attachment_header
-from gateway.security.signing import sha256_field
+from imr_alomrane_gateway_client import AsyncGatewayClient, CaseCreate, PayloadTooLarge, UnsupportedDocument
+from imr_alomrane_gateway_client.contract.documents import attachment_header
+from imr_alomrane_gateway_client.signing import sha256_field
 from gateway.storage.blobs import LocalBlobStore
 from tests.conftest import wait_until
 from tests.factories import case_payload

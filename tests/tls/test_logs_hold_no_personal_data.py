@@ -10,7 +10,7 @@ import logging
 import pytest
 
 from gateway import samples
-from gateway.client import CaseCreate, GatewayClient, MessageCreate
+from imr_alomrane_gateway_client import CaseCreate, GatewayClient, MessageCreate
 from gateway.ops.logs import JsonFormatter
 from tests.factories import SHORT_LIFE, case_payload, message
 
@@ -22,7 +22,7 @@ def test_a_full_lifecycle_logs_nothing_personal(tls_gateway, test_pki, caplog, t
     named = f"{payload['complainant']['full_name']} CIN {payload['complainant']['cin']}.pdf"  # a file name is personal data too
     clients = {
         name: GatewayClient(tls_gateway.url, name, ca=test_pki.dev.ca_cert, cert=test_pki.files(name).cert,
-                            key=test_pki.files(name).key, signing_key=test_pki.files(name).signing_key)
+                            key=test_pki.files(name).key, signing_key=test_pki.files(name).signing_key, **test_pki.trust)
         for name in ("imr", "al-omrane")
     }
     formatted = io.StringIO()  # as the lines are logged: the request's fields are read then

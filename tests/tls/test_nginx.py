@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from gateway import samples
-from gateway.client import CaseCreate, GatewayClient, MessageCreate
+from imr_alomrane_gateway_client import CaseCreate, GatewayClient, MessageCreate
 from gateway.problems import CATALOGUE
 from gateway.server import background_gateway, free_port
 from tests.factories import case_payload, message
@@ -46,7 +46,8 @@ def test_institutions_work_through_nginx_with_the_sdk(behind_nginx, test_pki, tm
     clients = {}
     for name in ("imr", "al-omrane"):
         files = test_pki.files(name)
-        clients[name] = GatewayClient(url, name, ca=test_pki.dev.ca_cert, cert=files.cert, key=files.key, signing_key=files.signing_key)
+        clients[name] = GatewayClient(url, name, ca=test_pki.dev.ca_cert, cert=files.cert, key=files.key, signing_key=files.signing_key,
+                                      **test_pki.trust)
     imr, omrane = clients["imr"], clients["al-omrane"]
     assert imr.me().id == "imr" and omrane.me().id == "al-omrane"
     case = imr.open_case(CaseCreate(**case_payload()))

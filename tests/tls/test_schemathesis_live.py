@@ -24,10 +24,10 @@ from schemathesis.generation.meta import TestPhase
 from schemathesis.generation.stateful.state_machine import StepInput
 
 from gateway import samples
-from gateway.client import CaseCreate, MessageCreate
-from gateway.domain.lifecycle import KINDS_WITH_DEADLINE, KINDS_WITH_OUTCOME
-from gateway.domain.vocabulary import MessageKind, Outcome
-from tests.conftest import OTHER_RESPONDENT, UNLIMITED, signer_for
+from imr_alomrane_gateway_client import CaseCreate, MessageCreate
+from imr_alomrane_gateway_client.vocabulary import KINDS_WITH_DEADLINE, KINDS_WITH_OUTCOME
+from imr_alomrane_gateway_client.vocabulary import MessageKind, Outcome
+from tests.conftest import NO_LONG_POLLS, OTHER_RESPONDENT, UNLIMITED, signer_for
 from tests.factories import case_payload, message
 from tests.schemathesis_signing import EXCLUDED_CHECKS, SigningAuth
 
@@ -45,8 +45,8 @@ UPLOAD_DISPOSITION = "attachment; filename=\"constat.pdf\"; filename*=UTF-8''%D9
 
 @pytest.fixture
 def settings(settings):
-    """Limits off: the run checks the contract, as fast as it can (tests/conftest.py, UNLIMITED)."""
-    return settings.model_copy(update=UNLIMITED)
+    """Limits off: the run checks the contract, as fast as it can (tests/conftest.py, UNLIMITED, NO_LONG_POLLS)."""
+    return settings.model_copy(update={**UNLIMITED, **NO_LONG_POLLS})
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from gateway.client import (
+from imr_alomrane_gateway_client import (
     AsyncGatewayClient,
     CaseCreate,
     MessageCreate,
@@ -42,9 +42,9 @@ def test_a_whole_case_through_the_sdk_with_every_receipt_verified(sdk):
     assert imr.get_case(case_id).status == "closed"
     delivery = [r.kind for r in imr.receipts_for(f"/v1/cases/{case_id}")]
     assert delivery == ["acceptance", "delivery"]
-    later = list(omrane.iter_inbox(after=omrane.inbox_cursor))  # IMR's information_response and closure
+    later = list(omrane.iter_inbox(omrane.inbox_cursor))  # IMR's information_response and closure
     assert [e.seq for e in later] == [2, 3, 4, 5] and {e.case_id for e in later} == {case_id}
-    assert list(omrane.iter_inbox(after=omrane.inbox_cursor)) == []
+    assert list(omrane.iter_inbox(omrane.inbox_cursor)) == []
 
 
 def test_problems_become_typed_exceptions(sdk):
@@ -118,14 +118,15 @@ def test_server_errors_are_retried_with_backoff(sdk, monkeypatch):
         return real_send(request, **kwargs)
 
     monkeypatch.setattr(imr.http, "send", flaky)
-    monkeypatch.setattr("gateway.client.core.backoff", lambda attempt: 0.0)
+    monkeypatch.setattr("imr_alomrane_gateway_client.core.backoff", lambda attempt: 0.0)
     assert imr.me().id == "imr" and len(failures) == 2
 
 
 def test_a_forked_ledger_is_caught_by_the_client(sdk, settings, template, tmp_path):
     """The same gateway keys serve two different histories (an operator rewrote the log, or shows
-    each institution its own view): the client that saw one refuses the other."""
-    from gateway.client import LedgerInconsistent
+    each institution its own view): the client that saw one refuses the other. Each write is still
+    accepted (its receipt verifies): what fails is said beside it, and again by check_consistency."""
+    from imr_alomrane_gateway_client import LedgerInconsistent
     from gateway.server import background_gateway
 
     imr = sdk("imr")
@@ -138,13 +139,15 @@ def test_a_forked_ledger_is_caught_by_the_client(sdk, settings, template, tmp_pa
     with background_gateway(fork) as forked_url:
         imr.http.base_url = httpx.URL(forked_url)
         for _ in range(4):  # a different history, growing past what the client saw
+            accepted = imr.open_case(CaseCreate(**case_payload()))
+            assert isinstance(accepted.deferred, LedgerInconsistent) and not accepted.consistent
             with pytest.raises(LedgerInconsistent):
-                imr.open_case(CaseCreate(**case_payload()))
+                imr.check_consistency()
     assert imr.receipts.latest == seen  # the client kept the history it could prove
 
 
 def test_an_entry_changed_in_the_database_is_caught_by_the_client(sdk, engine_sql, database_url):
-    from gateway.client import LedgerInconsistent
+    from imr_alomrane_gateway_client import LedgerInconsistent
 
     imr = sdk("imr")
     for _ in range(4):

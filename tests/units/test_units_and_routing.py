@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from gateway.domain.regions import NAMES, Region, region_named
+from imr_alomrane_gateway_client.regions import NAMES, Region, region_named
 from gateway.security.registry import Registry
 from tests.factories import case_payload
 

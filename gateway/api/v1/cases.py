@@ -12,7 +12,7 @@ from gateway.api.bodies import StrictJsonRoute
 from gateway.api.deps import CaseParty, Mediator, SessionDep, SettingsDep, VaultDep, WriteExchange
 from gateway.api.pagination import next_opening_cursor, opening_cursor
 from gateway.api.responses import PROBLEM_RESPONSES, model_response
-from gateway.contract.cases import (
+from imr_alomrane_gateway_client.contract.cases import (
     CaseCreate,
     CaseDetail,
     CaseSummary,
@@ -24,11 +24,11 @@ from gateway.contract.cases import (
     SignedRequestOut,
     TransferCreate,
 )
-from gateway.contract.common import InstitutionId, Page, Timestamp
+from imr_alomrane_gateway_client.contract.common import InstitutionId, Page, Timestamp
 from gateway.domain import lifecycle
 from gateway.domain.party import Party
-from gateway.domain.regions import Region
-from gateway.domain.vocabulary import CaseStatus
+from imr_alomrane_gateway_client.regions import Region
+from imr_alomrane_gateway_client.vocabulary import CaseStatus
 from gateway.problems import ProblemError
 from gateway.services import cases as service
 from gateway.services import thematic

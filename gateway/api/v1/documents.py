@@ -18,11 +18,12 @@ from gateway.api.deps import CaseParty, RuntimeDep, SessionDep, SettingsDep, Str
 from gateway.api.ranges import ByteRange, parse_range
 from gateway.api.responses import PROBLEM_RESPONSES
 from gateway.config import Settings
-from gateway.contract.documents import DocumentOut
-from gateway.domain.documents import attachment_header, filename_from_disposition
+from imr_alomrane_gateway_client.contract.documents import DocumentOut
+from gateway.domain.documents import filename_from_disposition
+from imr_alomrane_gateway_client.contract.documents import attachment_header
 from gateway.domain.party import Party
 from gateway.problems import ProblemError
-from gateway.security.signing import sha256_field
+from imr_alomrane_gateway_client.signing import sha256_field
 from gateway.runtime import Runtime
 from gateway.services import documents as service
 from gateway.services.exchange import Answer, Exchange, WriteUnit

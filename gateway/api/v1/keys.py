@@ -5,7 +5,7 @@ from fastapi import APIRouter
 from gateway.api.bodies import StrictJsonRoute
 from gateway.api.deps import CurrentInstitution, SessionDep
 from gateway.api.responses import PROBLEM_RESPONSES
-from gateway.contract.keys import KeyHistoryOut, PublishedKeyOut
+from imr_alomrane_gateway_client.contract.keys import KeyHistoryOut, PublishedKeyOut
 from gateway.services import registry as service
 
 router = APIRouter(prefix="/keys", tags=["keys"], responses=PROBLEM_RESPONSES, route_class=StrictJsonRoute)

@@ -11,13 +11,13 @@ from fastapi.responses import StreamingResponse
 from gateway.api.bodies import StrictJsonRoute
 from gateway.api.deps import Auditor, CurrentInstitution, DatabaseDep, KeyRingDep, SessionDep, SettingsDep, WriteExchange
 from gateway.api.pagination import MAX_POSITION, decode_position, encode_position, next_link
-from gateway.contract.common import InstitutionId, Page, Timestamp
-from gateway.ledger.entry import timestamp
+from imr_alomrane_gateway_client.contract.common import InstitutionId, Page, Timestamp
+from imr_alomrane_gateway_client.ledger.entry import timestamp
 from gateway.api.responses import PROBLEM_RESPONSES
-from gateway.contract.ledger import (
+from imr_alomrane_gateway_client.contract.ledger import (
     CheckpointOut, CosignatureIn, ConsistencyProofOut, EntryOut, InclusionProofOut, LedgerKeyOut, Month, ProcessingStatisticsOut,
 )
-from gateway.domain.regions import Region
+from imr_alomrane_gateway_client.regions import Region
 from gateway.ledger.stats import Scope
 from gateway.ledger.store import b64, entry_from_row
 from gateway.problems import ProblemError
@@ -37,8 +37,9 @@ def key(caller: CurrentInstitution, keys: KeyRingDep) -> LedgerKeyOut:
 
 
 @router.get("/checkpoint", summary="The latest signed checkpoint (or the one of a given size)")
-def checkpoint(caller: CurrentInstitution, session: SessionDep, size: Size | None = None) -> CheckpointOut:
-    found, note = service.checkpoint(session, size)
+def checkpoint(caller: CurrentInstitution, session: SessionDep, keys: KeyRingDep, size: Index | None = None) -> CheckpointOut:
+    """Size 0, and an empty ledger's latest, is the empty tree's checkpoint (root: the SHA-256 of nothing)."""
+    found, note = service.checkpoint(session, keys.ledger, size)
     return CheckpointOut(size=found, note=note)
 
 

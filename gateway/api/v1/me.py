@@ -4,10 +4,10 @@ from fastapi import APIRouter
 
 from gateway.api.bodies import StrictJsonRoute
 from gateway.api.deps import CurrentInstitution, RuntimeDep
-from gateway.contract.institutions import InstitutionOut, UnitOut
+from imr_alomrane_gateway_client.contract.institutions import InstitutionOut, UnitOut
 from gateway.domain.party import Party, Unit
-from gateway.domain.regions import Region
-from gateway.domain.vocabulary import Role
+from imr_alomrane_gateway_client.regions import Region
+from imr_alomrane_gateway_client.vocabulary import Role
 
 router = APIRouter(tags=["institutions"], route_class=StrictJsonRoute)
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 from gateway.api.bodies import StrictJsonRoute
 from gateway.api.deps import CaseParty, SessionDep
 from gateway.api.responses import PROBLEM_RESPONSES
-from gateway.contract.receipts import ReceiptOut
+from imr_alomrane_gateway_client.contract.receipts import ReceiptOut
 from gateway.services import receipts as service
 
 router = APIRouter(prefix="/receipts", tags=["receipts"], responses=PROBLEM_RESPONSES, route_class=StrictJsonRoute)

@@ -13,9 +13,9 @@ from gateway.api.deps import CaseParty, SessionDep, SettingsDep, VaultDep, Write
 from gateway.api.responses import PROBLEM_RESPONSES
 from gateway.api.pagination import next_opening_cursor, opening_cursor
 from gateway.api.v1.cases import evidence_out, one_of
-from gateway.contract.cases import HousingProjectOut
-from gateway.contract.common import InstitutionId, Page
-from gateway.contract.thematic import (
+from imr_alomrane_gateway_client.contract.cases import HousingProjectOut
+from imr_alomrane_gateway_client.contract.common import InstitutionId, Page
+from imr_alomrane_gateway_client.contract.thematic import (
     CommitmentOut,
     LinkedCaseOut,
     ThematicFileCreate,
@@ -26,8 +26,8 @@ from gateway.contract.thematic import (
 )
 from gateway.domain import lifecycle, thematic
 from gateway.domain.party import Party
-from gateway.domain.regions import Region
-from gateway.domain.vocabulary import ThematicMessageKind, ThematicStatus
+from imr_alomrane_gateway_client.regions import Region
+from imr_alomrane_gateway_client.vocabulary import ThematicMessageKind, ThematicStatus
 from gateway.services import thematic as service
 from gateway.services.cases import case_region
 from gateway.services.exchange import Answer, WriteUnit
