@@ -3,7 +3,8 @@ operations at a small size measured in the same run (the ratio is what to read: 
 it barely moves; these machines are shared and noisy, so absolute times vary).
 
 Run: .venv/bin/python bench/ledger.py [--size 1000000] [--database-url URL]   (about a minute)
-Without --database-url it uses a throwaway SQLite file (the embedded default).
+Without --database-url it uses a throwaway SQLite file (the embedded default). Its ledger is
+seeded as nodes only, with no entries to export: bench/audit.py builds one through the append path.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from imr_alomrane_gateway_client.ledger import merkle
 from imr_alomrane_gateway_client.ledger.checkpoint import NoteSigner
 from imr_alomrane_gateway_client.signers import Ed25519Key
-from gateway.ledger.store import DatabaseNodes, Ledger, write_tree
+from gateway.ledger.store import DatabaseNodes, Ledger, NewEntry, write_tree
 from gateway.storage.engine import Database
 from gateway.storage.migrations import upgrade
 
@@ -57,8 +58,9 @@ def measure(database: Database, size: int) -> dict[str, float]:
 
     def append() -> None:
         with database.session(write=True) as session:
-            ledger.append(session, kind="message_sent", detail="note", sender="imr", recipient="al-omrane", case="c",
-                          resource="/v1/cases/c/messages/m", payload_digest="sha-256=:x:", signature_digest="sha-256=:y:")
+            ledger.append(session, NewEntry(kind="message_sent", detail="note", sender="imr", sender_unit="imr", recipient="al-omrane",
+                                            recipient_unit="al-omrane", case="c", resource="/v1/cases/c/messages/m",
+                                            payload_digest="sha-256=:x:", signature_digest="sha-256=:y:"))
             session.commit()
 
     figures["append (commit included)"] = median_ms(append, repeat=100)

@@ -235,8 +235,9 @@ def _ledger_verify(settings: Settings, args: argparse.Namespace) -> int:
         if any(w.signature_type != COSIGNATURE_V1 for w in witnesses):
             raise NoteError("witness keys are cosignature (type 0x04) verifier keys")
         since = Path(args.since).read_text(encoding="utf-8") if args.since else None
-        with open(args.export, encoding="utf-8") as lines:
-            return verify_export(lines, log, witnesses, since)
+        sample = settings.ledger_verify_sample if args.sample is None else args.sample
+        with open(args.export, "rb") as lines:
+            return verify_export(lines, log, witnesses, since, sample=sample, seed=args.seed, every_checkpoint=args.every_checkpoint)
 
     return _verdict(verified, (VerificationFailed, NoteError, OSError))
 
@@ -428,6 +429,13 @@ def _positive_days(value: str) -> int:
     if days < 1:
         raise argparse.ArgumentTypeError("a period is at least 1 day")
     return days
+
+
+def _count(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError("a count is 0 or more")
+    return number
 
 
 def _blobs_collect(settings: Settings, args: argparse.Namespace) -> int:
@@ -638,6 +646,12 @@ def parser() -> argparse.ArgumentParser:
     verify.add_argument("--key", required=True, help="the gateway's checkpoint verifier key (C2SP vkey)")
     verify.add_argument("--witness", action="append", default=[], help="a witness's cosignature verifier key (repeatable)")
     verify.add_argument("--since", help="a signed checkpoint saved earlier: the export must extend it")
+    verify.add_argument("--every-checkpoint", action="store_true", help="check every checkpoint's signature and root, "
+                        "not only the latest, the cosigned ones and a random sample of the others")
+    verify.add_argument("--sample", type=_count, help="how many of the other checkpoints to check, drawn at random "
+                        "(default: GATEWAY_LEDGER_VERIFY_SAMPLE)")
+    verify.add_argument("--seed", type=_count, help="draw the sample with this seed, to check the same ones again "
+                        "(default: a random seed, printed)")
     verify.set_defaults(run=_ledger_verify)
     ledger.add_parser("check", help="check the whole stored ledger: every entry against its leaf, every node, every "
                       "checkpoint (exit 1 naming the first mismatch)").set_defaults(run=_ledger_check)

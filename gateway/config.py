@@ -15,6 +15,7 @@ from pydantic import Field, PositiveInt, SecretStr, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from gateway.domain import documents
+from gateway.ledger import verify
 from gateway.misconfiguration import ConfigurationError, provisioned
 from gateway.security.encryption import MasterKey
 from gateway.storage.blobs import BlobStore, LocalBlobStore
@@ -103,6 +104,10 @@ class Settings(BaseSettings):
     )
     ledger_self_check_entries: Annotated[int, Field(ge=1, le=100_000_000)] = Field(
         default=1000, description="How many of the latest ledger entries the start-up self-check re-hashes (`gateway ledger check` does all)."
+    )
+    ledger_verify_sample: Annotated[int, Field(ge=0, le=100_000_000)] = Field(
+        default=verify.DEFAULT_SAMPLE, description="How many checkpoints `gateway ledger verify` checks at random besides the latest and the "
+        "cosigned ones (every entry and the whole tree are always recomputed; --every-checkpoint checks all)."
     )
     writes_suspended_retry_after_seconds: Annotated[int, Field(ge=1, le=86400)] = Field(
         default=300, description="The Retry-After sent with 503 writes-suspended (an operator has to act first)."

@@ -41,8 +41,8 @@ def reimport(session: Session, ledger: Ledger, export: Path, published: Publishe
     The export is read twice (verified, then its missing part taken), never held whole."""
     verifier = ledger.signer.verifier
     try:
-        with open(export, encoding="utf-8") as lines:
-            verify_export(lines, verifier, since=published.note, progress=None)
+        with open(export, "rb") as lines:
+            verify_export(lines, verifier, since=published.note, progress=None, every_checkpoint=True)  # it re-imports them all
     except VerificationFailed as failure:
         raise ReimportRefused(f"the export does not verify against this gateway's key and its last published checkpoint: {failure}") from None
     start = Ledger.size(session)

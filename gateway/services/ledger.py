@@ -15,6 +15,7 @@ from gateway.domain.party import Party
 from imr_alomrane_gateway_client.vocabulary import Role
 from imr_alomrane_gateway_client.ledger import merkle
 from imr_alomrane_gateway_client.ledger.entry import Entry
+from gateway.ledger.verify import ENTRY_LINE_MEMBER, ENTRY_LINE_START
 from gateway.ledger.stats import KINDS as STATISTICS_KINDS, Scope, statistics
 from gateway.ledger.store import DatabaseNodes, Ledger, entry_from_row
 from gateway.problems import ProblemError
@@ -135,10 +136,20 @@ def export_lines(database, origin: str, note_key: str, start: int = 0, batch: in
             ).all():
                 notes[cosigned] += line
         for entry in entries:
-            yield json.dumps({"type": "entry", "index": entry.seq - 1, "entry": entry.as_dict()}) + "\n"
+            yield entry_line(entry)
             if entry.seq in notes:
-                yield json.dumps({"type": "checkpoint", "size": entry.seq, "note": notes[entry.seq]}, ensure_ascii=False) + "\n"
+                yield checkpoint_line(entry.seq, notes[entry.seq])
         position += batch
+
+
+def entry_line(entry: Entry) -> str:
+    """An export's entry record, its `entry` the canonical encoding itself: a verifier hashes those
+    bytes as they stand (gateway.ledger.verify)."""
+    return f'{ENTRY_LINE_START}{entry.seq - 1}{ENTRY_LINE_MEMBER}{entry.canonical().decode()}}}\n'
+
+
+def checkpoint_line(size: int, note: str) -> str:
+    return json.dumps({"type": "checkpoint", "size": size, "note": note}, ensure_ascii=False) + "\n"
 
 
 @dataclass(frozen=True)

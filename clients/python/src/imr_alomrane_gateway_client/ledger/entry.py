@@ -41,6 +41,7 @@ from imr_alomrane_gateway_client.ledger.merkle import leaf_hash
 VERSION = 2
 _V1_FIELDS = ("seq", "at", "kind", "detail", "sender", "recipient", "case", "resource", "payload_digest", "signature_digest")
 _V2_FIELDS = (*_V1_FIELDS, "sender_unit", "recipient_unit", "region", "due", "refers")
+FIELDS = {1: _V1_FIELDS, 2: _V2_FIELDS}  # each version's members after `v`, in the order `as_dict` gives them
 
 
 def timestamp(moment: datetime) -> str:
@@ -77,7 +78,7 @@ class Entry:
         return self.recipient_unit or self.recipient
 
     def as_dict(self) -> dict[str, Any]:
-        fields = _V1_FIELDS if self.v == 1 else _V2_FIELDS
+        fields = FIELDS[self.v]
         return {"v": self.v, **{name: getattr(self, name) for name in fields}}
 
     def canonical(self) -> bytes:
@@ -89,7 +90,7 @@ class Entry:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Entry:
         """Exactly the members of its version: an entry with one more or one fewer is not this one."""
-        fields = {1: _V1_FIELDS, 2: _V2_FIELDS}.get(data.get("v"))
+        fields = FIELDS.get(data.get("v"))
         if fields is None:
             raise ValueError(f"unknown entry version {data.get('v')!r}")
         if set(data) != {"v", *fields}:

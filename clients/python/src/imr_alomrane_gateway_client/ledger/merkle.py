@@ -213,6 +213,27 @@ def verify_consistency(size1: int, size2: int, proof: Sequence[bytes], root1: by
         raise ProofError("the consistency proof does not link the two roots")
 
 
+class CompactRange:
+    """The right edge of a tree built leaf by leaf (the hashes of compact_range_ids(size)): O(log n)
+    memory whatever the size, one interior hash per leaf on average, and the root of the size
+    reached at any time (how the offline verifier streams an export)."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.hashes: list[bytes] = []
+
+    def append(self, leaf: bytes) -> None:
+        hashes, position, sha256 = self.hashes, self.size, hashlib.sha256
+        while position & 1:  # each complete subtree the leaf closes takes its left sibling's place
+            leaf = sha256(b"\x01" + hashes.pop() + leaf).digest()
+            position >>= 1
+        hashes.append(leaf)
+        self.size += 1
+
+    def root(self) -> bytes:
+        return fold(self.hashes)
+
+
 class MemoryTree:
     """A whole tree in memory, built with the same pure functions as the database store
     (used by the offline verifier and by the tests)."""
