@@ -98,8 +98,9 @@ LINKS = {
 
 
 class GatewayApp(FastAPI):
-    """FastAPI with the request observer outside everything, Starlette's error middleware included.
-    Starlette builds the stack on the app's first call, its start-up."""
+    """FastAPI with the request observer outside everything, Starlette's error middleware included
+    (it also pins each request's registry version). Starlette builds the stack on the app's first
+    call, its start-up."""
 
     def build_middleware_stack(self) -> ASGIApp:
         return RequestObserver(super().build_middleware_stack(), route_templates(self))
@@ -162,25 +163,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(v1_router)
     app.add_middleware(RequestGuard, max_bytes=settings.max_body_bytes, max_stream_bytes=settings.max_document_bytes)
-    app.add_middleware(PinnedTrust)
     app.add_middleware(PublicGate)  # outermost of these: a request the public listener does not serve goes no further
     app.openapi = lambda: openapi_document(app, settings)  # type: ignore[method-assign]
     return app
-
-
-class PinnedTrust:
-    """Each request runs with the registry version in force when it arrived (gateway.runtime.Runtime.pinned)."""
-
-    def __init__(self, app) -> None:
-        self.app = app
-
-    async def __call__(self, scope, receive, send) -> None:
-        runtime = getattr(scope["app"].state, "runtime", None) if scope["type"] == "http" else None
-        if runtime is None:
-            await self.app(scope, receive, send)
-            return
-        with runtime.pinned():
-            await self.app(scope, receive, send)
 
 
 def openapi_document(app: FastAPI, settings: Settings) -> dict:

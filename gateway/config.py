@@ -144,7 +144,7 @@ class Settings(BaseSettings):
         "of the same database to finish (replicas starting together migrate one at a time)."
     )
     database_pool_size: Annotated[int, Field(ge=1, le=200)] = Field(
-        default=20, description="PostgreSQL connections per gateway process, at most; a request waits for one as long as for a lock."
+        default=20, description="Database connections a gateway process keeps open: on PostgreSQL at most (a request waits for one as long as for a lock); on SQLite more are opened for a moment under a larger load."
     )
     write_attempts: Annotated[int, Field(ge=1, le=20)] = Field(
         default=5, description="How many times a write that lost a deadlock or serialization race is run before 503."

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Mapping
 
 import requests
+from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from gateway.api.deps import WRITE_METHODS
@@ -22,6 +23,10 @@ from imr_alomrane_gateway_client.signing import SIGNATURE_HEADER, SIGNED_HEADERS
 # that is not yours, a message kind the case's state does not allow), and those refusals are
 # documented 4xx problems. Every other check runs.
 EXCLUDED_CHECKS = [positive_data_acceptance]
+
+# What both runs' Hypothesis settings start from: the same examples on every run (the suite's runs
+# are bounded by `max_examples`; their long versions, `-m long`, draw more), no deadline.
+REPEATABLE = settings(deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
 
 
 def signature_headers(signer: RequestSigner, method: str, target: str, body: bytes,

@@ -65,11 +65,19 @@ class GatewayMetrics:
                                            "Writes with an Idempotency-Key whose transaction is running in this process.", registry=registry)
         self._certificates: dict[str, SeenCertificate] = {}  # by SHA-256 fingerprint
         self._lock = threading.Lock()
+        # The labelled children of each (route, method, status) answered: `labels()` validates and
+        # locks on every call, and every request counts. As many as the labels' values, no more.
+        self._answers: dict[tuple[str | None, str, int], tuple[Counter, Histogram]] = {}
 
     def answered(self, route: str | None, method: str, status: int, seconds: float) -> None:
-        route = route or UNMATCHED
-        self.requests.labels(route, method, str(status)).inc()
-        self.latency.labels(route, method).observe(seconds)
+        children = self._answers.get((route, method, status))
+        if children is None:
+            label = route or UNMATCHED
+            children = self._answers[(route, method, status)] = (self.requests.labels(label, method, str(status)),
+                                                                 self.latency.labels(label, method))
+        requests, latency = children
+        requests.inc()
+        latency.observe(seconds)
 
     def problem(self, slug: str) -> None:
         self.problems.labels(slug).inc()

@@ -38,7 +38,11 @@ def make_engine(url: str, *, foreign_keys: bool = True, lock_timeout_seconds: fl
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, json_serializer=_json_dumps, connect_args={"timeout": lock_timeout_seconds})
+        # `pool_size` connections kept open: past SQLAlchemy's default of 5, each further concurrent
+        # request opened one (its PRAGMAs, the schema parsed again) and closed it when done. The
+        # most recently used first, whose prepared statements are warm.
+        engine = create_engine(url, json_serializer=_json_dumps, pool_size=pool_size, pool_use_lifo=True,
+                               connect_args={"timeout": lock_timeout_seconds})
         _sqlite_transactions(engine, foreign_keys, timeout_ms)
     else:
         # A fixed pool: overflow connections would be opened and closed again under load. A request

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import schemathesis
+from hypothesis import settings
 from openapi_spec_validator import validate
 from schemathesis.specs.openapi.checks import content_type_conformance, ignored_auth, status_code_conformance
 
@@ -17,7 +18,7 @@ from imr_alomrane_gateway_client.contract.documents import attachment_header
 from gateway.security.tls import with_client_certificate
 from tests.conftest import NO_LONG_POLLS, UNLIMITED, signer_for
 from tests.factories import case_payload, message
-from tests.schemathesis_signing import EXCLUDED_CHECKS, signing
+from tests.schemathesis_signing import EXCLUDED_CHECKS, REPEATABLE, signing
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -74,6 +75,11 @@ def test_answers_the_live_run_found_off_the_contract_are_documented(imr):
         case.validate_response(answer, checks=[status_code_conformance, content_type_conformance])
 
 
+# Bounded for the suite; the long run (`-m long`) draws Hypothesis's default hundred per operation.
+QUICK = settings(REPEATABLE, max_examples=25)
+LONG = settings(REPEATABLE, max_examples=100)
+
+
 @pytest.fixture
 def settings(settings):
     """Limits off: the run checks the contract, as fast as it can (tests/conftest.py, UNLIMITED, NO_LONG_POLLS)."""
@@ -94,7 +100,15 @@ IN_PROCESS_EXCLUDED = [*EXCLUDED_CHECKS, ignored_auth]
 
 
 @schema.parametrize()
+@QUICK
 def test_no_generated_request_yields_a_server_error(case):
     """Schemathesis explores every operation as IMR, in-process; any 5xx or off-contract response
     fails (every check but those EXCLUDED_CHECKS and IN_PROCESS_EXCLUDED explain)."""
+    case.call_and_validate(excluded_checks=IN_PROCESS_EXCLUDED)
+
+
+@pytest.mark.long
+@schema.parametrize()
+@LONG
+def test_no_generated_request_yields_a_server_error_long(case):
     case.call_and_validate(excluded_checks=IN_PROCESS_EXCLUDED)

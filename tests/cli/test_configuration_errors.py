@@ -4,6 +4,7 @@ status 2, no traceback. The set-up is a production one: TLS files given, so noth
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from gateway.security.dev import ensure_dev_setup
 from tests.conftest import CHECKOUT_PYTHONPATH
 
 GATEWAY = [sys.executable, "-m", "gateway.cli"]
+ROOT = Path(__file__).resolve().parents[2]
 SECRET_LOOKING = "c2VjcmV0LW1hc3Rlci1rZXk"  # base64 of 17 bytes: not a master key, and never to be echoed
 
 
@@ -77,15 +79,17 @@ HSM_CASES = {
 
 @pytest.fixture(scope="module")
 def outcomes(provisioned, softhsm) -> dict[str, subprocess.CompletedProcess]:
-    """Every case's command, run side by side (each spends its seconds importing the gateway)."""
+    """Every case's command, run side by side, each a process of its own forked from one that
+    imported the gateway once (tests/cli/forked.py): a fresh interpreter each spent a second or so
+    on its imports."""
     environments = {case: production_env(provisioned, **overrides) for case, (_, overrides, _) in CASES.items()}
     environments |= {case: production_env(provisioned) | softhsm.env(**overrides) for case, (_, overrides, _) in HSM_CASES.items()}
-    running = {
-        case: subprocess.Popen([*GATEWAY, *command], cwd=provisioned, env=environments[case],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for case, (command, _, _) in (CASES | HSM_CASES).items()
-    }
-    return {case: subprocess.CompletedProcess(process.args, process.wait(120), *process.communicate()) for case, process in running.items()}
+    cases = CASES | HSM_CASES
+    commands = [{"argv": command, "env": environments[case], "cwd": str(provisioned)} for case, (command, _, _) in cases.items()]
+    runner = subprocess.run([sys.executable, "-m", "tests.cli.forked"], input=json.dumps(commands), capture_output=True, text=True,
+                            cwd=ROOT, env=production_env(provisioned), timeout=120, check=True)
+    return {case: subprocess.CompletedProcess([*GATEWAY, *cases[case][0]], **outcome)
+            for case, outcome in zip(cases, json.loads(runner.stdout), strict=True)}
 
 
 @pytest.mark.parametrize("case", CASES | HSM_CASES)

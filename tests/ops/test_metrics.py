@@ -8,9 +8,13 @@ from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
+from fastapi.routing import iter_route_contexts
 from sqlalchemy import update
 
+from gateway.app import create_app
 from imr_alomrane_gateway_client import CaseCreate
+from gateway.config import Settings
+from gateway.ops.context import route_templates
 from gateway.storage.models import Case
 from tests.conftest import signer_for
 from tests.factories import case_payload, message
@@ -80,3 +84,11 @@ def test_the_database_s_figures_are_what_it_holds(ops_gateway, sdk, engine_sql, 
     keys = {labels: value for (name, labels), value in samples.items() if name == "gateway_signing_key_expiry_days"}
     assert len(keys) == 1 and dict(next(iter(keys)))["institution"] == "imr"
     assert KEY_DAYS_LEFT - 1 < next(iter(keys.values())) <= KEY_DAYS_LEFT
+
+
+def test_the_route_templates_are_fastapi_s_own():
+    """The templates read from the routers as included (gateway.ops.context) are the paths of the
+    route contexts FastAPI builds for them: a FastAPI upgrade that changes how includes nest fails here."""
+    app = create_app(Settings(_env_file=None, ops_port=0))
+    built = {id(context.original_route): context.path for context in iter_route_contexts(app.routes)}
+    assert route_templates(app) == built and "/v1/cases/{case_id}/messages/{message_id}" in built.values()

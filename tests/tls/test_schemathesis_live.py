@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, initialize
 from schemathesis.core.parameters import ParameterLocation
@@ -29,12 +29,12 @@ from imr_alomrane_gateway_client.vocabulary import KINDS_WITH_DEADLINE, KINDS_WI
 from imr_alomrane_gateway_client.vocabulary import MessageKind, Outcome
 from tests.conftest import NO_LONG_POLLS, OTHER_RESPONDENT, UNLIMITED, signer_for
 from tests.factories import case_payload, message
-from tests.schemathesis_signing import EXCLUDED_CHECKS, SigningAuth
+from tests.schemathesis_signing import EXCLUDED_CHECKS, REPEATABLE, SigningAuth
 
 pytestmark = pytest.mark.tls
 
 # Bounded for the suite (about 35 seconds per engine here) and the same examples on every run.
-QUICK = settings(max_examples=10, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+QUICK = settings(REPEATABLE, max_examples=10)
 LONG = settings(QUICK, max_examples=200)
 QUICK_STATEFUL = settings(QUICK, max_examples=20, stateful_step_count=10)
 LONG_STATEFUL = settings(QUICK, max_examples=100, stateful_step_count=20)
