@@ -258,7 +258,7 @@ def check_export(settings, tmp_path: Path, expected_size: int) -> int:
     export = tmp_path / "ledger.jsonl"
     run_cli(settings, "ledger", "export", str(export))
     key = run_cli(settings, "ledger", "key").strip()
-    with open(export, encoding="utf-8") as lines:
+    with open(export, "rb") as lines:
         verdict = verify_export(lines, NoteVerifier.from_key_string(key), progress=None)
     assert verdict.entries == expected_size, f"the export holds {verdict.entries} entries, the database {expected_size} events"
     return verdict.entries

@@ -105,7 +105,7 @@ def test_a_signed_write_through_the_app_gets_a_receipt_from_the_token_that_verif
         assert note_key != NoteSigner(hsm_settings.origin, key_file(files.checkpoint, EDDSA)).verifier.key_string
         export = auditor.get("/v1/ledger/export")
         assert export.status_code == 200
-        verdict = verify_export(export.text.splitlines(keepends=True), NoteVerifier.from_key_string(note_key), progress=None)
+        verdict = verify_export(export.content.splitlines(keepends=True), NoteVerifier.from_key_string(note_key), progress=None)
         assert verdict.entries == 2  # the start-up's registry_changed (naming the token's keys), the case's
 
 

@@ -28,6 +28,9 @@ class GatewayError(Exception):
         return self.problem.type.rsplit("/", 1)[-1]
 
     def extension(self, name: str) -> Any:
+        """An extension member: a declared field of `Problem`, or one this SDK does not know yet."""
+        if name in type(self.problem).model_fields:
+            return getattr(self.problem, name)
         return (self.problem.model_extra or {}).get(name)
 
 
